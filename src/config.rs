@@ -1,0 +1,38 @@
+//! Runtime configuration of a server process: where it listens and where it keeps its data.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// How one process of the app is set up, from flags or the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Set when a reverse proxy terminates HTTPS in front of the app: cookies get `Secure`.
+    pub behind_https: bool,
+    /// The address users reach the app at, used for links in e-mails.
+    pub public_url: Option<url::Url>,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen,
+            data_dir: data_dir.into(),
+            behind_https: false,
+            public_url: None,
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("s3-backup.sqlite3")
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}

@@ -1,0 +1,168 @@
+//! Secrets at rest: a master key kept in the data directory (mode 0600) and an AEAD
+//! cipher (XChaCha20-Poly1305) that seals each secret bound to the column it belongs to.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("cannot read master key {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create master key {path}: {source}")]
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("master key {path} is {len} bytes long, expected {KEY_LEN}")]
+    BadLength { path: String, len: usize },
+    #[error("master key {path} is readable by other users (mode {mode:o}); run chmod 600 on it")]
+    TooOpen { path: String, mode: u32 },
+    #[error("a stored secret cannot be decrypted with this master key")]
+    Decrypt,
+    #[error("a secret could not be encrypted")]
+    Encrypt,
+}
+
+/// The key that seals every secret stored in the database.
+#[derive(Clone)]
+pub struct MasterKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// Loads the key file, creating it with fresh random bytes and mode 0600 if missing.
+    pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
+        let shown = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let mode = std::fs::metadata(path)
+                    .map_err(|source| CryptoError::Read {
+                        path: shown.clone(),
+                        source,
+                    })?
+                    .permissions()
+                    .mode()
+                    & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(CryptoError::TooOpen { path: shown, mode });
+                }
+                Self::from_bytes(&bytes).ok_or(CryptoError::BadLength {
+                    path: shown,
+                    len: bytes.len(),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|source| CryptoError::Create {
+                        path: shown.clone(),
+                        source,
+                    })?;
+                file.write_all(&key)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|source| CryptoError::Create {
+                        path: shown,
+                        source,
+                    })?;
+                Ok(Self {
+                    cipher: XChaCha20Poly1305::new(&key),
+                })
+            }
+            Err(source) => Err(CryptoError::Read {
+                path: shown,
+                source,
+            }),
+        }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() == KEY_LEN).then(|| Self {
+            cipher: XChaCha20Poly1305::new(bytes.into()),
+        })
+    }
+
+    /// Seals `plaintext`; `purpose` (e.g. "settings.secret_access_key") is authenticated
+    /// so a ciphertext copied into another column does not decrypt.
+    pub fn seal(&self, purpose: &str, plaintext: &str) -> Result<Vec<u8>, CryptoError> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Encrypt)?;
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<String, CryptoError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(CryptoError::Decrypt);
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let plain = self
+            .cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Decrypt)?;
+        String::from_utf8(plain).map_err(|_| CryptoError::Decrypt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secret_opens_only_for_its_purpose() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = MasterKey::load_or_create(&dir.path().join("k")).expect("key");
+        let sealed = key.seal("a", "hunter2-secret").expect("seal");
+        assert!(!sealed.windows(7).any(|w| w == b"hunter2"));
+        assert_eq!(key.open("a", &sealed).expect("open"), "hunter2-secret");
+        assert!(key.open("b", &sealed).is_err());
+    }
+
+    #[test]
+    fn key_file_is_private_and_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("master.key");
+        let first = MasterKey::load_or_create(&path).expect("create");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let sealed = first.seal("p", "s").expect("seal");
+        let again = MasterKey::load_or_create(&path).expect("load");
+        assert_eq!(again.open("p", &sealed).expect("open"), "s");
+    }
+}

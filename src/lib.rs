@@ -1,0 +1,9 @@
+//! s3-backup: offsite backups of databases and file directories to any S3-compatible store,
+//! configured in a browser, run by an embedded scheduler, with e-mail and a history.
+
+rust_i18n::i18n!("locales", fallback = "en");
+
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod settings;

@@ -1,0 +1,91 @@
+//! What a valid setting is: every value a user types is parsed here into a domain type,
+//! and past this edge no code checks it again.
+
+use std::fmt;
+
+/// Why a value was refused. `key` names a message in the translation catalogs
+/// (`locales/validation.yml`); `detail`, when present, fills its `%{detail}` placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub key: &'static str,
+    pub detail: Option<String>,
+}
+
+impl Invalid {
+    pub fn new(key: &'static str) -> Self {
+        Self { key, detail: None }
+    }
+
+    pub fn with_detail(key: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            key,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The message in the given language ("en" or "fr").
+    pub fn message(&self, locale: &str) -> String {
+        let detail = self.detail.as_deref().unwrap_or("");
+        rust_i18n::t!(self.key, locale = locale, detail = detail).into_owned()
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message("en"))
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// What kind of thing a source is, which decides how it is dumped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    Sqlite,
+    Postgres,
+    Mysql,
+    Directory,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 4] = [Self::Sqlite, Self::Postgres, Self::Mysql, Self::Directory];
+
+    pub fn parse(input: &str) -> Result<Self, Invalid> {
+        match input.trim() {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" => Ok(Self::Postgres),
+            "mysql" => Ok(Self::Mysql),
+            "directory" => Ok(Self::Directory),
+            _ => Err(Invalid::new("invalid.source_kind")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+            Self::Mysql => "mysql",
+            Self::Directory => "directory",
+        }
+    }
+
+    /// Whether this source is a database (as opposed to a file directory).
+    pub fn is_database(self) -> bool {
+        !matches!(self, Self::Directory)
+    }
+
+    /// File name extension of the object a source of this kind produces, before `.zst`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite3",
+            Self::Postgres | Self::Mysql => "sql",
+            Self::Directory => "tar",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
