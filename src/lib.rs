@@ -7,3 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod settings;
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod web;

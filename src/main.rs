@@ -1,1 +1,104 @@
-fn main() {}
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::Parser;
+use s3_backup::app::{self, Server};
+use s3_backup::cli::{Cli, Command, DataDir, LogFormat, ServeArgs, UserCommand};
+use s3_backup::config::Config;
+use s3_backup::settings::{NewPassword, Username};
+use s3_backup::{accounts, db};
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(args).await,
+        Command::Backup(data) => backup(data).await,
+        Command::User(UserCommand::Create { name, data }) => user(data, &name, true).await,
+        Command::User(UserCommand::Passwd { name, data }) => user(data, &name, false).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+    let mut config = Config::new(args.listen, args.data.data_dir);
+    config.behind_https = args.behind_https;
+    config.public_url = args.public_url;
+    let state = app::open_state(config).await.map_err(|e| e.to_string())?;
+    let server = Server::bind(state).await.map_err(|e| e.to_string())?;
+    if let Some(addr) = server.local_addr() {
+        eprintln!("s3-backup is listening on http://{addr}");
+    }
+    server
+        .run(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn backup(_data: DataDir) -> Result<ExitCode, String> {
+    Err("backups are not available in this build".to_owned())
+}
+
+async fn user(data: DataDir, name: &str, create: bool) -> Result<ExitCode, String> {
+    let username = Username::parse(name).map_err(|e| format!("user name: {e}"))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let raw = line.trim_end_matches(['\r', '\n']);
+    let password = NewPassword::parse(raw, username.as_str()).map_err(|e| format!("password: {e}"))?;
+    std::fs::create_dir_all(&data.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data.data_dir.display()))?;
+    let config = Config::new(([127, 0, 0, 1], 0).into(), data.data_dir);
+    let pool = db::open(&config.database_path()).await.map_err(|e| e.to_string())?;
+    if create {
+        accounts::create(&pool, username.as_str(), password.expose())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("created user {}", username.as_str());
+    } else {
+        accounts::set_password(&pool, username.as_str(), password.expose())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("changed the password of {}", username.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -46,3 +46,9 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
         .map_err(|source| DbError::Migrate { path: shown, source })?;
     Ok(pool)
 }
+
+pub mod changes;
+pub mod email_account;
+pub mod settings;
+pub mod sources;
+pub mod login_failures;

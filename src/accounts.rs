@@ -1,0 +1,158 @@
+//! Administrator accounts: creating them, changing their password, checking a login.
+//! Passwords are hashed with Argon2id off the async threads.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use sqlx::SqlitePool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("the user {0} already exists")]
+    Exists(String),
+    #[error("no user is named {0}")]
+    NoSuchUser(String),
+    #[error("an account already exists; use the login page")]
+    SetupDone,
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error("database error while {action}: {source}")]
+    Db {
+        action: &'static str,
+        source: sqlx::Error,
+    },
+}
+
+fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> AccountError {
+    move |source| AccountError::Db { action, source }
+}
+
+/// A logged-in or stored user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+}
+
+pub async fn hash(password: &str) -> Result<String, AccountError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AccountError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| AccountError::Hash(e.to_string()))?
+}
+
+async fn verify(password: &str, stored: &str) -> bool {
+    let password = password.to_owned();
+    let stored = stored.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), stored.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password, verified against when the user does not exist so that
+/// a login for an unknown name takes as long as one for a known name.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0jN0v1vBbvn4A3WwBrqJz3ZBE3c9H0jzXSQyWqbJ7Vg";
+
+pub async fn any_exists(pool: &SqlitePool) -> Result<bool, AccountError> {
+    sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM users)")
+        .fetch_one(pool)
+        .await
+        .map_err(db("checking for accounts"))
+}
+
+/// Creates the first account; refused once any account exists (first-run setup).
+pub async fn create_first(
+    pool: &SqlitePool,
+    username: &str,
+    password: &str,
+) -> Result<User, AccountError> {
+    let hashed = hash(password).await?;
+    let id = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO users (username, password_hash, created_at)
+         SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
+    )
+    .bind(username)
+    .bind(hashed)
+    .bind(chrono::Utc::now())
+    .fetch_optional(pool)
+    .await
+    .map_err(db("creating the first account"))?
+    .ok_or(AccountError::SetupDone)?;
+    Ok(User {
+        id,
+        username: username.to_owned(),
+    })
+}
+
+pub async fn create(
+    pool: &SqlitePool,
+    username: &str,
+    password: &str,
+) -> Result<User, AccountError> {
+    let hashed = hash(password).await?;
+    let id = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (username) DO NOTHING RETURNING id",
+    )
+    .bind(username)
+    .bind(hashed)
+    .bind(chrono::Utc::now())
+    .fetch_optional(pool)
+    .await
+    .map_err(db("creating an account"))?
+    .ok_or_else(|| AccountError::Exists(username.to_owned()))?;
+    Ok(User {
+        id,
+        username: username.to_owned(),
+    })
+}
+
+pub async fn set_password(
+    pool: &SqlitePool,
+    username: &str,
+    password: &str,
+) -> Result<(), AccountError> {
+    let hashed = hash(password).await?;
+    let done = sqlx::query("UPDATE users SET password_hash = ?1 WHERE username = ?2")
+        .bind(hashed)
+        .bind(username)
+        .execute(pool)
+        .await
+        .map_err(db("changing a password"))?;
+    if done.rows_affected() == 0 {
+        return Err(AccountError::NoSuchUser(username.to_owned()));
+    }
+    Ok(())
+}
+
+/// The user if the name and password match; `None` otherwise (same cost either way).
+pub async fn check_login(
+    pool: &SqlitePool,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, AccountError> {
+    let row = sqlx::query_as::<_, (i64, String)>(
+        "SELECT id, password_hash FROM users WHERE username = ?1",
+    )
+    .bind(username)
+    .fetch_optional(pool)
+    .await
+    .map_err(db("looking up an account"))?;
+    match row {
+        Some((id, stored)) => Ok(verify(password, &stored).await.then(|| User {
+            id,
+            username: username.to_owned(),
+        })),
+        None => {
+            verify(password, DUMMY_HASH).await;
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The running application: shared state, router assembly, and the server loop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::crypto::MasterKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] crate::crypto::CryptoError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("cannot prepare the session store: {0}")]
+    Sessions(sqlx::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Everything a request handler may need, cloned cheaply into each one.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: SqlitePool,
+    pub key: MasterKey,
+    pub config: Arc<Config>,
+}
+
+/// Opens the data directory: creates it, loads (or makes) the master key, migrates the db.
+pub async fn open_state(config: Config) -> Result<AppState, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let key = MasterKey::load_or_create(&config.master_key_path())?;
+    let pool = crate::db::open(&config.database_path()).await?;
+    Ok(AppState {
+        pool,
+        key,
+        config: Arc::new(config),
+    })
+}
+
+/// A server bound to its port and ready to accept connections.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    pub async fn bind(state: AppState) -> Result<Self, StartError> {
+        let addr = state.config.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let router = crate::web::router(self.state.clone())
+            .await
+            .map_err(StartError::Sessions)?;
+        let addr = self.local_addr();
+        tracing::info!(?addr, "listening");
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: self.state.config.listen,
+            source,
+        })
+    }
+}

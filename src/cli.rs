@@ -1,0 +1,84 @@
+//! The command line: `serve` (the default), `backup`, and `user create|passwd`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "s3-backup", version, about = "Offsite backups of databases and directories to S3")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Log format.
+    #[arg(long, env = "S3BACKUP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DataDir {
+    /// Directory holding the database and the master key.
+    #[arg(long, env = "S3BACKUP_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "S3BACKUP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Set when a reverse proxy serves the app over HTTPS: cookies become Secure.
+    #[arg(long, env = "S3BACKUP_BEHIND_HTTPS")]
+    pub behind_https: bool,
+    /// The URL users open the app at, for links in e-mails (e.g. https://backup.example.com).
+    #[arg(long, env = "S3BACKUP_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: DataDir {
+                data_dir: PathBuf::from("data"),
+            },
+            behind_https: false,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web interface and the scheduler (the default).
+    Serve(ServeArgs),
+    /// Run one backup now with the stored settings, in the foreground.
+    Backup(DataDir),
+    /// Manage administrator accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Create {
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Change an account's password, read from standard input.
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}

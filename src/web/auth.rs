@@ -1,0 +1,223 @@
+//! First-run setup, login and logout, and the gate that sends visitors where they belong.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::accounts;
+use crate::app::AppState;
+use crate::db::login_failures;
+use crate::settings::{NewPassword, Username};
+use crate::web::error::WebError;
+use crate::web::form::FormState;
+use crate::web::page::Page;
+use crate::web::session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/setup", get(setup_page).post(setup))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+}
+
+/// Paths anyone may open, account or not.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/static/") || path == "/healthz" || path == "/favicon.ico"
+}
+
+/// Middleware: no account yet → everything leads to /setup; not logged in → /login.
+pub async fn gate(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Result<Response, WebError> {
+    let path = request.uri().path();
+    if is_public(path) {
+        return Ok(next.run(request).await);
+    }
+    let has_account = accounts::any_exists(&state.pool).await?;
+    if !has_account {
+        return Ok(if path == "/setup" {
+            next.run(request).await
+        } else {
+            Redirect::to("/setup").into_response()
+        });
+    }
+    if path == "/setup" {
+        return Err(WebError::NotFound);
+    }
+    if path == "/login" || session::user(&session).await?.is_some() {
+        return Ok(next.run(request).await);
+    }
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    let login = format!(
+        "/login?next={}",
+        url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
+    );
+    Ok(Redirect::to(&login).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    page: Page,
+    form: FormState,
+}
+
+async fn setup_page(page: Page) -> SetupPage {
+    SetupPage {
+        page,
+        form: FormState::new(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    username: String,
+    password: String,
+    password_confirm: String,
+}
+
+async fn setup(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Form(input): Form<SetupForm>,
+) -> Result<Response, WebError> {
+    let lang = page.lang;
+    let mut form = FormState::new();
+    form.set("username", input.username.trim());
+    let username = form.check(lang, "username", Username::parse(&input.username));
+    let password = form.check(
+        lang,
+        "password",
+        NewPassword::parse(&input.password, input.username.trim()),
+    );
+    if password.is_some() && input.password != input.password_confirm {
+        form.add_error("password_confirm", lang.t("setup.mismatch"));
+    }
+    let (Some(username), Some(password), false) = (username, password, form.has_errors()) else {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, SetupPage { page, form }).into_response());
+    };
+    let user = match accounts::create_first(&state.pool, username.as_str(), password.expose()).await
+    {
+        Ok(user) => user,
+        Err(accounts::AccountError::SetupDone) => return Ok(Redirect::to("/login").into_response()),
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(user = %user.username, "first account created");
+    session::log_in(&session, &user).await?;
+    session::set_notice(&session, "setup.done").await?;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: Page,
+    form: FormState,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths are followed after login, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/settings".to_owned(),
+    }
+}
+
+async fn login_page(page: Page, Query(query): Query<NextQuery>) -> Response {
+    if page.user.is_some() {
+        return Redirect::to(&safe_next(query.next.as_deref())).into_response();
+    }
+    LoginPage {
+        page,
+        form: FormState::new(),
+        next: safe_next(query.next.as_deref()),
+    }
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    page: Page,
+    Form(input): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let lang = page.lang;
+    let username = input.username.trim().to_owned();
+    let next = safe_next(input.next.as_deref());
+    let mut form = FormState::new();
+    form.set("username", &username);
+    let user_subject = format!("user:{}", username.to_lowercase());
+    let subjects = [user_subject.clone(), format!("addr:{}", peer.ip())];
+    let now = chrono::Utc::now();
+
+    if let Some(wait) = login_failures::wait_needed(&state.pool, &subjects, now).await? {
+        let seconds = wait.num_seconds().max(1).to_string();
+        form.add_error("password", lang.td("login.throttled", &seconds));
+        tracing::warn!(user = %username, addr = %peer.ip(), "login refused while throttled");
+        return Ok((StatusCode::TOO_MANY_REQUESTS, LoginPage { page, form, next }).into_response());
+    }
+    match accounts::check_login(&state.pool, &username, &input.password).await? {
+        Some(user) => {
+            login_failures::clear(&state.pool, &user_subject).await?;
+            session::log_in(&session, &user).await?;
+            tracing::info!(user = %user.username, addr = %peer.ip(), "logged in");
+            Ok(Redirect::to(&next).into_response())
+        }
+        None => {
+            login_failures::record_failure(&state.pool, &subjects, now).await?;
+            tracing::warn!(user = %username, addr = %peer.ip(), "failed login");
+            form.add_error("password", lang.t("login.failed"));
+            Ok((StatusCode::UNAUTHORIZED, LoginPage { page, form, next }).into_response())
+        }
+    }
+}
+
+async fn logout(session: Session) -> Result<Response, WebError> {
+    session::log_out(&session).await?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn login_only_returns_to_local_pages() {
+        assert_eq!(safe_next(Some("/sources")), "/sources");
+        assert_eq!(safe_next(Some("//evil.example")), "/settings");
+        assert_eq!(safe_next(Some("https://evil.example")), "/settings");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/settings");
+        assert_eq!(safe_next(None), "/settings");
+    }
+}

@@ -1,0 +1,45 @@
+//! CSRF protection: every POST must carry the session's token in its `csrf_token` field.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use crate::web::i18n::Lang;
+use crate::web::session;
+
+/// Forms are small; anything larger than this is refused before parsing.
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub async fn verify(request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let lang = request.extensions().get::<Lang>().copied().unwrap_or(Lang::EN);
+    let expected = match request.extensions().get::<Session>() {
+        Some(s) => session::existing_csrf_token(s).await,
+        None => None,
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, lang.t("error.too_large")).into_response();
+    };
+    let sent = url::form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned());
+    match (expected, sent) {
+        (Some(expected), Some(sent)) if same(expected.as_bytes(), sent.as_bytes()) => {
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        }
+        _ => {
+            tracing::warn!(path = %parts.uri.path(), "POST refused: missing or wrong CSRF token");
+            (StatusCode::FORBIDDEN, lang.t("error.csrf")).into_response()
+        }
+    }
+}

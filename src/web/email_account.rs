@@ -1,0 +1,157 @@
+//! The e-mail account page: the SMTP server notifications are sent through.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::db::changes::{self, Change};
+use crate::db::email_account::{self as store, StoredEmailAccount};
+use crate::settings::{SecretKey, Sender, SmtpHost, SmtpPort, SmtpSecurity};
+use crate::web::error::WebError;
+use crate::web::form::FormState;
+use crate::web::page::Page;
+use crate::web::session;
+
+/// Purpose bound to the sealed SMTP password.
+pub const PASSWORD_PURPOSE: &str = "email_account.smtp_password";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/email-account", get(show).post(save))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "email_account.html")]
+pub struct EmailAccountPage {
+    pub page: Page,
+    pub form: FormState,
+    pub has_password: bool,
+    pub changes: Vec<Change>,
+    pub securities: &'static [&'static str],
+}
+
+impl EmailAccountPage {
+    pub async fn build(
+        state: &AppState,
+        page: Page,
+        form: FormState,
+        has_password: bool,
+    ) -> Result<Self, WebError> {
+        Ok(Self {
+            page: page.in_section("email"),
+            form,
+            has_password,
+            changes: changes::latest(&state.pool, "email_account", 10).await?,
+            securities: &["starttls", "tls", "none"],
+        })
+    }
+}
+
+pub fn form_from_stored(stored: &StoredEmailAccount) -> FormState {
+    let mut form = FormState::new();
+    form.set("smtp_host", &stored.smtp_host);
+    form.set("smtp_port", stored.smtp_port.to_string());
+    form.set("smtp_security", &stored.smtp_security);
+    form.set("smtp_username", &stored.smtp_username);
+    form.set("sender", &stored.sender);
+    form
+}
+
+async fn show(State(state): State<AppState>, page: Page) -> Result<EmailAccountPage, WebError> {
+    let stored = store::load(&state.pool).await?;
+    EmailAccountPage::build(&state, page, form_from_stored(&stored), stored.has_password()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EmailAccountForm {
+    pub smtp_host: String,
+    pub smtp_port: String,
+    pub smtp_security: String,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub remove_password: Option<String>,
+    pub sender: String,
+}
+
+impl EmailAccountForm {
+    pub fn echo(&self) -> FormState {
+        let mut form = FormState::new();
+        form.set("smtp_host", &self.smtp_host);
+        form.set("smtp_port", &self.smtp_port);
+        form.set("smtp_security", &self.smtp_security);
+        form.set("smtp_username", &self.smtp_username);
+        form.set_flag("remove_password", self.remove_password.is_some());
+        form.set("sender", &self.sender);
+        form
+    }
+
+    /// Parses the form into the row to store; `None` with messages in `form` otherwise.
+    pub fn parse(
+        &self,
+        previous: &StoredEmailAccount,
+        key: &crate::crypto::MasterKey,
+        lang: crate::web::i18n::Lang,
+        form: &mut FormState,
+    ) -> Result<Option<StoredEmailAccount>, crate::crypto::CryptoError> {
+        let host = form.check(lang, "smtp_host", SmtpHost::parse(&self.smtp_host));
+        let security = form.check(lang, "smtp_security", SmtpSecurity::parse(&self.smtp_security));
+        let port = if self.smtp_port.trim().is_empty() {
+            security.map(|s| s.default_port())
+        } else {
+            form.check(lang, "smtp_port", SmtpPort::parse(&self.smtp_port))
+                .map(|p| p.get())
+        };
+        let sender = form.check(lang, "sender", Sender::parse(&self.sender));
+        let new_password = if self.smtp_password.is_empty() {
+            None
+        } else {
+            form.check(lang, "smtp_password", SecretKey::parse(&self.smtp_password))
+        };
+        let (Some(host), Some(security), Some(port), Some(sender), false) =
+            (host, security, port, sender, form.has_errors())
+        else {
+            return Ok(None);
+        };
+        let smtp_password = match (new_password, self.remove_password.is_some()) {
+            (Some(password), _) => Some(key.seal(PASSWORD_PURPOSE, password.expose())?),
+            (None, true) => None,
+            (None, false) => previous.smtp_password.clone(),
+        };
+        Ok(Some(StoredEmailAccount {
+            smtp_host: host.as_str().to_owned(),
+            smtp_port: i64::from(port),
+            smtp_security: security.as_str().to_owned(),
+            smtp_username: self.smtp_username.trim().to_owned(),
+            smtp_password,
+            sender: sender.to_string(),
+            updated_at: previous.updated_at,
+        }))
+    }
+}
+
+async fn save(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Form(input): Form<EmailAccountForm>,
+) -> Result<Response, WebError> {
+    let stored = store::load(&state.pool).await?;
+    let mut form = input.echo();
+    let Some(new) = input.parse(&stored, &state.key, page.lang, &mut form)? else {
+        let page = EmailAccountPage::build(&state, page, form, stored.has_password()).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let username = page.user.clone().unwrap_or_default();
+    let changed = store::save(&state.pool, &new, &username).await?;
+    tracing::info!(user = %username, fields = ?changed, "e-mail account saved");
+    let notice = if changed.is_empty() { "settings.unchanged" } else { "settings.saved" };
+    session::set_notice(&session, notice).await?;
+    Ok(Redirect::to("/email-account").into_response())
+}

@@ -1,0 +1,58 @@
+//! The browser interface: one module per page, assembled here with the layers every
+//! request goes through (sessions, language, CSRF, login gate, security headers).
+
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod email_account;
+pub mod error;
+pub mod form;
+pub mod i18n;
+pub mod page;
+pub mod security;
+pub mod session;
+pub mod settings;
+pub mod sources;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Redirect;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::app::AppState;
+
+pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
+    let store = SqliteStore::new(state.pool.clone());
+    store.migrate().await?;
+    tokio::spawn(
+        store
+            .clone()
+            .continuously_delete_expired(tokio::time::Duration::from_secs(3600)),
+    );
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("s3backup_session")
+        .with_secure(state.config.behind_https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+
+    Ok(Router::new()
+        .route("/", get(|| async { Redirect::to("/settings") }))
+        .merge(auth::router())
+        .merge(settings::router())
+        .merge(email_account::router())
+        .merge(sources::router())
+        .merge(assets::router())
+        .layer(from_fn_with_state(state.clone(), auth::gate))
+        .layer(from_fn(csrf::verify))
+        .layer(from_fn(i18n::negotiate))
+        .layer(sessions)
+        .layer(from_fn(security::headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state))
+}

@@ -1,0 +1,63 @@
+//! What every page's layout needs: language, user, CSRF token, and the current path.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::web::error::WebError;
+use crate::web::i18n::Lang;
+use crate::web::session;
+
+pub struct Page {
+    pub lang: Lang,
+    pub user: Option<String>,
+    pub csrf: String,
+    /// Which navigation entry is the current page.
+    pub section: &'static str,
+    /// A notice shown once after a redirect (e.g. "Settings saved").
+    pub notice: Option<String>,
+}
+
+impl Page {
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    pub fn td(&self, key: &str, detail: &str) -> String {
+        self.lang.td(key, detail)
+    }
+
+    pub fn in_section(mut self, section: &'static str) -> Self {
+        self.section = section;
+        self
+    }
+
+    pub fn with_notice(mut self, notice: String) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::EN);
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
+        let user = session::user(&session).await?.map(|u| u.username);
+        let csrf = session::csrf_token(&session).await?;
+        let notice = session::take_notice(&session).await?.map(|key| lang.t(&key));
+        Ok(Page {
+            lang,
+            user,
+            csrf,
+            section: "",
+            notice,
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! What the session holds: the logged-in user and the CSRF token of its forms.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use tower_sessions::Session;
+
+use crate::accounts::User;
+use crate::web::error::WebError;
+
+const USER_KEY: &str = "user";
+const CSRF_KEY: &str = "csrf";
+
+pub async fn user(session: &Session) -> Result<Option<User>, WebError> {
+    session
+        .get::<User>(USER_KEY)
+        .await
+        .map_err(|e| WebError::internal("reading the session", e))
+}
+
+/// Logs `user` in under a new session id, so an id planted before login is worthless.
+pub async fn log_in(session: &Session, user: &User) -> Result<(), WebError> {
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| WebError::internal("renewing the session id", e))?;
+    session
+        .insert(USER_KEY, user)
+        .await
+        .map_err(|e| WebError::internal("storing the session", e))?;
+    // A fresh token for the logged-in session.
+    session
+        .remove_value(CSRF_KEY)
+        .await
+        .map_err(|e| WebError::internal("storing the session", e))?;
+    Ok(())
+}
+
+pub async fn log_out(session: &Session) -> Result<(), WebError> {
+    session
+        .flush()
+        .await
+        .map_err(|e| WebError::internal("ending the session", e))
+}
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, WebError> {
+    if let Some(token) = session
+        .get::<String>(CSRF_KEY)
+        .await
+        .map_err(|e| WebError::internal("reading the session", e))?
+    {
+        return Ok(token);
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    session
+        .insert(CSRF_KEY, &token)
+        .await
+        .map_err(|e| WebError::internal("storing the session", e))?;
+    Ok(token)
+}
+
+/// The stored token without creating one.
+pub async fn existing_csrf_token(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF_KEY).await.ok().flatten()
+}
+
+const NOTICE_KEY: &str = "notice";
+
+/// Leaves a message (a catalog key) for the next page shown, after a redirect.
+pub async fn set_notice(session: &Session, key: &str) -> Result<(), WebError> {
+    session
+        .insert(NOTICE_KEY, key)
+        .await
+        .map_err(|e| WebError::internal("storing the session", e))
+}
+
+pub async fn take_notice(session: &Session) -> Result<Option<String>, WebError> {
+    session
+        .remove::<String>(NOTICE_KEY)
+        .await
+        .map_err(|e| WebError::internal("reading the session", e))
+}

@@ -1,0 +1,262 @@
+//! The sources page: what to back up (databases and directories), added, edited, removed.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::crypto::MasterKey;
+use crate::db::sources::{self as store, SourceRow, SourceWriteError, StoredSource};
+use crate::settings::{SourceKind, SourceLocation, SourceName};
+use crate::web::error::WebError;
+use crate::web::form::FormState;
+use crate::web::i18n::Lang;
+use crate::web::page::Page;
+use crate::web::session;
+
+/// Purpose bound to a sealed connection password.
+pub const PASSWORD_PURPOSE: &str = "sources.password";
+
+/// What a URL's password is replaced with when shown.
+const MASK: &str = "***";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sources", get(list).post(add))
+        .route("/sources/{id}", get(edit).post(update))
+        .route("/sources/{id}/delete", post(remove))
+}
+
+/// A source as listed: its location shown with any password masked.
+pub struct Listed {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub location: String,
+}
+
+fn shown_location(source: &StoredSource) -> String {
+    match (&source.password, SourceKind::parse(&source.kind)) {
+        (Some(_), Ok(kind)) if kind.is_database() && kind != SourceKind::Sqlite => {
+            SourceLocation::parse(kind, &source.location)
+                .map(|l| l.with_password(MASK).masked())
+                .unwrap_or_else(|_| source.location.clone())
+        }
+        _ => source.location.clone(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sources.html")]
+struct SourcesPage {
+    page: Page,
+    sources: Vec<Listed>,
+    form: FormState,
+    kinds: [SourceKind; 4],
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "source_edit.html")]
+struct EditPage {
+    page: Page,
+    id: i64,
+    form: FormState,
+    has_password: bool,
+    kinds: [SourceKind; 4],
+}
+
+async fn sources_page(state: &AppState, page: Page, form: FormState) -> Result<SourcesPage, WebError> {
+    let sources = store::list(&state.pool)
+        .await?
+        .iter()
+        .map(|s| Listed {
+            id: s.id,
+            name: s.name.clone(),
+            kind: s.kind.clone(),
+            location: shown_location(s),
+        })
+        .collect();
+    Ok(SourcesPage {
+        page: page.in_section("sources"),
+        sources,
+        form,
+        kinds: SourceKind::ALL,
+    })
+}
+
+async fn list(State(state): State<AppState>, page: Page) -> Result<SourcesPage, WebError> {
+    let mut form = FormState::new();
+    form.set("kind", "postgres");
+    sources_page(&state, page, form).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SourceForm {
+    name: String,
+    kind: String,
+    location: String,
+    remove_password: Option<String>,
+}
+
+impl SourceForm {
+    fn echo(&self) -> FormState {
+        let mut form = FormState::new();
+        form.set("name", self.name.trim());
+        form.set("kind", self.kind.trim());
+        form.set("location", self.location.trim());
+        form.set_flag("remove_password", self.remove_password.is_some());
+        form
+    }
+}
+
+/// A validated source ready to store: password split from the URL and sealed.
+struct Parsed {
+    name: SourceName,
+    kind: SourceKind,
+    location: String,
+    password: Option<Vec<u8>>,
+}
+
+/// Parses the form; `previous_password` is kept when the URL shows no new password.
+fn parse(
+    input: &SourceForm,
+    previous_password: Option<&Vec<u8>>,
+    key: &MasterKey,
+    lang: Lang,
+    form: &mut FormState,
+) -> Result<Option<Parsed>, WebError> {
+    let name = form.check(lang, "name", SourceName::parse(&input.name));
+    let kind = form.check(lang, "kind", SourceKind::parse(&input.kind));
+    let location = kind.and_then(|kind| {
+        form.check(lang, "location", SourceLocation::parse(kind, &input.location))
+    });
+    let (Some(name), Some(kind), Some(location)) = (name, kind, location) else {
+        return Ok(None);
+    };
+    let password = match location.password() {
+        Some(p) if p != MASK => Some(key.seal(PASSWORD_PURPOSE, p)?),
+        _ if input.remove_password.is_some() => None,
+        _ => previous_password.cloned(),
+    };
+    let stored_location = if kind == SourceKind::Postgres || kind == SourceKind::Mysql {
+        location.without_password()
+    } else {
+        location.as_str().to_owned()
+    };
+    Ok(Some(Parsed {
+        name,
+        kind,
+        location: stored_location,
+        password,
+    }))
+}
+
+async fn add(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Form(input): Form<SourceForm>,
+) -> Result<Response, WebError> {
+    let mut form = input.echo();
+    let username = page.user.clone().unwrap_or_default();
+    if let Some(parsed) = parse(&input, None, &state.key, page.lang, &mut form)? {
+        let row = SourceRow {
+            name: parsed.name.as_str(),
+            kind: parsed.kind.as_str(),
+            location: &parsed.location,
+            password: parsed.password,
+        };
+        match store::insert(&state.pool, &row, &username).await {
+            Ok(_) => {
+                session::set_notice(&session, "sources.added").await?;
+                return Ok(Redirect::to("/sources").into_response());
+            }
+            Err(SourceWriteError::DuplicateName) => {
+                form.add_error("name", page.t("sources.duplicate"));
+            }
+            Err(SourceWriteError::Db(e)) => return Err(e.into()),
+        }
+    }
+    let page = sources_page(&state, page, form).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+) -> Result<EditPage, WebError> {
+    let source = store::get(&state.pool, id).await?.ok_or(WebError::NotFound)?;
+    let mut form = FormState::new();
+    form.set("name", &source.name);
+    form.set("kind", &source.kind);
+    form.set("location", shown_location(&source));
+    Ok(EditPage {
+        page: page.in_section("sources"),
+        id,
+        form,
+        has_password: source.password.is_some(),
+        kinds: SourceKind::ALL,
+    })
+}
+
+async fn update(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(input): Form<SourceForm>,
+) -> Result<Response, WebError> {
+    let source = store::get(&state.pool, id).await?.ok_or(WebError::NotFound)?;
+    let mut form = input.echo();
+    let username = page.user.clone().unwrap_or_default();
+    let parsed = parse(&input, source.password.as_ref(), &state.key, page.lang, &mut form)?;
+    if let Some(parsed) = parsed {
+        let row = SourceRow {
+            name: parsed.name.as_str(),
+            kind: parsed.kind.as_str(),
+            location: &parsed.location,
+            password: parsed.password,
+        };
+        match store::update(&state.pool, id, &row, &username).await {
+            Ok(true) => {
+                session::set_notice(&session, "sources.updated").await?;
+                return Ok(Redirect::to("/sources").into_response());
+            }
+            Ok(false) => return Err(WebError::NotFound),
+            Err(SourceWriteError::DuplicateName) => {
+                form.add_error("name", page.t("sources.duplicate"));
+            }
+            Err(SourceWriteError::Db(e)) => return Err(e.into()),
+        }
+    }
+    let page = EditPage {
+        page: page.in_section("sources"),
+        id,
+        form,
+        has_password: source.password.is_some(),
+        kinds: SourceKind::ALL,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let username = page.user.clone().unwrap_or_default();
+    if !store::delete(&state.pool, id, &username).await? {
+        return Err(WebError::NotFound);
+    }
+    session::set_notice(&session, "sources.removed").await?;
+    Ok(Redirect::to("/sources").into_response())
+}

@@ -1,0 +1,210 @@
+//! Test support: the whole app on port 0 with its own data directory, and a browser-like
+//! client that keeps cookies.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use s3_backup::app::{self, Server};
+use s3_backup::config::Config;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
+async fn start(data_dir: &Path) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let config = Config::new(([127, 0, 0, 1], 0).into(), data_dir);
+    let state = app::open_state(config).await.expect("open app state");
+    let server = Server::bind(state).await.expect("bind");
+    let addr = server.local_addr().expect("bound address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+    });
+    (addr, stop, task)
+}
+
+impl TestApp {
+    /// A fresh app with no account.
+    pub async fn spawn() -> TestApp {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let data_dir = temp.path().join("data");
+        let (addr, stop, task) = start(&data_dir).await;
+        TestApp {
+            addr,
+            client: client(),
+            data_dir,
+            _temp: Some(temp),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// A fresh app whose admin account exists and is logged in.
+    pub async fn spawn_logged_in() -> TestApp {
+        let app = TestApp::spawn().await;
+        let response = app
+            .post_form(
+                "/setup",
+                &[
+                    ("username", ADMIN),
+                    ("password", ADMIN_PASSWORD),
+                    ("password_confirm", ADMIN_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.url().path(), "/settings");
+        app
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops the server and starts a new one on the same data directory; cookies are kept.
+    pub async fn restart(&mut self) {
+        self.shutdown().await;
+        let (addr, stop, task) = start(&self.data_dir).await;
+        self.addr = addr;
+        self.stop = Some(stop);
+        self.task = Some(task);
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task ends");
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_with(&self, path: &str, header: (&str, &str)) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(header.0, header.1)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("body")
+    }
+
+    /// The CSRF token of the form on `path`.
+    pub async fn csrf(&self, path: &str) -> String {
+        csrf_in(&self.get_text(path).await)
+    }
+
+    /// Submits a form the way a browser does: with the page's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let form_page = match path {
+            "/logout" | "/backups/run" => "/settings",
+            p if p.ends_with("/delete") || p.starts_with("/sources") => "/sources",
+            p if p.starts_with("/settings") => "/settings",
+            p if p.starts_with("/email-account") => "/email-account",
+            p => p,
+        };
+        let token = self.csrf(form_page).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Every byte of the data directory's database files.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(&self.data_dir).expect("data dir") {
+            let path = entry.expect("entry").path();
+            if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("s3-backup.sqlite3"))
+            {
+                all.extend(std::fs::read(&path).expect("read db file"));
+            }
+        }
+        all
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF token") + marker.len();
+    let end = html[start..].find('"').expect("token ends") + start;
+    html[start..end].to_owned()
+}
+
+/// The text of the field error shown for `name`, if any.
+pub fn field_error(html: &str, name: &str) -> Option<String> {
+    let marker = format!("id=\"e-{name}\">");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find("</p>")? + start;
+    let text = html[start..end]
+        .split('>')
+        .next_back()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    Some(text)
+}
+
+/// The value attribute of the input named `name`.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" type=");
+    let start = html.find(&marker)?;
+    let rest = &html[start..];
+    let v = rest.find("value=\"")? + "value=\"".len();
+    let end = rest[v..].find('"')? + v;
+    Some(rest[v..end].to_owned())
+}

@@ -1,0 +1,10 @@
+//! The web interface, driven over HTTP the way a browser does.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod email_account;
+mod language;
+mod settings;
+mod sources;

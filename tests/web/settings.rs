@@ -1,0 +1,175 @@
+use crate::common::{TestApp, field_error, input_value};
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETKEY";
+
+fn valid_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("enabled", "on"),
+        ("access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+        ("secret_access_key", SECRET),
+        ("notify_email", "ops@example.com, boss@example.org"),
+        ("bucket", "acme-backups"),
+        ("endpoint_url", "https://s3.fr-par.scw.cloud"),
+        ("region", "fr-par"),
+        ("path_style", "on"),
+        ("backup_path", "erp/prod"),
+        ("frequency", "daily"),
+        ("backup_time", "02:30"),
+        ("backup_weekday", "sunday"),
+        ("backup_monthday", "1"),
+        ("cron", ""),
+        ("timezone", "Europe/Paris"),
+        ("backup_files", "on"),
+        ("backup_limit", "14"),
+    ]
+}
+
+fn with(mut form: Vec<(&'static str, &'static str)>, name: &'static str, value: &'static str) -> Vec<(&'static str, &'static str)> {
+    form.retain(|(n, _)| *n != name);
+    form.push((name, value));
+    form
+}
+
+#[tokio::test]
+async fn valid_settings_are_saved_confirmed_and_shown() {
+    let app = TestApp::spawn_logged_in().await;
+    let response = app.post_form("/settings", &valid_form()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.url().path(), "/settings");
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Saved."));
+    assert_eq!(input_value(&html, "bucket").as_deref(), Some("acme-backups"));
+    assert_eq!(input_value(&html, "region").as_deref(), Some("fr-par"));
+    assert_eq!(input_value(&html, "backup_limit").as_deref(), Some("14"));
+    assert!(html.contains("A secret access key is stored"));
+}
+
+#[tokio::test]
+async fn a_bad_bucket_name_shows_its_message_and_keeps_the_rest() {
+    let app = TestApp::spawn_logged_in().await;
+    let form = with(valid_form(), "bucket", "Acme_Backups");
+    let response = app.post_form("/settings", &form).await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    let message = field_error(&html, "bucket").expect("message beside the bucket");
+    assert!(message.contains("Uppercase letters are not allowed"), "{message}");
+    assert_eq!(input_value(&html, "bucket").as_deref(), Some("Acme_Backups"));
+    assert_eq!(input_value(&html, "access_key_id").as_deref(), Some("AKIAIOSFODNN7EXAMPLE"));
+    assert_eq!(input_value(&html, "backup_path").as_deref(), Some("erp/prod"));
+    assert_eq!(input_value(&html, "timezone").as_deref(), Some("Europe/Paris"));
+    assert!(html.contains("ops@example.com, boss@example.org"));
+    assert!(!html.contains(SECRET), "the secret is never sent back");
+    // Nothing was saved.
+    let stored = app.get_text("/settings").await;
+    assert_eq!(input_value(&stored, "bucket").as_deref(), Some(""));
+}
+
+#[tokio::test]
+async fn each_bad_field_gets_a_message() {
+    let app = TestApp::spawn_logged_in().await;
+    let mut form = valid_form();
+    for (name, value) in [
+        ("notify_email", "ops@example.com, not-an-address"),
+        ("endpoint_url", "s3.fr-par.scw.cloud"),
+        ("region", "EU West"),
+        ("backup_time", "25:99"),
+        ("timezone", "Mars/Olympus"),
+        ("backup_limit", "-3"),
+        ("frequency", "cron"),
+        ("cron", "every day"),
+    ] {
+        form = with(form, name, value);
+    }
+    let response = app.post_form("/settings", &form).await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    for name in [
+        "notify_email",
+        "endpoint_url",
+        "region",
+        "backup_time",
+        "timezone",
+        "backup_limit",
+        "cron",
+    ] {
+        assert!(field_error(&html, name).is_some(), "no message for {name}");
+    }
+    assert!(html.contains("aria-invalid=\"true\""));
+}
+
+#[tokio::test]
+async fn enabling_requires_the_essentials() {
+    let app = TestApp::spawn_logged_in().await;
+    let response = app
+        .post_form("/settings", &[("enabled", "on"), ("frequency", "none")])
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    for name in ["access_key_id", "secret_access_key", "notify_email", "bucket", "frequency"] {
+        assert!(field_error(&html, name).is_some(), "{name} should be required");
+    }
+    // The same, switched off, saves.
+    let off = app.post_form("/settings", &[("frequency", "none")]).await;
+    assert_eq!(off.status(), 200);
+}
+
+#[tokio::test]
+async fn the_secret_is_write_only_and_never_stored_in_clear() {
+    let app = TestApp::spawn_logged_in().await;
+    let saved = app.post_form("/settings", &valid_form()).await;
+    assert!(!saved.text().await.expect("body").contains(SECRET));
+
+    // Blank keeps the stored secret: enabled settings still save without retyping it.
+    let kept = app.post_form("/settings", &with(valid_form(), "secret_access_key", "")).await;
+    assert_eq!(kept.status(), 200);
+    let html = kept.text().await.expect("body");
+    assert!(html.contains("A secret access key is stored"));
+    assert!(!html.contains(SECRET));
+    assert_eq!(input_value(&html, "secret_access_key").as_deref(), Some(""));
+
+    let db = app.database_bytes();
+    assert!(!db.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "secret in clear in the database");
+
+    // Remove deletes it; with automatic backup on, that is then an error.
+    let removed = app
+        .post_form(
+            "/settings",
+            &with(with(valid_form(), "secret_access_key", ""), "remove_secret", "on"),
+        )
+        .await;
+    assert_eq!(removed.status(), 422);
+    let off = with(with(with(valid_form(), "secret_access_key", ""), "remove_secret", "on"), "enabled", "");
+    let off: Vec<_> = off.into_iter().filter(|(n, _)| *n != "enabled").collect();
+    let removed = app.post_form("/settings", &off).await;
+    assert_eq!(removed.status(), 200);
+    assert!(removed.text().await.expect("body").contains("No secret access key is stored"));
+}
+
+#[tokio::test]
+async fn settings_survive_a_restart() {
+    let mut app = TestApp::spawn_logged_in().await;
+    app.post_form("/settings", &valid_form()).await;
+    app.restart().await;
+    let html = app.get_text("/settings").await;
+    assert_eq!(input_value(&html, "bucket").as_deref(), Some("acme-backups"));
+    assert_eq!(input_value(&html, "endpoint_url").as_deref(), Some("https://s3.fr-par.scw.cloud"));
+    assert!(html.contains("A secret access key is stored"));
+}
+
+#[tokio::test]
+async fn saved_changes_are_listed_without_values() {
+    let app = TestApp::spawn_logged_in().await;
+    app.post_form("/settings", &valid_form()).await;
+    let html = app
+        .post_form("/settings", &with(with(valid_form(), "bucket", "other-bucket"), "secret_access_key", ""))
+        .await
+        .text()
+        .await
+        .expect("body");
+    let changes = &html[html.find("Latest changes").expect("changes section")..];
+    assert!(changes.contains("admin"));
+    assert!(changes.contains("bucket"));
+    assert!(changes.contains("secret_access_key"));
+    assert!(!changes.contains("other-bucket"));
+    assert!(!changes.contains(SECRET));
+}
