@@ -121,7 +121,7 @@ async fn setup(
     };
     tracing::info!(user = %user.username, "first account created");
     session::log_in(&session, &user).await?;
-    session::set_notice(&session, "setup.done").await?;
+    session::set_notice(&session, page.t("setup.done")).await?;
     Ok(Redirect::to("/settings").into_response())
 }
 

@@ -15,8 +15,8 @@ pub struct Page {
     pub csrf: String,
     /// Which navigation entry is the current page.
     pub section: &'static str,
-    /// A notice shown once after a redirect (e.g. "Settings saved").
-    pub notice: Option<String>,
+    /// A message shown once after a redirect (e.g. "Saved.").
+    pub notice: Option<session::Notice>,
 }
 
 impl Page {
@@ -33,10 +33,6 @@ impl Page {
         self
     }
 
-    pub fn with_notice(mut self, notice: String) -> Self {
-        self.notice = Some(notice);
-        self
-    }
 }
 
 impl FromRequestParts<AppState> for Page {
@@ -51,7 +47,7 @@ impl FromRequestParts<AppState> for Page {
             .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
         let user = session::user(&session).await?.map(|u| u.username);
         let csrf = session::csrf_token(&session).await?;
-        let notice = session::take_notice(&session).await?.map(|key| lang.t(&key));
+        let notice = session::take_notice(&session).await?;
         Ok(Page {
             lang,
             user,

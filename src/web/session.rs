@@ -69,17 +69,33 @@ pub async fn existing_csrf_token(session: &Session) -> Option<String> {
 
 const NOTICE_KEY: &str = "notice";
 
-/// Leaves a message (a catalog key) for the next page shown, after a redirect.
-pub async fn set_notice(session: &Session, key: &str) -> Result<(), WebError> {
+/// A message shown once on the next page, after a redirect.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// Leaves a confirmation for the next page shown.
+pub async fn set_notice(session: &Session, text: String) -> Result<(), WebError> {
+    store_notice(session, Notice { text, is_error: false }).await
+}
+
+/// Leaves an error message for the next page shown.
+pub async fn set_error(session: &Session, text: String) -> Result<(), WebError> {
+    store_notice(session, Notice { text, is_error: true }).await
+}
+
+async fn store_notice(session: &Session, notice: Notice) -> Result<(), WebError> {
     session
-        .insert(NOTICE_KEY, key)
+        .insert(NOTICE_KEY, notice)
         .await
         .map_err(|e| WebError::internal("storing the session", e))
 }
 
-pub async fn take_notice(session: &Session) -> Result<Option<String>, WebError> {
+pub async fn take_notice(session: &Session) -> Result<Option<Notice>, WebError> {
     session
-        .remove::<String>(NOTICE_KEY)
+        .remove::<Notice>(NOTICE_KEY)
         .await
         .map_err(|e| WebError::internal("reading the session", e))
 }

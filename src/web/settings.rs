@@ -371,6 +371,6 @@ async fn save(
     let changed = store::save(&state.pool, &new, &username).await?;
     tracing::info!(user = %username, fields = ?changed, "settings saved");
     let notice = if changed.is_empty() { "settings.unchanged" } else { "settings.saved" };
-    session::set_notice(&session, notice).await?;
+    session::set_notice(&session, page.t(notice)).await?;
     Ok(Redirect::to("/settings").into_response())
 }

@@ -175,7 +175,7 @@ async fn add(
         };
         match store::insert(&state.pool, &row, &username).await {
             Ok(_) => {
-                session::set_notice(&session, "sources.added").await?;
+                session::set_notice(&session, page.t("sources.added")).await?;
                 return Ok(Redirect::to("/sources").into_response());
             }
             Err(SourceWriteError::DuplicateName) => {
@@ -227,7 +227,7 @@ async fn update(
         };
         match store::update(&state.pool, id, &row, &username).await {
             Ok(true) => {
-                session::set_notice(&session, "sources.updated").await?;
+                session::set_notice(&session, page.t("sources.updated")).await?;
                 return Ok(Redirect::to("/sources").into_response());
             }
             Ok(false) => return Err(WebError::NotFound),
@@ -257,6 +257,6 @@ async fn remove(
     if !store::delete(&state.pool, id, &username).await? {
         return Err(WebError::NotFound);
     }
-    session::set_notice(&session, "sources.removed").await?;
+    session::set_notice(&session, page.t("sources.removed")).await?;
     Ok(Redirect::to("/sources").into_response())
 }

@@ -1,0 +1,230 @@
+//! The history: every run, newest first; one run's objects and log; "Backup now".
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::backup::StartError;
+use crate::db::runs::{self, Run, RunDetail, RunStatus, Trigger};
+use crate::web::error::WebError;
+use crate::web::page::Page;
+use crate::web::session;
+
+const PER_PAGE: u32 = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/backups", get(history))
+        .route("/backups/run", post(backup_now))
+        .route("/backups/{id}", get(detail))
+        .route("/backups/{id}/progress", get(progress))
+}
+
+/// Byte counts as people read them.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A run as a row of the history table.
+pub struct RunView {
+    pub id: i64,
+    pub started: String,
+    pub trigger: &'static str,
+    pub status: &'static str,
+    pub duration: String,
+    pub size: String,
+    pub objects: i64,
+    pub folder: String,
+    pub error: String,
+    pub warning: String,
+}
+
+fn duration_text(run: &Run) -> String {
+    let end = run.finished_at.unwrap_or_else(chrono::Utc::now);
+    let secs = (end - run.started_at).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+impl From<&Run> for RunView {
+    fn from(run: &Run) -> Self {
+        RunView {
+            id: run.id,
+            started: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            trigger: run.trigger.as_str(),
+            status: run.status.as_str(),
+            duration: duration_text(run),
+            size: human_bytes(u64::try_from(run.total_bytes).unwrap_or(0)),
+            objects: run.object_count,
+            folder: run.folder.clone().unwrap_or_default(),
+            error: run.error.clone().unwrap_or_default(),
+            warning: run.warning.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backups.html")]
+struct HistoryPage {
+    page: Page,
+    runs: Vec<RunView>,
+    page_number: u32,
+    pages: u32,
+    running: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<u32>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    page: Page,
+    Query(query): Query<PageQuery>,
+) -> Result<HistoryPage, WebError> {
+    let number = query.page.unwrap_or(1).max(1);
+    let listed = runs::list(&state.pool, number, PER_PAGE)
+        .await
+        .map_err(|e| WebError::internal("listing runs", e))?;
+    let total = u32::try_from(listed.total).unwrap_or(u32::MAX);
+    Ok(HistoryPage {
+        page: page.in_section("backups"),
+        runs: listed.runs.iter().map(RunView::from).collect(),
+        page_number: number,
+        pages: total.div_ceil(PER_PAGE).max(1),
+        running: state.runner.current(),
+    })
+}
+
+async fn backup_now(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+) -> Result<Response, WebError> {
+    let job = match crate::jobs::load(&state.pool, &state.key).await {
+        Ok(job) => job,
+        Err(e) => {
+            tracing::warn!(error = %e, "backup not started");
+            session::set_error(&session, page.td(e.key(), &e.to_string())).await?;
+            return Ok(Redirect::to("/backups").into_response());
+        }
+    };
+    match state.runner.start(Trigger::Manual, job).await {
+        Ok(id) => {
+            tracing::info!(run = id, user = ?page.user, "backup started from the browser");
+            session::set_notice(&session, page.t("backups.started")).await?;
+            Ok(Redirect::to(&format!("/backups/{id}")).into_response())
+        }
+        Err(StartError::AlreadyRunning(current)) => {
+            session::set_error(&session, page.t("backup.runner.already_running")).await?;
+            let target = current.map_or_else(|| "/backups".to_owned(), |id| format!("/backups/{id}"));
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(e @ StartError::History(_)) => Err(WebError::internal("starting a backup", e)),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backup_detail.html")]
+struct DetailPage {
+    page: Page,
+    run: RunView,
+    live: Option<LiveProgress>,
+    objects: Vec<ObjectView>,
+    logs: Vec<LogView>,
+}
+
+struct ObjectView {
+    key: String,
+    size: String,
+    sha256: String,
+}
+
+struct LogView {
+    at: String,
+    level: String,
+    message: String,
+}
+
+/// What a running backup shows, refreshed by the page's script.
+#[derive(Serialize)]
+struct LiveProgress {
+    status: &'static str,
+    source: String,
+    read: String,
+    uploaded: String,
+}
+
+fn live(run: &Run) -> LiveProgress {
+    let snapshot = run.progress.clone().unwrap_or_default();
+    LiveProgress {
+        status: run.status.as_str(),
+        source: snapshot.current_source.unwrap_or_default(),
+        read: human_bytes(snapshot.bytes_read),
+        uploaded: human_bytes(snapshot.bytes_uploaded),
+    }
+}
+
+async fn load_run(state: &AppState, id: i64) -> Result<RunDetail, WebError> {
+    runs::get(&state.pool, id)
+        .await
+        .map_err(|e| WebError::internal("reading a run", e))?
+        .ok_or(WebError::NotFound)
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+) -> Result<DetailPage, WebError> {
+    let detail = load_run(&state, id).await?;
+    Ok(DetailPage {
+        page: page.in_section("backups"),
+        live: (detail.run.status == RunStatus::Running).then(|| live(&detail.run)),
+        run: RunView::from(&detail.run),
+        objects: detail
+            .objects
+            .iter()
+            .map(|o| ObjectView {
+                key: o.key.clone(),
+                size: human_bytes(u64::try_from(o.size).unwrap_or(0)),
+                sha256: o.sha256.clone(),
+            })
+            .collect(),
+        logs: detail
+            .logs
+            .iter()
+            .map(|l| LogView {
+                at: l.at.format("%H:%M:%S").to_string(),
+                level: l.level.clone(),
+                message: l.message.clone(),
+            })
+            .collect(),
+    })
+}
+
+async fn progress(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, WebError> {
+    let detail = load_run(&state, id).await?;
+    Ok(Json(live(&detail.run)).into_response())
+}
