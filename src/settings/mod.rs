@@ -3,6 +3,13 @@
 
 use std::fmt;
 
+mod bucket;
+#[cfg(test)]
+mod catalog_tests;
+mod input;
+
+pub use bucket::BucketName;
+
 /// Why a value was refused. `key` names a message in the translation catalogs
 /// (`locales/validation.yml`); `detail`, when present, fills its `%{detail}` placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
