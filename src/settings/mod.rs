@@ -6,9 +6,17 @@ use std::fmt;
 mod bucket;
 #[cfg(test)]
 mod catalog_tests;
+mod credentials;
+mod endpoint;
 mod input;
+mod key_prefix;
+mod region;
 
 pub use bucket::BucketName;
+pub use credentials::{AccessKeyId, SecretKey};
+pub use endpoint::Endpoint;
+pub use key_prefix::KeyPrefix;
+pub use region::{DEFAULT_REGION, Region};
 
 /// Why a value was refused. `key` names a message in the translation catalogs
 /// (`locales/validation.yml`); `detail`, when present, fills its `%{detail}` placeholder.
