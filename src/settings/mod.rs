@@ -7,6 +7,7 @@ mod bucket;
 #[cfg(test)]
 mod catalog_tests;
 mod credentials;
+mod email;
 mod endpoint;
 mod input;
 mod key_prefix;
@@ -14,6 +15,7 @@ mod region;
 
 pub use bucket::BucketName;
 pub use credentials::{AccessKeyId, SecretKey};
+pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
 pub use key_prefix::KeyPrefix;
 pub use region::{DEFAULT_REGION, Region};
