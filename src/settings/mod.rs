@@ -9,6 +9,7 @@ mod calendar;
 #[cfg(test)]
 mod catalog_tests;
 mod credentials;
+mod cron;
 mod email;
 mod endpoint;
 mod input;
@@ -20,6 +21,7 @@ pub use backup_limit::BackupLimit;
 pub use bucket::BucketName;
 pub use calendar::{MonthDay, TimeOfDay, Weekday};
 pub use credentials::{AccessKeyId, SecretKey};
+pub use cron::CronExpr;
 pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
 pub use key_prefix::KeyPrefix;
