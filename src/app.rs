@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 
+use crate::backup::Runner;
 use crate::config::Config;
 use crate::crypto::MasterKey;
 
@@ -22,6 +23,8 @@ pub enum StartError {
     Db(#[from] crate::db::DbError),
     #[error("cannot prepare the session store: {0}")]
     Sessions(sqlx::Error),
+    #[error("cannot update the backup history: {0}")]
+    History(crate::db::runs::RunsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -35,6 +38,8 @@ pub struct AppState {
     pub pool: SqlitePool,
     pub key: MasterKey,
     pub config: Arc<Config>,
+    /// Starts backups, one at a time.
+    pub runner: Runner,
 }
 
 /// Opens the data directory: creates it, loads (or makes) the master key, migrates the db.
@@ -46,6 +51,7 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     let key = MasterKey::load_or_create(&config.master_key_path())?;
     let pool = crate::db::open(&config.database_path()).await?;
     Ok(AppState {
+        runner: Runner::new(pool.clone()),
         pool,
         key,
         config: Arc::new(config),
@@ -59,7 +65,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// Binds the listening socket; runs a crash left "running" are marked interrupted.
     pub async fn bind(state: AppState) -> Result<Self, StartError> {
+        let interrupted = crate::db::runs::mark_interrupted_at_startup(&state.pool)
+            .await
+            .map_err(StartError::History)?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "backups left running by a stopped process were marked interrupted"
+            );
+        }
         let addr = state.config.listen;
         let listener = TcpListener::bind(addr)
             .await

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "s3-backup", version, about = "Offsite backups of databases and directories to S3")]
+#[command(
+    name = "s3-backup",
+    version,
+    about = "Offsite backups of databases and directories to S3"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -3,12 +3,13 @@
 
 rust_i18n::i18n!("locales", fallback = "en");
 
+pub mod accounts;
+pub mod app;
 pub mod backup;
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod jobs;
 pub mod settings;
-pub mod accounts;
-pub mod app;
-pub mod cli;
 pub mod web;

@@ -5,13 +5,16 @@ use clap::Parser;
 use s3_backup::app::{self, Server};
 use s3_backup::cli::{Cli, Command, DataDir, LogFormat, ServeArgs, UserCommand};
 use s3_backup::config::Config;
+use s3_backup::db::runs::{RunStatus, Trigger};
 use s3_backup::settings::{NewPassword, Username};
-use s3_backup::{accounts, db};
+use s3_backup::{accounts, db, jobs};
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -72,8 +75,43 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn backup(_data: DataDir) -> Result<ExitCode, String> {
-    Err("backups are not available in this build".to_owned())
+async fn backup(data: DataDir) -> Result<ExitCode, String> {
+    let config = Config::new(([127, 0, 0, 1], 0).into(), data.data_dir);
+    let state = app::open_state(config).await.map_err(|e| e.to_string())?;
+    let job = jobs::load(&state.pool, &state.key)
+        .await
+        .map_err(|e| format!("cannot start the backup: {e}"))?;
+    let summary = state
+        .runner
+        .run_to_end(Trigger::Cli, job)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("run {}: {}", summary.run_id, summary.status.as_str());
+    if let Some(folder) = &summary.folder {
+        println!("folder: {folder}");
+    }
+    for object in &summary.objects {
+        println!(
+            "  {}  {} bytes  sha256 {}",
+            object.key, object.size, object.sha256
+        );
+    }
+    println!(
+        "total: {} bytes in {} objects",
+        summary.total_bytes,
+        summary.objects.len()
+    );
+    if let Some(warning) = &summary.warning {
+        println!("warning: {warning}");
+    }
+    if let Some(error) = &summary.error {
+        println!("error: {error}");
+    }
+    Ok(if summary.status == RunStatus::Success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn user(data: DataDir, name: &str, create: bool) -> Result<ExitCode, String> {
@@ -84,11 +122,14 @@ async fn user(data: DataDir, name: &str, create: bool) -> Result<ExitCode, Strin
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let raw = line.trim_end_matches(['\r', '\n']);
-    let password = NewPassword::parse(raw, username.as_str()).map_err(|e| format!("password: {e}"))?;
+    let password =
+        NewPassword::parse(raw, username.as_str()).map_err(|e| format!("password: {e}"))?;
     std::fs::create_dir_all(&data.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data.data_dir.display()))?;
     let config = Config::new(([127, 0, 0, 1], 0).into(), data.data_dir);
-    let pool = db::open(&config.database_path()).await.map_err(|e| e.to_string())?;
+    let pool = db::open(&config.database_path())
+        .await
+        .map_err(|e| e.to_string())?;
     if create {
         accounts::create(&pool, username.as_str(), password.expose())
             .await

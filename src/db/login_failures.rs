@@ -16,7 +16,9 @@ pub fn wait_for(failures: i64, last: DateTime<Utc>, now: DateTime<Utc>) -> Optio
     if failures < FREE_ATTEMPTS || now - last > MEMORY {
         return None;
     }
-    let doublings = u32::try_from(failures - FREE_ATTEMPTS).unwrap_or(u32::MAX).min(10);
+    let doublings = u32::try_from(failures - FREE_ATTEMPTS)
+        .unwrap_or(u32::MAX)
+        .min(10);
     let wait = Duration::seconds(FIRST_WAIT_SECS * (1i64 << doublings)).min(MAX_WAIT);
     let remaining = last + wait - now;
     (remaining > Duration::zero()).then_some(remaining)

@@ -54,6 +54,6 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
 
 pub mod changes;
 pub mod email_account;
+pub mod login_failures;
 pub mod settings;
 pub mod sources;
-pub mod login_failures;

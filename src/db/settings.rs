@@ -60,8 +60,14 @@ impl StoredSettings {
         diff("backup_path", self.backup_path != other.backup_path);
         diff("frequency", self.frequency != other.frequency);
         diff("backup_time", self.backup_time != other.backup_time);
-        diff("backup_weekday", self.backup_weekday != other.backup_weekday);
-        diff("backup_monthday", self.backup_monthday != other.backup_monthday);
+        diff(
+            "backup_weekday",
+            self.backup_weekday != other.backup_weekday,
+        );
+        diff(
+            "backup_monthday",
+            self.backup_monthday != other.backup_monthday,
+        );
         diff("cron", self.cron != other.cron);
         diff("timezone", self.timezone != other.timezone);
         diff("backup_files", self.backup_files != other.backup_files);
@@ -77,11 +83,9 @@ const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, noti
     FROM settings WHERE id = 1";
 
 pub async fn load(pool: &SqlitePool) -> Result<StoredSettings, sqlx::Error> {
-    sqlx::query_as::<_, StoredSettings>(
-        SELECT_ROW,
-    )
-    .fetch_one(pool)
-    .await
+    sqlx::query_as::<_, StoredSettings>(SELECT_ROW)
+        .fetch_one(pool)
+        .await
 }
 
 /// Saves `new` and records which fields changed, in one transaction. Returns those fields.
@@ -91,11 +95,9 @@ pub async fn save(
     username: &str,
 ) -> Result<Vec<&'static str>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let old = sqlx::query_as::<_, StoredSettings>(
-        SELECT_ROW,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let old = sqlx::query_as::<_, StoredSettings>(SELECT_ROW)
+        .fetch_one(&mut *tx)
+        .await?;
     let changed = new.changed_fields(&old);
     if changed.is_empty() {
         return Ok(changed);

@@ -157,14 +157,17 @@ fn faulty_field(parser: &CronParser, fields: &[&str]) -> Option<Invalid> {
         "invalid.cron.month",
         "invalid.cron.day_of_week",
     ];
-    KEYS.iter().zip(fields).enumerate().find_map(|(index, (key, field))| {
-        let mut alone = ["*"; 5];
-        alone[index] = field;
-        parser
-            .parse(&alone.join(" "))
-            .is_err()
-            .then(|| Invalid::with_detail(key, *field))
-    })
+    KEYS.iter()
+        .zip(fields)
+        .enumerate()
+        .find_map(|(index, (key, field))| {
+            let mut alone = ["*"; 5];
+            alone[index] = field;
+            parser
+                .parse(&alone.join(" "))
+                .is_err()
+                .then(|| Invalid::with_detail(key, *field))
+        })
 }
 
 /// Every minute of a day the hour and minute fields accept, in order.

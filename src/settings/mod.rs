@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+mod account;
 mod backup_limit;
 mod bucket;
 mod calendar;
@@ -12,11 +13,15 @@ mod credentials;
 mod cron;
 mod email;
 mod endpoint;
+mod frequency;
 mod input;
 mod key_prefix;
 mod region;
+mod smtp;
+mod source;
 mod time_zone;
 
+pub use account::{NewPassword, Username};
 pub use backup_limit::BackupLimit;
 pub use bucket::BucketName;
 pub use calendar::{MonthDay, TimeOfDay, Weekday};
@@ -24,8 +29,11 @@ pub use credentials::{AccessKeyId, SecretKey};
 pub use cron::CronExpr;
 pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
+pub use frequency::Frequency;
 pub use key_prefix::KeyPrefix;
 pub use region::{DEFAULT_REGION, Region};
+pub use smtp::{Sender, SmtpHost, SmtpPort, SmtpSecurity};
+pub use source::{SourceLocation, SourceName};
 pub use time_zone::TimeZone;
 
 /// Why a value was refused. `key` names a message in the translation catalogs

@@ -13,13 +13,22 @@ const ICON: &str = include_str!("../../static/favicon.svg");
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+        )
         .route(
             "/static/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", JS) }),
         )
-        .route("/static/favicon.svg", get(|| async { asset("image/svg+xml", ICON) }))
-        .route("/favicon.ico", get(|| async { asset("image/svg+xml", ICON) }))
+        .route(
+            "/static/favicon.svg",
+            get(|| async { asset("image/svg+xml", ICON) }),
+        )
+        .route(
+            "/favicon.ico",
+            get(|| async { asset("image/svg+xml", ICON) }),
+        )
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

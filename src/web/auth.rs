@@ -185,7 +185,11 @@ async fn login(
         let seconds = wait.num_seconds().max(1).to_string();
         form.add_error("password", lang.td("login.throttled", &seconds));
         tracing::warn!(user = %username, addr = %peer.ip(), "login refused while throttled");
-        return Ok((StatusCode::TOO_MANY_REQUESTS, LoginPage { page, form, next }).into_response());
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            LoginPage { page, form, next },
+        )
+            .into_response());
     }
     match accounts::check_login(&state.pool, &username, &input.password).await? {
         Some(user) => {

@@ -138,7 +138,8 @@ async fn backup_now(
         }
         Err(StartError::AlreadyRunning(current)) => {
             session::set_error(&session, page.t("backup.runner.already_running")).await?;
-            let target = current.map_or_else(|| "/backups".to_owned(), |id| format!("/backups/{id}"));
+            let target =
+                current.map_or_else(|| "/backups".to_owned(), |id| format!("/backups/{id}"));
             Ok(Redirect::to(&target).into_response())
         }
         Err(e @ StartError::History(_)) => Err(WebError::internal("starting a backup", e)),
@@ -224,7 +225,10 @@ async fn detail(
     })
 }
 
-async fn progress(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, WebError> {
+async fn progress(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
     let detail = load_run(&state, id).await?;
     Ok(Json(live(&detail.run)).into_response())
 }

@@ -21,7 +21,11 @@ pub async fn verify(request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let lang = request.extensions().get::<Lang>().copied().unwrap_or(Lang::EN);
+    let lang = request
+        .extensions()
+        .get::<Lang>()
+        .copied()
+        .unwrap_or(Lang::EN);
     let expected = match request.extensions().get::<Session>() {
         Some(s) => session::existing_csrf_token(s).await,
         None => None,
@@ -35,7 +39,8 @@ pub async fn verify(request: Request, next: Next) -> Response {
         .map(|(_, v)| v.into_owned());
     match (expected, sent) {
         (Some(expected), Some(sent)) if same(expected.as_bytes(), sent.as_bytes()) => {
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
         _ => {
             tracing::warn!(path = %parts.uri.path(), "POST refused: missing or wrong CSRF token");

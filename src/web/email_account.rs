@@ -65,7 +65,13 @@ pub fn form_from_stored(stored: &StoredEmailAccount) -> FormState {
 
 async fn show(State(state): State<AppState>, page: Page) -> Result<EmailAccountPage, WebError> {
     let stored = store::load(&state.pool).await?;
-    EmailAccountPage::build(&state, page, form_from_stored(&stored), stored.has_password()).await
+    EmailAccountPage::build(
+        &state,
+        page,
+        form_from_stored(&stored),
+        stored.has_password(),
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,7 +107,11 @@ impl EmailAccountForm {
         form: &mut FormState,
     ) -> Result<Option<StoredEmailAccount>, crate::crypto::CryptoError> {
         let host = form.check(lang, "smtp_host", SmtpHost::parse(&self.smtp_host));
-        let security = form.check(lang, "smtp_security", SmtpSecurity::parse(&self.smtp_security));
+        let security = form.check(
+            lang,
+            "smtp_security",
+            SmtpSecurity::parse(&self.smtp_security),
+        );
         let port = if self.smtp_port.trim().is_empty() {
             security.map(|s| s.default_port())
         } else {
@@ -151,7 +161,11 @@ async fn save(
     let username = page.user.clone().unwrap_or_default();
     let changed = store::save(&state.pool, &new, &username).await?;
     tracing::info!(user = %username, fields = ?changed, "e-mail account saved");
-    let notice = if changed.is_empty() { "settings.unchanged" } else { "settings.saved" };
+    let notice = if changed.is_empty() {
+        "settings.unchanged"
+    } else {
+        "settings.saved"
+    };
     session::set_notice(&session, page.t(notice)).await?;
     Ok(Redirect::to("/email-account").into_response())
 }

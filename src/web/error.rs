@@ -7,7 +7,10 @@ use axum::response::{Html, IntoResponse, Response};
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("{action}: {detail}")]
-    Internal { action: &'static str, detail: String },
+    Internal {
+        action: &'static str,
+        detail: String,
+    },
     #[error("not found")]
     NotFound,
 }

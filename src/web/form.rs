@@ -64,12 +64,7 @@ impl FormState {
     }
 
     /// Parses one field, recording its message on failure.
-    pub fn check<T>(
-        &mut self,
-        lang: Lang,
-        name: &str,
-        parsed: Result<T, Invalid>,
-    ) -> Option<T> {
+    pub fn check<T>(&mut self, lang: Lang, name: &str, parsed: Result<T, Invalid>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
             Err(invalid) => {

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod backups;
 pub mod csrf;
 pub mod email_account;
 pub mod error;
@@ -47,6 +48,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .merge(settings::router())
         .merge(email_account::router())
         .merge(sources::router())
+        .merge(backups::router())
         .merge(assets::router())
         .layer(from_fn_with_state(state.clone(), auth::gate))
         .layer(from_fn(csrf::verify))

@@ -24,6 +24,11 @@ impl Page {
         self.lang.t(key)
     }
 
+    /// The text of `prefix.value`, e.g. `status.success`.
+    pub fn tp(&self, prefix: &str, value: impl std::fmt::Display) -> String {
+        self.lang.t(&format!("{prefix}.{value}"))
+    }
+
     pub fn td(&self, key: &str, detail: &str) -> String {
         self.lang.td(key, detail)
     }
@@ -32,13 +37,15 @@ impl Page {
         self.section = section;
         self
     }
-
 }
 
 impl FromRequestParts<AppState> for Page {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let lang = Lang::from_request_parts(parts, state)
             .await
             .unwrap_or(Lang::EN);

@@ -78,12 +78,26 @@ pub struct Notice {
 
 /// Leaves a confirmation for the next page shown.
 pub async fn set_notice(session: &Session, text: String) -> Result<(), WebError> {
-    store_notice(session, Notice { text, is_error: false }).await
+    store_notice(
+        session,
+        Notice {
+            text,
+            is_error: false,
+        },
+    )
+    .await
 }
 
 /// Leaves an error message for the next page shown.
 pub async fn set_error(session: &Session, text: String) -> Result<(), WebError> {
-    store_notice(session, Notice { text, is_error: true }).await
+    store_notice(
+        session,
+        Notice {
+            text,
+            is_error: true,
+        },
+    )
+    .await
 }
 
 async fn store_notice(session: &Session, notice: Notice) -> Result<(), WebError> {

@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -27,7 +27,9 @@ use crate::web::session;
 pub const SECRET_PURPOSE: &str = "settings.secret_access_key";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/settings", get(show).post(save))
+    Router::new()
+        .route("/settings", get(show).post(save))
+        .route("/settings/test-connection", post(test_connection))
 }
 
 #[derive(Template, WebTemplate)]
@@ -41,6 +43,14 @@ pub struct SettingsPage {
     pub weekdays: &'static [&'static str],
     pub regions: &'static [&'static str],
     pub timezones: Vec<&'static str>,
+    /// The answer of "Test connection", when the page shows one.
+    pub connection: Option<ConnectionResult>,
+}
+
+/// What "Test connection" found.
+pub struct ConnectionResult {
+    pub ok: bool,
+    pub messages: Vec<String>,
 }
 
 const FREQUENCIES: [&str; 6] = ["none", "hourly", "daily", "weekly", "monthly", "cron"];
@@ -93,6 +103,7 @@ impl SettingsPage {
             weekdays: &WEEKDAYS,
             regions: &REGIONS,
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
+            connection: None,
         })
     }
 }
@@ -212,7 +223,10 @@ pub struct ValidSettings {
     pub backup_limit: BackupLimit,
 }
 
-fn optional<T>(input: &str, parse: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<Option<T>, Invalid> {
+fn optional<T>(
+    input: &str,
+    parse: impl FnOnce(&str) -> Result<T, Invalid>,
+) -> Result<Option<T>, Invalid> {
     if input.trim().is_empty() {
         Ok(None)
     } else {
@@ -230,10 +244,18 @@ pub fn parse_form(
     let enabled = input.enabled.is_some();
     let required = Invalid::new("invalid.required");
     let access_key_id = form
-        .check(lang, "access_key_id", optional(&input.access_key_id, AccessKeyId::parse))
+        .check(
+            lang,
+            "access_key_id",
+            optional(&input.access_key_id, AccessKeyId::parse),
+        )
         .flatten();
     let new_secret = form
-        .check(lang, "secret_access_key", optional(&input.secret_access_key, SecretKey::parse))
+        .check(
+            lang,
+            "secret_access_key",
+            optional(&input.secret_access_key, SecretKey::parse),
+        )
         .flatten();
     let secret = match (new_secret, input.remove_secret.is_some()) {
         (Some(secret), _) => SecretChange::Replace(secret),
@@ -249,15 +271,27 @@ pub fn parse_form(
     let prefix = form.check(lang, "backup_path", KeyPrefix::parse(&input.backup_path));
     let frequency = form.check(lang, "frequency", Frequency::parse(&input.frequency));
     let time = form.check(lang, "backup_time", TimeOfDay::parse(&input.backup_time));
-    let weekday = form.check(lang, "backup_weekday", Weekday::parse(&input.backup_weekday));
-    let monthday = form.check(lang, "backup_monthday", MonthDay::parse(&input.backup_monthday));
+    let weekday = form.check(
+        lang,
+        "backup_weekday",
+        Weekday::parse(&input.backup_weekday),
+    );
+    let monthday = form.check(
+        lang,
+        "backup_monthday",
+        MonthDay::parse(&input.backup_monthday),
+    );
     let cron = if frequency == Some(Frequency::Cron) {
         form.check(lang, "cron", CronExpr::parse(&input.cron))
     } else {
         None
     };
     let timezone = form.check(lang, "timezone", TimeZone::parse(&input.timezone));
-    let backup_limit = form.check(lang, "backup_limit", BackupLimit::parse(&input.backup_limit));
+    let backup_limit = form.check(
+        lang,
+        "backup_limit",
+        BackupLimit::parse(&input.backup_limit),
+    );
 
     if enabled {
         if access_key_id.is_none() && input.access_key_id.trim().is_empty() {
@@ -346,7 +380,7 @@ impl ValidSettings {
                 .cron
                 .as_ref()
                 .map_or_else(|| raw_cron.trim().to_owned(), |c| c.as_str().to_owned()),
-            timezone: self.timezone.name().to_owned(),
+            timezone: self.timezone.as_str().to_owned(),
             backup_files: self.backup_files,
             backup_limit: i64::from(self.backup_limit.get()),
             updated_at: previous.updated_at,
@@ -370,7 +404,94 @@ async fn save(
     let username = page.user.clone().unwrap_or_default();
     let changed = store::save(&state.pool, &new, &username).await?;
     tracing::info!(user = %username, fields = ?changed, "settings saved");
-    let notice = if changed.is_empty() { "settings.unchanged" } else { "settings.saved" };
+    let notice = if changed.is_empty() {
+        "settings.unchanged"
+    } else {
+        "settings.saved"
+    };
     session::set_notice(&session, page.t(notice)).await?;
     Ok(Redirect::to("/settings").into_response())
+}
+
+/// "Test connection": checks the form's current values against the S3 server, saving nothing.
+async fn test_connection(
+    State(state): State<AppState>,
+    page: Page,
+    Form(input): Form<SettingsForm>,
+) -> Result<Response, WebError> {
+    let stored = store::load(&state.pool).await?;
+    let lang = page.lang;
+    let mut form = input.echo();
+    let valid = parse_form(&input, stored.has_secret(), lang, &mut form);
+    let required = Invalid::new("invalid.required").message(lang.code());
+    let secret = match valid.as_ref().map(|v| &v.secret) {
+        Some(SecretChange::Replace(secret)) => Some(secret.expose().to_owned()),
+        Some(SecretChange::Keep) => match &stored.secret_access_key {
+            Some(sealed) => Some(state.key.open(SECRET_PURPOSE, sealed)?),
+            None => None,
+        },
+        _ => None,
+    };
+    let target = match (&valid, secret) {
+        (Some(v), Some(secret)) if v.access_key_id.is_some() && v.bucket.is_some() => {
+            Some(crate::backup::S3Target {
+                endpoint: v.endpoint.url().cloned(),
+                region: v.region.as_str().to_owned(),
+                bucket: v
+                    .bucket
+                    .as_ref()
+                    .map(|b| b.as_str().to_owned())
+                    .unwrap_or_default(),
+                access_key_id: v
+                    .access_key_id
+                    .as_ref()
+                    .map(|k| k.as_str().to_owned())
+                    .unwrap_or_default(),
+                secret_access_key: secret,
+                path_style: v.path_style,
+                prefix: v.prefix.as_str().to_owned(),
+                max_parts: crate::backup::S3Target::DEFAULT_MAX_PARTS,
+            })
+        }
+        (valid, secret) => {
+            if valid.is_some() {
+                for (name, missing) in [
+                    ("access_key_id", input.access_key_id.trim().is_empty()),
+                    ("secret_access_key", secret.is_none()),
+                    ("bucket", input.bucket.trim().is_empty()),
+                ] {
+                    if missing {
+                        form.add_error(name, required.clone());
+                    }
+                }
+            }
+            None
+        }
+    };
+    let connection = match target {
+        None => None,
+        Some(target) => Some(match crate::backup::test_connection(&target).await {
+            Ok(report) => ConnectionResult {
+                ok: true,
+                messages: std::iter::once(lang.t("settings.connection_ok"))
+                    .chain(report.notes.iter().map(|n| n.message(lang.code())))
+                    .collect(),
+            },
+            Err(problem) => {
+                tracing::info!(problem = ?problem.kind, "connection test failed");
+                ConnectionResult {
+                    ok: false,
+                    messages: vec![problem.message(lang.code())],
+                }
+            }
+        }),
+    };
+    let status = if connection.as_ref().is_some_and(|c| c.ok) {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut page = SettingsPage::build(&state, page, form, stored.has_secret()).await?;
+    page.connection = connection;
+    Ok((status, page).into_response())
 }

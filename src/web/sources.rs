@@ -71,7 +71,11 @@ struct EditPage {
     kinds: [SourceKind; 4],
 }
 
-async fn sources_page(state: &AppState, page: Page, form: FormState) -> Result<SourcesPage, WebError> {
+async fn sources_page(
+    state: &AppState,
+    page: Page,
+    form: FormState,
+) -> Result<SourcesPage, WebError> {
     let sources = store::list(&state.pool)
         .await?
         .iter()
@@ -135,13 +139,17 @@ fn parse(
     let name = form.check(lang, "name", SourceName::parse(&input.name));
     let kind = form.check(lang, "kind", SourceKind::parse(&input.kind));
     let location = kind.and_then(|kind| {
-        form.check(lang, "location", SourceLocation::parse(kind, &input.location))
+        form.check(
+            lang,
+            "location",
+            SourceLocation::parse(kind, &input.location),
+        )
     });
     let (Some(name), Some(kind), Some(location)) = (name, kind, location) else {
         return Ok(None);
     };
     let password = match location.password() {
-        Some(p) if p != MASK => Some(key.seal(PASSWORD_PURPOSE, p)?),
+        Some(p) if p != MASK => Some(key.seal(PASSWORD_PURPOSE, &p)?),
         _ if input.remove_password.is_some() => None,
         _ => previous_password.cloned(),
     };
@@ -193,7 +201,9 @@ async fn edit(
     page: Page,
     Path(id): Path<i64>,
 ) -> Result<EditPage, WebError> {
-    let source = store::get(&state.pool, id).await?.ok_or(WebError::NotFound)?;
+    let source = store::get(&state.pool, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     let mut form = FormState::new();
     form.set("name", &source.name);
     form.set("kind", &source.kind);
@@ -214,10 +224,18 @@ async fn update(
     Path(id): Path<i64>,
     Form(input): Form<SourceForm>,
 ) -> Result<Response, WebError> {
-    let source = store::get(&state.pool, id).await?.ok_or(WebError::NotFound)?;
+    let source = store::get(&state.pool, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     let mut form = input.echo();
     let username = page.user.clone().unwrap_or_default();
-    let parsed = parse(&input, source.password.as_ref(), &state.key, page.lang, &mut form)?;
+    let parsed = parse(
+        &input,
+        source.password.as_ref(),
+        &state.key,
+        page.lang,
+        &mut form,
+    )?;
     if let Some(parsed) = parsed {
         let row = SourceRow {
             name: parsed.name.as_str(),

@@ -5,7 +5,11 @@ async fn first_visit_leads_to_setup_until_an_account_exists() {
     let app = TestApp::spawn().await;
     for path in ["/", "/settings", "/sources", "/email-account", "/login"] {
         let response = app.get(path).await;
-        assert_eq!(response.url().path(), "/setup", "{path} should lead to setup");
+        assert_eq!(
+            response.url().path(),
+            "/setup",
+            "{path} should lead to setup"
+        );
     }
     let response = app
         .post_form(
@@ -62,16 +66,25 @@ async fn login_then_logout() {
     assert_eq!(app.get("/settings").await.url().path(), "/login");
 
     let wrong = app
-        .post_form("/login", &[("username", ADMIN), ("password", "not the password")])
+        .post_form(
+            "/login",
+            &[("username", ADMIN), ("password", "not the password")],
+        )
         .await;
     assert_eq!(wrong.status(), 401);
     let html = wrong.text().await.expect("body");
-    assert!(field_error(&html, "password").is_some_and(|m| m.contains("Wrong user name or password")));
+    assert!(
+        field_error(&html, "password").is_some_and(|m| m.contains("Wrong user name or password"))
+    );
 
     let right = app
         .post_form(
             "/login",
-            &[("username", ADMIN), ("password", ADMIN_PASSWORD), ("next", "/sources")],
+            &[
+                ("username", ADMIN),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/sources"),
+            ],
         )
         .await;
     assert_eq!(right.status(), 200);
@@ -88,7 +101,11 @@ async fn login_gives_a_new_session_id() {
     let after = app
         .client
         .post(app.url("/login"))
-        .form(&[("csrf_token", token.as_str()), ("username", ADMIN), ("password", ADMIN_PASSWORD)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", ADMIN),
+            ("password", ADMIN_PASSWORD),
+        ])
         .send()
         .await
         .expect("login");
@@ -103,7 +120,10 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .find(|c| c.name() == "s3backup_session")
         .map(|c| {
             assert!(c.http_only(), "session cookie must be HttpOnly");
-            assert!(c.same_site_lax() || c.same_site_strict(), "session cookie must be SameSite");
+            assert!(
+                c.same_site_lax() || c.same_site_strict(),
+                "session cookie must be SameSite"
+            );
             c.value().to_owned()
         })
 }
@@ -114,7 +134,10 @@ async fn a_post_without_the_csrf_token_is_refused() {
     let no_token = app.post_raw("/settings", &[("bucket", "my-bucket")]).await;
     assert_eq!(no_token.status(), 403);
     let wrong = app
-        .post_raw("/settings", &[("csrf_token", "forged"), ("bucket", "my-bucket")])
+        .post_raw(
+            "/settings",
+            &[("csrf_token", "forged"), ("bucket", "my-bucket")],
+        )
         .await;
     assert_eq!(wrong.status(), 403);
     let logout = app.post_raw("/logout", &[]).await;
@@ -129,13 +152,19 @@ async fn repeated_bad_passwords_slow_down_logins() {
     app.post_form("/logout", &[]).await;
     for _ in 0..5 {
         let r = app
-            .post_form("/login", &[("username", ADMIN), ("password", "wrong password!")])
+            .post_form(
+                "/login",
+                &[("username", ADMIN), ("password", "wrong password!")],
+            )
             .await;
         assert_eq!(r.status(), 401);
     }
     // Even the right password is refused until the wait is over.
     let r = app
-        .post_form("/login", &[("username", ADMIN), ("password", ADMIN_PASSWORD)])
+        .post_form(
+            "/login",
+            &[("username", ADMIN), ("password", ADMIN_PASSWORD)],
+        )
         .await;
     assert_eq!(r.status(), 429);
     let html = r.text().await.expect("body");

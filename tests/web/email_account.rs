@@ -28,7 +28,10 @@ async fn the_smtp_account_is_saved_with_its_password_sealed() {
     assert!(!db.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()));
     app.restart().await;
     let html = app.get_text("/email-account").await;
-    assert_eq!(input_value(&html, "smtp_host").as_deref(), Some("smtp.example.com"));
+    assert_eq!(
+        input_value(&html, "smtp_host").as_deref(),
+        Some("smtp.example.com")
+    );
 }
 
 #[tokio::test]

@@ -29,7 +29,9 @@ async fn the_language_switch_is_remembered() {
 async fn validation_messages_are_translated() {
     let app = TestApp::spawn_logged_in().await;
     app.get("/settings?lang=fr").await;
-    let r = app.post_form("/settings", &[("bucket", "Acme"), ("frequency", "none")]).await;
+    let r = app
+        .post_form("/settings", &[("bucket", "Acme"), ("frequency", "none")])
+        .await;
     let html = r.text().await.expect("body");
     let message = field_error(&html, "bucket").expect("message");
     assert!(message.contains("majuscules"), "{message}");

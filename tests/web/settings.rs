@@ -24,7 +24,11 @@ fn valid_form() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn with(mut form: Vec<(&'static str, &'static str)>, name: &'static str, value: &'static str) -> Vec<(&'static str, &'static str)> {
+fn with(
+    mut form: Vec<(&'static str, &'static str)>,
+    name: &'static str,
+    value: &'static str,
+) -> Vec<(&'static str, &'static str)> {
     form.retain(|(n, _)| *n != name);
     form.push((name, value));
     form
@@ -38,7 +42,10 @@ async fn valid_settings_are_saved_confirmed_and_shown() {
     assert_eq!(response.url().path(), "/settings");
     let html = response.text().await.expect("body");
     assert!(html.contains("Saved."));
-    assert_eq!(input_value(&html, "bucket").as_deref(), Some("acme-backups"));
+    assert_eq!(
+        input_value(&html, "bucket").as_deref(),
+        Some("acme-backups")
+    );
     assert_eq!(input_value(&html, "region").as_deref(), Some("fr-par"));
     assert_eq!(input_value(&html, "backup_limit").as_deref(), Some("14"));
     assert!(html.contains("A secret access key is stored"));
@@ -52,11 +59,26 @@ async fn a_bad_bucket_name_shows_its_message_and_keeps_the_rest() {
     assert_eq!(response.status(), 422);
     let html = response.text().await.expect("body");
     let message = field_error(&html, "bucket").expect("message beside the bucket");
-    assert!(message.contains("Uppercase letters are not allowed"), "{message}");
-    assert_eq!(input_value(&html, "bucket").as_deref(), Some("Acme_Backups"));
-    assert_eq!(input_value(&html, "access_key_id").as_deref(), Some("AKIAIOSFODNN7EXAMPLE"));
-    assert_eq!(input_value(&html, "backup_path").as_deref(), Some("erp/prod"));
-    assert_eq!(input_value(&html, "timezone").as_deref(), Some("Europe/Paris"));
+    assert!(
+        message.contains("Uppercase letters are not allowed"),
+        "{message}"
+    );
+    assert_eq!(
+        input_value(&html, "bucket").as_deref(),
+        Some("Acme_Backups")
+    );
+    assert_eq!(
+        input_value(&html, "access_key_id").as_deref(),
+        Some("AKIAIOSFODNN7EXAMPLE")
+    );
+    assert_eq!(
+        input_value(&html, "backup_path").as_deref(),
+        Some("erp/prod")
+    );
+    assert_eq!(
+        input_value(&html, "timezone").as_deref(),
+        Some("Europe/Paris")
+    );
     assert!(html.contains("ops@example.com, boss@example.org"));
     assert!(!html.contains(SECRET), "the secret is never sent back");
     // Nothing was saved.
@@ -105,11 +127,31 @@ async fn enabling_requires_the_essentials() {
         .await;
     assert_eq!(response.status(), 422);
     let html = response.text().await.expect("body");
-    for name in ["access_key_id", "secret_access_key", "notify_email", "bucket", "frequency"] {
-        assert!(field_error(&html, name).is_some(), "{name} should be required");
+    for name in [
+        "access_key_id",
+        "secret_access_key",
+        "notify_email",
+        "bucket",
+        "frequency",
+    ] {
+        assert!(
+            field_error(&html, name).is_some(),
+            "{name} should be required"
+        );
     }
-    // The same, switched off, saves.
-    let off = app.post_form("/settings", &[("frequency", "none")]).await;
+    // Switched off, the same blanks save.
+    let off: Vec<_> = valid_form()
+        .into_iter()
+        .filter(|(n, _)| {
+            !matches!(
+                *n,
+                "enabled" | "access_key_id" | "secret_access_key" | "notify_email" | "bucket"
+            )
+        })
+        .collect();
+    let off = app
+        .post_form("/settings", &with(off, "frequency", "none"))
+        .await;
     assert_eq!(off.status(), 200);
 }
 
@@ -120,7 +162,9 @@ async fn the_secret_is_write_only_and_never_stored_in_clear() {
     assert!(!saved.text().await.expect("body").contains(SECRET));
 
     // Blank keeps the stored secret: enabled settings still save without retyping it.
-    let kept = app.post_form("/settings", &with(valid_form(), "secret_access_key", "")).await;
+    let kept = app
+        .post_form("/settings", &with(valid_form(), "secret_access_key", ""))
+        .await;
     assert_eq!(kept.status(), 200);
     let html = kept.text().await.expect("body");
     assert!(html.contains("A secret access key is stored"));
@@ -128,21 +172,42 @@ async fn the_secret_is_write_only_and_never_stored_in_clear() {
     assert_eq!(input_value(&html, "secret_access_key").as_deref(), Some(""));
 
     let db = app.database_bytes();
-    assert!(!db.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "secret in clear in the database");
+    assert!(
+        !db.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+        "secret in clear in the database"
+    );
 
     // Remove deletes it; with automatic backup on, that is then an error.
     let removed = app
         .post_form(
             "/settings",
-            &with(with(valid_form(), "secret_access_key", ""), "remove_secret", "on"),
+            &with(
+                with(valid_form(), "secret_access_key", ""),
+                "remove_secret",
+                "on",
+            ),
         )
         .await;
     assert_eq!(removed.status(), 422);
-    let off = with(with(with(valid_form(), "secret_access_key", ""), "remove_secret", "on"), "enabled", "");
+    let off = with(
+        with(
+            with(valid_form(), "secret_access_key", ""),
+            "remove_secret",
+            "on",
+        ),
+        "enabled",
+        "",
+    );
     let off: Vec<_> = off.into_iter().filter(|(n, _)| *n != "enabled").collect();
     let removed = app.post_form("/settings", &off).await;
     assert_eq!(removed.status(), 200);
-    assert!(removed.text().await.expect("body").contains("No secret access key is stored"));
+    assert!(
+        removed
+            .text()
+            .await
+            .expect("body")
+            .contains("No secret access key is stored")
+    );
 }
 
 #[tokio::test]
@@ -151,8 +216,14 @@ async fn settings_survive_a_restart() {
     app.post_form("/settings", &valid_form()).await;
     app.restart().await;
     let html = app.get_text("/settings").await;
-    assert_eq!(input_value(&html, "bucket").as_deref(), Some("acme-backups"));
-    assert_eq!(input_value(&html, "endpoint_url").as_deref(), Some("https://s3.fr-par.scw.cloud"));
+    assert_eq!(
+        input_value(&html, "bucket").as_deref(),
+        Some("acme-backups")
+    );
+    assert_eq!(
+        input_value(&html, "endpoint_url").as_deref(),
+        Some("https://s3.fr-par.scw.cloud")
+    );
     assert!(html.contains("A secret access key is stored"));
 }
 
@@ -161,7 +232,14 @@ async fn saved_changes_are_listed_without_values() {
     let app = TestApp::spawn_logged_in().await;
     app.post_form("/settings", &valid_form()).await;
     let html = app
-        .post_form("/settings", &with(with(valid_form(), "bucket", "other-bucket"), "secret_access_key", ""))
+        .post_form(
+            "/settings",
+            &with(
+                with(valid_form(), "bucket", "other-bucket"),
+                "secret_access_key",
+                "",
+            ),
+        )
         .await
         .text()
         .await

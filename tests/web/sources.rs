@@ -6,7 +6,14 @@ async fn sources_are_added_listed_edited_and_removed() {
     let dir = tempfile::tempdir().expect("dir");
     let files = dir.path().to_str().expect("utf-8 path");
     let added = app
-        .post_form("/sources", &[("name", "public-files"), ("kind", "directory"), ("location", files)])
+        .post_form(
+            "/sources",
+            &[
+                ("name", "public-files"),
+                ("kind", "directory"),
+                ("location", files),
+            ],
+        )
         .await;
     assert_eq!(added.status(), 200);
     let html = added.text().await.expect("body");
@@ -15,7 +22,14 @@ async fn sources_are_added_listed_edited_and_removed() {
     assert!(html.contains(files));
 
     let duplicate = app
-        .post_form("/sources", &[("name", "public-files"), ("kind", "directory"), ("location", files)])
+        .post_form(
+            "/sources",
+            &[
+                ("name", "public-files"),
+                ("kind", "directory"),
+                ("location", files),
+            ],
+        )
         .await;
     assert_eq!(duplicate.status(), 422);
     let html = duplicate.text().await.expect("body");
@@ -23,9 +37,19 @@ async fn sources_are_added_listed_edited_and_removed() {
 
     let list = app.get_text("/sources").await;
     let id_start = list.find("href=\"/sources/").expect("edit link") + "href=\"/sources/".len();
-    let id: String = list[id_start..].chars().take_while(char::is_ascii_digit).collect();
+    let id: String = list[id_start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     let edited = app
-        .post_form(&format!("/sources/{id}"), &[("name", "files"), ("kind", "directory"), ("location", files)])
+        .post_form(
+            &format!("/sources/{id}"),
+            &[
+                ("name", "files"),
+                ("kind", "directory"),
+                ("location", files),
+            ],
+        )
         .await;
     assert_eq!(edited.status(), 200);
     assert!(edited.text().await.expect("body").contains("Source saved."));
@@ -47,15 +71,28 @@ async fn bad_locations_are_explained() {
         ("mysql", "not a url"),
     ] {
         let r = app
-            .post_form("/sources", &[("name", "db"), ("kind", kind), ("location", location)])
+            .post_form(
+                "/sources",
+                &[("name", "db"), ("kind", kind), ("location", location)],
+            )
             .await;
         assert_eq!(r.status(), 422, "{kind} {location}");
         let html = r.text().await.expect("body");
-        assert!(field_error(&html, "location").is_some(), "{kind} {location}");
+        assert!(
+            field_error(&html, "location").is_some(),
+            "{kind} {location}"
+        );
         assert!(html.contains(location), "input kept");
     }
     let r = app
-        .post_form("/sources", &[("name", "Bad Name!"), ("kind", "directory"), ("location", "/tmp")])
+        .post_form(
+            "/sources",
+            &[
+                ("name", "Bad Name!"),
+                ("kind", "directory"),
+                ("location", "/tmp"),
+            ],
+        )
         .await;
     assert!(field_error(&r.text().await.expect("body"), "name").is_some());
 }
@@ -66,7 +103,10 @@ async fn a_connection_password_is_masked_and_sealed() {
     let secret = "pg-Secret-Pass-777";
     let url = format!("postgres://backup:{secret}@db.example.com:5432/erp");
     let r = app
-        .post_form("/sources", &[("name", "erp"), ("kind", "postgres"), ("location", &url)])
+        .post_form(
+            "/sources",
+            &[("name", "erp"), ("kind", "postgres"), ("location", &url)],
+        )
         .await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.expect("body");
@@ -78,7 +118,10 @@ async fn a_connection_password_is_masked_and_sealed() {
     // Editing with the mask left in place keeps the stored password.
     let list = app.get_text("/sources").await;
     let id_start = list.find("href=\"/sources/").expect("edit link") + "href=\"/sources/".len();
-    let id: String = list[id_start..].chars().take_while(char::is_ascii_digit).collect();
+    let id: String = list[id_start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     let edit = app.get_text(&format!("/sources/{id}")).await;
     assert!(!edit.contains(secret));
     assert!(edit.contains("A password is stored"));
