@@ -289,6 +289,7 @@ async fn every_kind_of_source_restores_with_standard_tools() {
     let maria_before: Vec<String> = MARIA_CHECK.iter().map(|sql| maria.query(sql)).collect();
     let sqlite_before = run(tool("sqlite3").arg(&sqlite).arg(SQLITE_CHECK));
 
+    let (reporter, received) = recording_reporter();
     let outcome = run_backup(
         &job(
             s3.target(&bucket, "company/erp"),
@@ -299,10 +300,19 @@ async fn every_kind_of_source_restores_with_standard_tools() {
                 source("files", SourceKind::Directory, files.to_string_lossy()),
             ],
         ),
-        &Reporter::detached(),
+        &reporter,
     )
     .await
     .expect("backup succeeds");
+    drop(reporter);
+    // Small objects go in one PUT whose CRC32 the server stores and reports back.
+    let lines = log_lines(received);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("wiki:") && line.contains("size and CRC32 checked")),
+        "{lines:?}"
+    );
 
     // One folder under the prefix, named after the start time, with the manifest last.
     assert!(outcome.folder.starts_with("company/erp/"));
