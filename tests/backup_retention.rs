@@ -109,7 +109,7 @@ async fn never_deletes_the_backup_just_made() {
 
     assert_eq!(
         complete_folders(&s3, &bucket, "p/").await,
-        [outcome.folder.clone()]
+        vec![outcome.folder]
     );
 }
 
