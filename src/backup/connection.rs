@@ -185,10 +185,15 @@ fn classify(failure: &S3Failure, denied: ProblemKind) -> ConnectionProblem {
     }
     let code = failure.code.as_deref().unwrap_or("");
     let kind = match (code, failure.status) {
-        ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" | "ExpiredToken", _) => {
-            ProblemKind::BadCredentials
-        }
-        ("NoSuchBucket", _) | ("", Some(404)) => ProblemKind::NoSuchBucket,
+        (
+            "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "NotSignedUp"
+            | "InvalidToken"
+            | "ExpiredToken",
+            _,
+        ) => ProblemKind::BadCredentials,
+        ("NoSuchBucket" | "NotFound", _) | ("", Some(404)) => ProblemKind::NoSuchBucket,
         (
             "PermanentRedirect"
             | "AuthorizationHeaderMalformed"

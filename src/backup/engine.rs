@@ -70,11 +70,17 @@ pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome,
     let mut objects = Vec::with_capacity(job.sources.len());
     for spec in &job.sources {
         reporter.progress().set_source(Some(&spec.name));
-        let object = back_up_source(&client, target, &folder, spec, sizer, reporter).await?;
+        let (object, checksum_verified) =
+            back_up_source(&client, target, &folder, spec, sizer, reporter).await?;
+        let checked = if checksum_verified {
+            "size and CRC32 checked on the server"
+        } else {
+            "size checked on the server, which reports no checksum for it"
+        };
         reporter.log(
             LogLevel::Info,
             format!(
-                "{}: {} bytes read, {} bytes stored in {}",
+                "{}: {} bytes read, {} bytes stored in {} ({checked})",
                 spec.name, object.source_bytes, object.size, object.key
             ),
         );
@@ -119,7 +125,7 @@ async fn back_up_source(
     spec: &SourceSpec,
     sizer: PartSizer,
     reporter: &Reporter,
-) -> Result<StoredObject, BackupError> {
+) -> Result<(StoredObject, bool), BackupError> {
     let stream = sources::open(spec, reporter).await?;
     let source_bytes = Arc::new(AtomicU64::new(0));
     let counted = Counted {
@@ -144,14 +150,15 @@ async fn back_up_source(
     };
     let uploaded = upload::upload_stream(&dest, sizer, compressed, stream.done, reporter).await?;
     drop(stream.keep_alive);
-    Ok(StoredObject {
+    let object = StoredObject {
         source: spec.name.clone(),
         kind: spec.kind.as_str().to_owned(),
         key,
         size: uploaded.size,
         sha256: uploaded.sha256,
         source_bytes: source_bytes.load(Ordering::Relaxed),
-    })
+    };
+    Ok((object, uploaded.checksum_verified))
 }
 
 /// The run's folder: its start time, moved on by a second if a folder of that name exists

@@ -37,9 +37,11 @@ impl S3Failure {
             None => (None, None),
         };
         let code = err.code().map(str::to_owned);
-        let message = match (err.message(), &code) {
-            (Some(message), _) if !message.is_empty() => message.to_owned(),
-            _ => DisplayErrorContext(err).to_string(),
+        let message = match err.message() {
+            Some(message) => message.to_owned(),
+            // No response to read a reason from: keep the transport's own explanation.
+            None if code.is_none() && status.is_none() => DisplayErrorContext(err).to_string(),
+            None => String::new(),
         };
         Self {
             code,
@@ -59,6 +61,7 @@ impl S3Failure {
 impl fmt::Display for S3Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.code, self.status) {
+            (Some(code), _) if self.message.is_empty() => f.write_str(code),
             (Some(code), _) => write!(f, "{code}: {}", self.message),
             (None, Some(status)) => write!(f, "HTTP {status}: {}", self.message),
             (None, None) if self.unreachable => write!(f, "server unreachable: {}", self.message),

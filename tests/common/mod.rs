@@ -2,6 +2,8 @@
 //! client that keeps cookies.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,583 @@
+//! The engine against real components: an S3 server in the process, the machine's
+//! PostgreSQL and MariaDB with their real dump tools, restored with standard tools only.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use common::s3::TestS3;
+use s3_backup::backup::progress::RunEvent;
+use s3_backup::backup::{Job, Manifest, Progress, Reporter, SourceSpec, run_backup};
+use s3_backup::settings::SourceKind;
+
+// ---- tools and databases -------------------------------------------------------------
+
+/// A tool the test needs: missing means the test fails, it does not skip.
+fn tool(name: &str) -> Command {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|output| output.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{name} is missing: install it (apt-get install -y zstd sqlite3 postgresql-client mariadb-client)"
+    );
+    Command::new(name)
+}
+
+/// Runs a command that must succeed; returns its stdout.
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("command starts");
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>())
+}
+
+fn psql(database: &str) -> Command {
+    let mut command = tool("psql");
+    command.args([
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-X",
+        "-q",
+        "-d",
+        database,
+    ]);
+    command
+}
+
+fn mariadb() -> Command {
+    let mut command = tool("mariadb");
+    command.args([
+        "-h",
+        "127.0.0.1",
+        "-P",
+        "3306",
+        "-u",
+        "root",
+        "--batch",
+        "--skip-column-names",
+        "--default-character-set=utf8mb4",
+    ]);
+    command
+}
+
+struct PgDatabase(String);
+
+impl PgDatabase {
+    fn create(seed_sql: &str) -> Self {
+        let name = unique("s3b_pg");
+        run(psql("postgres").args(["-c", &format!("CREATE DATABASE {name}")]));
+        run(psql(&name).args(["-c", seed_sql]));
+        Self(name)
+    }
+
+    fn empty() -> Self {
+        let name = unique("s3b_pg_restore");
+        run(psql("postgres").args(["-c", &format!("CREATE DATABASE {name}")]));
+        Self(name)
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "postgres://postgres:unused-password@127.0.0.1:5432/{}",
+            self.0
+        )
+    }
+
+    fn query(&self, sql: &str) -> String {
+        run(psql(&self.0).args(["-A", "-t", "-c", sql]))
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = psql("postgres")
+            .args([
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0),
+            ])
+            .output();
+    }
+}
+
+struct MariaDatabase(String);
+
+impl MariaDatabase {
+    fn create(seed_sql: &str) -> Self {
+        let name = unique("s3b_maria");
+        run(mariadb().args([
+            "-e",
+            &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"),
+        ]));
+        run(mariadb().args(["-D", &name, "-e", seed_sql]));
+        Self(name)
+    }
+
+    fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:3306/{}", self.0)
+    }
+
+    fn query(&self, sql: &str) -> String {
+        run(mariadb().args(["-D", &self.0, "-e", sql]))
+    }
+}
+
+impl Drop for MariaDatabase {
+    fn drop(&mut self) {
+        let _ = mariadb()
+            .args(["-e", &format!("DROP DATABASE IF EXISTS {}", self.0)])
+            .output();
+    }
+}
+
+const PG_SEED: &str = "
+CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, city text,
+                        balance numeric(12,2), joined date);
+INSERT INTO customers VALUES
+  (1, 'Zoë Ωmega', 'Paris', 12.50, '2024-01-02'),
+  (2, '李雷', NULL, NULL, NULL),
+  (3, 'O''Brien \"quoted\"', 'Köln', -3.10, '1999-12-31');
+CREATE TABLE notes (id serial PRIMARY KEY, customer_id int REFERENCES customers (id), body text);
+INSERT INTO notes (customer_id, body)
+  SELECT 1 + (g % 3), 'line ' || g || E'\\ttab\\nnewline 🚀' FROM generate_series(1, 500) g;
+";
+
+const PG_CHECK: &[&str] = &[
+    "SELECT * FROM customers ORDER BY id",
+    "SELECT * FROM notes ORDER BY id",
+    "SELECT last_value FROM notes_id_seq",
+];
+
+const MARIA_SEED: &str = "
+CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, city VARCHAR(50),
+                        balance DECIMAL(12,2), photo BLOB) ENGINE=InnoDB;
+INSERT INTO customers VALUES
+  (1, 'Zoë Ωmega', 'Paris', 12.50, X'00FF10'),
+  (2, '李雷 😀', NULL, NULL, NULL),
+  (3, 'O''Brien \"quoted\"', 'Köln', -3.10, '');
+CREATE TABLE events (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT, note TEXT);
+INSERT INTO events (customer_id, note) VALUES (1, 'a\\tb'), (2, NULL), (3, 'ünïcödé');
+CREATE TRIGGER events_note BEFORE INSERT ON events FOR EACH ROW SET NEW.note = COALESCE(NEW.note, 'none');
+";
+
+const MARIA_CHECK: &[&str] = &[
+    "SELECT id, name, city, balance, HEX(photo) FROM customers ORDER BY id",
+    "SELECT * FROM events ORDER BY id",
+    "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
+];
+
+fn sqlite_database(dir: &Path) -> PathBuf {
+    let path = dir.join("app.sqlite3");
+    run(tool("sqlite3").arg(&path).arg(
+        "PRAGMA journal_mode=WAL;
+         CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT, price REAL, data BLOB);
+         INSERT INTO items VALUES (1, 'crème brûlée', 4.5, x'DEADBEEF'), (2, NULL, NULL, NULL),
+                                  (3, '東京', -1.25, x'');
+         WITH RECURSIVE n(i) AS (SELECT 4 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO items SELECT i, 'item ' || i, i * 0.5, randomblob(16) FROM n;",
+    ));
+    path
+}
+
+const SQLITE_CHECK: &str = "SELECT id, label, price, hex(data) FROM items ORDER BY id";
+
+fn files_directory(dir: &Path) -> PathBuf {
+    let root = dir.join("files");
+    let nested = root.join("été").join("sous dossier");
+    std::fs::create_dir_all(&nested).expect("directories");
+    std::fs::create_dir_all(root.join("empty-dir")).expect("directories");
+    std::fs::write(root.join("readme.txt"), "hello\n").expect("file");
+    std::fs::write(nested.join("résumé.txt"), "déjà vu\n".repeat(1000)).expect("file");
+    std::fs::write(root.join("empty"), "").expect("file");
+    let long_name = format!("{}.txt", "long-name-".repeat(15));
+    std::fs::write(nested.join(long_name), "long path").expect("file");
+    random_file(&root.join("photo.jpg"), 3 * 1024 * 1024 + 17);
+    std::os::unix::fs::symlink("readme.txt", root.join("link-to-readme")).expect("symlink");
+    root
+}
+
+/// Incompressible bytes (from the kernel: fast even in a debug build).
+fn random_file(path: &Path, size: u64) {
+    use std::io::Read;
+    let mut source = std::fs::File::open("/dev/urandom")
+        .expect("/dev/urandom")
+        .take(size);
+    let mut file = std::fs::File::create(path).expect("file");
+    std::io::copy(&mut source, &mut file).expect("random data");
+}
+
+fn job(target: s3_backup::backup::S3Target, sources: Vec<SourceSpec>) -> Job {
+    Job {
+        target,
+        sources,
+        backup_limit: 0,
+    }
+}
+
+fn source(name: &str, kind: SourceKind, location: impl Into<String>) -> SourceSpec {
+    SourceSpec {
+        name: name.to_owned(),
+        kind,
+        location: location.into(),
+    }
+}
+
+/// A reporter whose log lines the test can read afterwards.
+fn recording_reporter() -> (Reporter, mpsc::UnboundedReceiver<RunEvent>) {
+    let (events, received) = mpsc::unbounded_channel();
+    (
+        Reporter::new(Arc::new(Progress::default()), events),
+        received,
+    )
+}
+
+fn log_lines(mut received: mpsc::UnboundedReceiver<RunEvent>) -> Vec<String> {
+    let mut lines = Vec::new();
+    while let Ok(event) = received.try_recv() {
+        if let RunEvent::Log { message, .. } = event {
+            lines.push(message);
+        }
+    }
+    lines
+}
+
+/// Downloads an object and decompresses it with the zstd command.
+async fn fetch_and_decompress(s3: &TestS3, bucket: &str, key: &str, dir: &Path) -> PathBuf {
+    let bytes = s3.get(bucket, key).await.expect("object exists");
+    let name = key.rsplit('/').next().expect("file name");
+    let compressed = dir.join(name);
+    std::fs::write(&compressed, &bytes).expect("write download");
+    let plain = dir.join(name.trim_end_matches(".zst"));
+    run(tool("zstd")
+        .args(["-d", "-q", "-f", "-o"])
+        .arg(&plain)
+        .arg(&compressed));
+    plain
+}
+
+// ---- tests -----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_source_restores_with_standard_tools() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let pg = PgDatabase::create(PG_SEED);
+    let maria = MariaDatabase::create(MARIA_SEED);
+    let sqlite = sqlite_database(work.path());
+    let files = files_directory(work.path());
+    let pg_before: Vec<String> = PG_CHECK.iter().map(|sql| pg.query(sql)).collect();
+    let maria_before: Vec<String> = MARIA_CHECK.iter().map(|sql| maria.query(sql)).collect();
+    let sqlite_before = run(tool("sqlite3").arg(&sqlite).arg(SQLITE_CHECK));
+
+    let (reporter, received) = recording_reporter();
+    let outcome = run_backup(
+        &job(
+            s3.target(&bucket, "company/erp"),
+            vec![
+                source("erp", SourceKind::Postgres, pg.url()),
+                source("crm", SourceKind::Mysql, maria.url()),
+                source("wiki", SourceKind::Sqlite, sqlite.to_string_lossy()),
+                source("files", SourceKind::Directory, files.to_string_lossy()),
+            ],
+        ),
+        &reporter,
+    )
+    .await
+    .expect("backup succeeds");
+    drop(reporter);
+    // Small objects go in one PUT whose CRC32 the server stores and reports back.
+    let lines = log_lines(received);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("wiki:") && line.contains("size and CRC32 checked")),
+        "{lines:?}"
+    );
+
+    // One folder under the prefix, named after the start time, with the manifest last.
+    assert!(outcome.folder.starts_with("company/erp/"));
+    let keys = s3.keys(&bucket, "company/erp/").await;
+    let folder = &outcome.folder;
+    let mut expected = vec![
+        format!("{folder}/crm.sql.zst"),
+        format!("{folder}/erp.sql.zst"),
+        format!("{folder}/files.tar.zst"),
+        format!("{folder}/manifest.json"),
+        format!("{folder}/wiki.sqlite3.zst"),
+    ];
+    expected.sort();
+    assert_eq!(keys, expected);
+
+    let manifest: Manifest = serde_json::from_slice(
+        &s3.get(&bucket, &format!("{folder}/manifest.json"))
+            .await
+            .expect("manifest"),
+    )
+    .expect("manifest is JSON");
+    assert_eq!(manifest.app_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(manifest.objects.len(), 4);
+    for object in &manifest.objects {
+        let stored = s3.get(&bucket, &object.key).await.expect("object");
+        assert_eq!(stored.len() as u64, object.size, "{}", object.key);
+        assert_eq!(
+            hex::encode(Sha256::digest(&stored)),
+            object.sha256,
+            "{}",
+            object.key
+        );
+    }
+    let kinds: Vec<&str> = manifest.objects.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(kinds, ["postgres", "mysql", "sqlite", "directory"]);
+
+    let restore = tempfile::tempdir().expect("temp dir");
+    let dir = restore.path();
+
+    // PostgreSQL: psql into a fresh database.
+    let dump = fetch_and_decompress(&s3, &bucket, &format!("{folder}/erp.sql.zst"), dir).await;
+    let restored_pg = PgDatabase::empty();
+    run(psql(&restored_pg.0).arg("-f").arg(&dump));
+    let pg_after: Vec<String> = PG_CHECK.iter().map(|sql| restored_pg.query(sql)).collect();
+    assert_eq!(pg_after, pg_before);
+
+    // MariaDB: `mariadb < dump` recreates the database under its own name.
+    let dump = fetch_and_decompress(&s3, &bucket, &format!("{folder}/crm.sql.zst"), dir).await;
+    run(mariadb().args(["-e", &format!("DROP DATABASE {}", maria.0)]));
+    run(mariadb().stdin(std::fs::File::open(&dump).expect("dump")));
+    let maria_after: Vec<String> = MARIA_CHECK.iter().map(|sql| maria.query(sql)).collect();
+    assert_eq!(maria_after, maria_before);
+
+    // SQLite: the snapshot is a database file.
+    let snapshot =
+        fetch_and_decompress(&s3, &bucket, &format!("{folder}/wiki.sqlite3.zst"), dir).await;
+    assert_eq!(
+        run(tool("sqlite3").arg(&snapshot).arg("PRAGMA integrity_check")).trim(),
+        "ok"
+    );
+    assert_eq!(
+        run(tool("sqlite3").arg(&snapshot).arg(SQLITE_CHECK)),
+        sqlite_before
+    );
+
+    // Directory: tar -x gives back the same tree, links included.
+    let archive = fetch_and_decompress(&s3, &bucket, &format!("{folder}/files.tar.zst"), dir).await;
+    let extracted = dir.join("extracted");
+    std::fs::create_dir(&extracted).expect("dir");
+    run(tool("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&extracted));
+    run(tool("diff")
+        .args(["-r", "--no-dereference"])
+        .arg(&files)
+        .arg(&extracted));
+    assert!(extracted.join("empty-dir").is_dir());
+}
+
+#[tokio::test]
+async fn wrong_secret_fails_the_run_with_the_signature_error() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut target = s3.target(&bucket, "");
+    target.secret_access_key = "not-the-secret".into();
+
+    let result = run_backup(
+        &job(
+            target,
+            vec![source(
+                "db",
+                SourceKind::Sqlite,
+                sqlite_database(work.path()).to_string_lossy(),
+            )],
+        ),
+        &Reporter::detached(),
+    )
+    .await;
+
+    let error = result.expect_err("the run fails").to_string();
+    assert!(error.contains("SignatureDoesNotMatch"), "{error}");
+    assert!(s3.keys(&bucket, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn failing_pg_dump_fails_the_run_with_its_message() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let missing = unique("s3b_missing");
+
+    let result = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![
+                source(
+                    "files",
+                    SourceKind::Directory,
+                    files_directory(work.path()).to_string_lossy(),
+                ),
+                source(
+                    "erp",
+                    SourceKind::Postgres,
+                    format!("postgres://postgres:pw@127.0.0.1:5432/{missing}"),
+                ),
+            ],
+        ),
+        &Reporter::detached(),
+    )
+    .await;
+
+    let error = result.expect_err("the run fails").to_string();
+    assert!(error.contains("source erp: pg_dump failed"), "{error}");
+    assert!(
+        error.contains(&format!("database \"{missing}\" does not exist")),
+        "{error}"
+    );
+    assert!(!error.contains("pw@"), "the password leaked: {error}");
+    let keys = s3.keys(&bucket, "").await;
+    assert!(
+        keys.iter().all(|key| !key.ends_with("erp.sql.zst")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().all(|key| !key.ends_with("manifest.json")),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_stays_under_a_small_part_limit() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let data = work.path().join("data");
+    std::fs::create_dir(&data).expect("dir");
+    // 72 MiB of incompressible data: 9 parts at a fixed 8 MiB, over a limit of 8.
+    random_file(&data.join("video.mp4"), 72 * 1024 * 1024);
+    let mut target = s3.target(&bucket, "");
+    target.max_parts = 8;
+
+    let outcome = run_backup(
+        &job(
+            target,
+            vec![source(
+                "media",
+                SourceKind::Directory,
+                data.to_string_lossy(),
+            )],
+        ),
+        &Reporter::detached(),
+    )
+    .await
+    .expect("backup succeeds");
+
+    let object = &outcome.objects[0];
+    assert!(object.size > 72 * 1024 * 1024);
+    let parts = s3.hooks.parts_count();
+    assert!((2..=8).contains(&parts), "{parts} parts");
+    let stored = s3.get(&bucket, &object.key).await.expect("object");
+    assert_eq!(hex::encode(Sha256::digest(&stored)), object.sha256);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_part_fails_the_run_and_aborts_the_upload() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let data = work.path().join("data");
+    std::fs::create_dir(&data).expect("dir");
+    random_file(&data.join("archive.bin"), 20 * 1024 * 1024);
+    s3.hooks.fail_part_from.store(2, Ordering::SeqCst);
+    let (reporter, received) = recording_reporter();
+
+    let result = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![source(
+                "media",
+                SourceKind::Directory,
+                data.to_string_lossy(),
+            )],
+        ),
+        &reporter,
+    )
+    .await;
+    drop(reporter);
+
+    let error = result.expect_err("the run fails").to_string();
+    assert!(error.contains("uploading part 2 of"), "{error}");
+    assert!(error.contains("AccessDenied"), "{error}");
+    assert!(s3.keys(&bucket, "").await.is_empty());
+    assert!(
+        s3.open_multipart_uploads().is_empty(),
+        "the upload was left open"
+    );
+    let lines = log_lines(received);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("aborted the multipart upload")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_stopping_mid_run_fails_it_and_leaves_no_object() {
+    let mut s3 = TestS3::start().await;
+    let data_dir = s3.keep_data().expect("data directory");
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let data = work.path().join("data");
+    std::fs::create_dir(&data).expect("dir");
+    random_file(&data.join("archive.bin"), 48 * 1024 * 1024);
+    let (reporter, received) = recording_reporter();
+    let backup = job(
+        s3.target(&bucket, ""),
+        vec![source(
+            "media",
+            SourceKind::Directory,
+            data.to_string_lossy(),
+        )],
+    );
+
+    let run = tokio::spawn(async move { run_backup(&backup, &reporter).await });
+    s3.hooks.parts_received(2).await;
+    s3.stop().await;
+    let result = run.await.expect("run task");
+
+    let error = result.expect_err("the run fails").to_string();
+    assert!(error.contains("media.tar.zst"), "{error}");
+    // The abort could not reach the stopped server: the run says so, and names the upload.
+    let lines = log_lines(received);
+    let abort_line = lines
+        .iter()
+        .find(|line| line.starts_with("could not abort the multipart upload"))
+        .unwrap_or_else(|| panic!("no abort attempt logged: {lines:?}"));
+    // Back up on the same data: no object at the final key, no manifest; the open upload is
+    // the one the run reported (a lifecycle rule on incomplete uploads would remove it).
+    let restarted = TestS3::start_in(data_dir.path()).await;
+    assert!(restarted.keys(&bucket, "").await.is_empty());
+    let open = restarted.open_multipart_uploads();
+    assert_eq!(open.len(), 1);
+    assert!(abort_line.contains(&open[0]), "{abort_line}");
+}

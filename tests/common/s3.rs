@@ -1,0 +1,338 @@
+//! An S3 server inside the test process (s3s-fs over a temporary directory, SigV4 checked
+//! with a known key pair) on 127.0.0.1 port 0, with hooks to deny deletes, fail a part, or
+//! learn that parts arrived, and a way to stop it mid-run and restart it on the same data.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::SimpleAuth;
+use s3s::dto::{
+    DeleteObjectInput, DeleteObjectsInput, HeadBucketInput, ListObjectsV2Input, PutObjectInput,
+    UploadPartInput,
+};
+use s3s::service::S3ServiceBuilder;
+use s3s::{S3Request, S3Result};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use s3_backup::backup::S3Target;
+
+pub const ACCESS_KEY: &str = "AKIATESTBACKUP";
+pub const SECRET_KEY: &str = "test-secret-key-for-s3-backup";
+pub const REGION: &str = "us-east-1";
+
+/// Switches the tests flip to make the server misbehave the way real ones do.
+pub struct Hooks {
+    /// Refuse DeleteObject(s) with AccessDenied (the minimal IAM policy).
+    pub deny_delete: AtomicBool,
+    /// Refuse PutObject with AccessDenied (a policy without s3:PutObject).
+    pub deny_put: AtomicBool,
+    /// Refuse ListObjects(V2) and HeadBucket with AccessDenied (no s3:ListBucket).
+    pub deny_list: AtomicBool,
+    /// Refuse UploadPart from this part number on (0: never).
+    pub fail_part_from: AtomicI32,
+    parts_received: watch::Sender<u32>,
+    /// While false, every request waits (to hold a run in progress).
+    gate: watch::Sender<bool>,
+}
+
+impl Hooks {
+    fn new() -> Self {
+        Self {
+            deny_delete: AtomicBool::new(false),
+            deny_put: AtomicBool::new(false),
+            deny_list: AtomicBool::new(false),
+            fail_part_from: AtomicI32::new(0),
+            parts_received: watch::channel(0).0,
+            gate: watch::channel(true).0,
+        }
+    }
+
+    /// Holds every request until `open` is called.
+    pub fn hold(&self) {
+        self.gate.send_replace(false);
+    }
+
+    pub fn open(&self) {
+        self.gate.send_replace(true);
+    }
+
+    /// UploadPart requests received so far.
+    pub fn parts_count(&self) -> u32 {
+        *self.parts_received.borrow()
+    }
+
+    /// Resolves once the server has received `count` UploadPart requests.
+    pub async fn parts_received(&self, count: u32) {
+        let mut seen = self.parts_received.subscribe();
+        seen.wait_for(|received| *received >= count)
+            .await
+            .expect("hooks live as long as the server");
+    }
+}
+
+struct Access(Arc<Hooks>);
+
+#[async_trait::async_trait]
+impl S3Access for Access {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let mut gate = self.0.gate.subscribe();
+        let _ = gate.wait_for(|open| *open).await;
+        match cx.credentials() {
+            Some(_) => Ok(()),
+            None => Err(s3s::s3_error!(AccessDenied, "Signature is required")),
+        }
+    }
+
+    async fn delete_object(&self, _req: &mut S3Request<DeleteObjectInput>) -> S3Result<()> {
+        if self.0.deny_delete.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(
+                AccessDenied,
+                "s3:DeleteObject is not allowed"
+            ));
+        }
+        Ok(())
+    }
+
+    async fn delete_objects(&self, _req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        if self.0.deny_delete.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(
+                AccessDenied,
+                "s3:DeleteObject is not allowed"
+            ));
+        }
+        Ok(())
+    }
+
+    async fn put_object(&self, _req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+        if self.0.deny_put.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(AccessDenied, "s3:PutObject is not allowed"));
+        }
+        Ok(())
+    }
+
+    async fn list_objects_v2(&self, _req: &mut S3Request<ListObjectsV2Input>) -> S3Result<()> {
+        if self.0.deny_list.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(AccessDenied, "s3:ListBucket is not allowed"));
+        }
+        Ok(())
+    }
+
+    async fn head_bucket(&self, _req: &mut S3Request<HeadBucketInput>) -> S3Result<()> {
+        if self.0.deny_list.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(AccessDenied, "s3:ListBucket is not allowed"));
+        }
+        Ok(())
+    }
+
+    async fn upload_part(&self, req: &mut S3Request<UploadPartInput>) -> S3Result<()> {
+        self.0.parts_received.send_modify(|received| *received += 1);
+        let fail_from = self.0.fail_part_from.load(Ordering::SeqCst);
+        if fail_from > 0 && req.input.part_number >= fail_from {
+            return Err(s3s::s3_error!(AccessDenied, "part refused by the test"));
+        }
+        Ok(())
+    }
+}
+
+pub struct TestS3 {
+    pub endpoint: url::Url,
+    pub root: PathBuf,
+    pub hooks: Arc<Hooks>,
+    /// Reads back what the app stored.
+    pub client: aws_sdk_s3::Client,
+    server: Option<JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestS3 {
+    /// A fresh server over a new temporary directory.
+    pub async fn start() -> TestS3 {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut server = Self::start_in(dir.path()).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server over an existing directory (to look at what a stopped server kept).
+    pub async fn start_in(root: &Path) -> TestS3 {
+        let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs over the directory");
+        let hooks = Arc::new(Hooks::new());
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        builder.set_access(Access(hooks.clone()));
+        let service = builder.build();
+
+        // Bound before the task starts: the server is ready when this returns.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("local address");
+        let server = tokio::spawn(async move {
+            // Connections live in this set, so aborting the server closes them too.
+            let mut connections = JoinSet::new();
+            let http = ConnBuilder::new(TokioExecutor::new());
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                connections.spawn(async move {
+                    let _ = connection.await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        let endpoint = url::Url::parse(&format!("http://{address}")).expect("endpoint URL");
+        TestS3 {
+            client: s3_backup::backup::s3::client(&target_at(&endpoint, "any", "")),
+            endpoint,
+            root: root.to_owned(),
+            hooks,
+            server: Some(server),
+            _dir: None,
+        }
+    }
+
+    /// A target for `bucket` with the right credentials, path-style, under `prefix`.
+    pub fn target(&self, bucket: &str, prefix: &str) -> S3Target {
+        target_at(&self.endpoint, bucket, prefix)
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) {
+        self.client
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+    }
+
+    /// A new bucket with a unique name.
+    pub async fn new_bucket(&self) -> String {
+        let name = format!("backups-{}", rand::random::<u32>());
+        self.create_bucket(&name).await;
+        name
+    }
+
+    /// The object's bytes, or None if there is no such object.
+    pub async fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => Some(
+                output
+                    .body
+                    .collect()
+                    .await
+                    .expect("object body")
+                    .into_bytes()
+                    .to_vec(),
+            ),
+            Err(err) => {
+                let not_found = err
+                    .as_service_error()
+                    .map(|service| service.is_no_such_key())
+                    .unwrap_or(false);
+                assert!(not_found, "unexpected error reading {key}: {err:?}");
+                None
+            }
+        }
+    }
+
+    pub async fn put(&self, bucket: &str, key: &str, body: &'static [u8]) {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(body))
+            .send()
+            .await
+            .expect("put object");
+    }
+
+    /// Every key under `prefix`, sorted.
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("list objects");
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        keys.sort();
+        keys
+    }
+
+    /// Multipart uploads started and neither completed nor aborted (s3s-fs keeps one
+    /// `.upload-<id>.json` file per open upload at its root).
+    pub fn open_multipart_uploads(&self) -> Vec<String> {
+        let mut open = Vec::new();
+        for entry in std::fs::read_dir(&self.root)
+            .expect("server root")
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name
+                .strip_prefix(".upload-")
+                .and_then(|rest| rest.strip_suffix(".json"))
+            {
+                open.push(id.to_owned());
+            }
+        }
+        open
+    }
+
+    /// Stops the server at once: the listener and every open connection are closed.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+
+    /// Keeps the data directory after this server is dropped (to restart on it).
+    pub fn keep_data(&mut self) -> Option<tempfile::TempDir> {
+        self._dir.take()
+    }
+}
+
+impl Drop for TestS3 {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+fn target_at(endpoint: &url::Url, bucket: &str, prefix: &str) -> S3Target {
+    S3Target {
+        endpoint: Some(endpoint.clone()),
+        region: REGION.to_owned(),
+        bucket: bucket.to_owned(),
+        access_key_id: ACCESS_KEY.to_owned(),
+        secret_access_key: SECRET_KEY.to_owned(),
+        path_style: true,
+        prefix: prefix.to_owned(),
+        max_parts: S3Target::DEFAULT_MAX_PARTS,
+    }
+}
