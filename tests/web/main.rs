@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod backups;
 mod email_account;
 mod language;
 mod settings;

@@ -1,0 +1,166 @@
+use crate::common::s3::{ACCESS_KEY, REGION, SECRET_KEY, TestS3};
+use crate::common::{TestApp, field_error};
+
+/// Saves settings pointing at `s3`'s `bucket` and adds a SQLite and a directory source.
+async fn configure(app: &TestApp, s3: &TestS3, bucket: &str, secret: &str) -> tempfile::TempDir {
+    let endpoint = s3.endpoint.as_str().trim_end_matches('/').to_owned();
+    let saved = app
+        .post_form(
+            "/settings",
+            &[
+                ("access_key_id", ACCESS_KEY),
+                ("secret_access_key", secret),
+                ("notify_email", "ops@example.com"),
+                ("bucket", bucket),
+                ("endpoint_url", &endpoint),
+                ("region", REGION),
+                ("path_style", "on"),
+                ("backup_path", "erp"),
+                ("frequency", "none"),
+                ("backup_time", "02:00"),
+                ("backup_weekday", "monday"),
+                ("backup_monthday", "1"),
+                ("timezone", "UTC"),
+                ("backup_files", "on"),
+                ("backup_limit", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap_or_default());
+
+    let dir = tempfile::tempdir().expect("source dir");
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).expect("mkdir");
+    std::fs::write(files.join("invoice.txt"), "Facture n°42 — 1 234,56 €").expect("write");
+    let db = dir.path().join("app.sqlite3");
+    let status = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('été');")
+        .status()
+        .expect("the sqlite3 tool is installed");
+    assert!(status.success());
+    for (name, kind, location) in [
+        ("files", "directory", files.to_str().expect("utf-8")),
+        ("app", "sqlite", db.to_str().expect("utf-8")),
+    ] {
+        let r = app
+            .post_form("/sources", &[("name", name), ("kind", kind), ("location", location)])
+            .await;
+        assert_eq!(r.status(), 200, "adding {name}");
+    }
+    dir
+}
+
+/// Follows the run's progress endpoint until it is no longer running.
+async fn wait_until_done(app: &TestApp, run_page: &str) -> String {
+    loop {
+        let progress: serde_json::Value = app
+            .get(&format!("{run_page}/progress"))
+            .await
+            .json()
+            .await
+            .expect("progress JSON");
+        let status = progress["status"].as_str().unwrap_or_default().to_owned();
+        if status != "running" {
+            return status;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn backup_now_runs_in_the_background_and_the_history_shows_it() {
+    let app = TestApp::spawn_logged_in().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let _sources = configure(&app, &s3, &bucket, SECRET_KEY).await;
+
+    let started = app.post_form("/backups/run", &[]).await;
+    assert_eq!(started.status(), 200);
+    let run_page = started.url().path().to_owned();
+    assert!(run_page.starts_with("/backups/"), "lands on the run's page: {run_page}");
+    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+
+    let history = app.get_text("/backups").await;
+    assert!(history.contains("status-success"));
+    let detail = app.get_text(&run_page).await;
+    assert!(detail.contains("files.tar.zst"));
+    assert!(detail.contains("app.sqlite3.zst"));
+    let keys = s3.keys(&bucket, "erp/").await;
+    assert!(keys.iter().any(|k| k.ends_with("/manifest.json")), "{keys:?}");
+}
+
+#[tokio::test]
+async fn a_second_backup_now_during_a_run_is_refused() {
+    let app = TestApp::spawn_logged_in().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let _sources = configure(&app, &s3, &bucket, SECRET_KEY).await;
+    s3.hooks.hold();
+    let first = app.post_form("/backups/run", &[]).await;
+    let run_page = first.url().path().to_owned();
+    let second = app.post_form("/backups/run", &[]).await;
+    let html = second.text().await.expect("body");
+    assert!(html.contains("A backup is already running"), "{html}");
+    s3.hooks.open();
+    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+    let history = app.get_text("/backups").await;
+    assert_eq!(history.matches("status-success").count(), 1, "only one run happened");
+}
+
+#[tokio::test]
+async fn test_connection_answers_precisely() {
+    let app = TestApp::spawn_logged_in().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let _sources = configure(&app, &s3, &bucket, SECRET_KEY).await;
+    let endpoint = s3.endpoint.as_str().trim_end_matches('/').to_owned();
+    let form = |secret: &'static str, bucket: String| {
+        vec![
+            ("access_key_id", ACCESS_KEY.to_owned()),
+            ("secret_access_key", secret.to_owned()),
+            ("bucket", bucket),
+            ("endpoint_url", endpoint.clone()),
+            ("region", REGION.to_owned()),
+            ("path_style", "on".to_owned()),
+            ("backup_path", "erp".to_owned()),
+            ("frequency", "none".to_owned()),
+            ("backup_time", "02:00".to_owned()),
+            ("backup_weekday", "monday".to_owned()),
+            ("backup_monthday", "1".to_owned()),
+            ("timezone", "UTC".to_owned()),
+            ("backup_limit", "3".to_owned()),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form("/settings/test-connection", &refs).await.text().await.expect("body")
+        }
+    };
+    // Blank secret: the stored one is used.
+    let ok = send(form("", bucket.clone())).await;
+    assert!(ok.contains("The bucket is reachable"), "{ok}");
+    let bad_secret = send(form("not-the-secret", bucket.clone())).await;
+    assert!(bad_secret.contains("secret access key is wrong"), "{bad_secret}");
+    assert!(!bad_secret.contains("not-the-secret"));
+    let no_bucket = send(form("", "no-such-bucket-here".to_owned())).await;
+    assert!(no_bucket.contains("This bucket does not exist"), "{no_bucket}");
+    let bad_name = send(form("", "Bad_Bucket".to_owned())).await;
+    assert!(field_error(&bad_name, "bucket").is_some());
+    // Nothing of this was saved.
+    let settings = app.get_text("/settings").await;
+    assert!(settings.contains(&format!("value=\"{bucket}\"")));
+}
+
+#[tokio::test]
+async fn backup_now_without_settings_explains_what_is_missing() {
+    let app = TestApp::spawn_logged_in().await;
+    let r = app.post_form("/backups/run", &[]).await;
+    assert_eq!(r.url().path(), "/backups");
+    let html = r.text().await.expect("body");
+    assert!(html.contains("cannot start"), "{html}");
+    assert!(html.contains("No backup has run yet") || !html.contains("status-"));
+}
