@@ -10,6 +10,7 @@ mod calendar;
 mod catalog_tests;
 mod credentials;
 mod cron;
+mod database_url;
 mod email;
 mod endpoint;
 mod frequency;
@@ -17,6 +18,8 @@ mod input;
 mod key_prefix;
 mod region;
 mod schedule;
+mod source_location;
+mod source_name;
 mod time_zone;
 
 pub use backup_limit::BackupLimit;
@@ -24,12 +27,15 @@ pub use bucket::BucketName;
 pub use calendar::{MonthDay, TimeOfDay, Weekday};
 pub use credentials::{AccessKeyId, SecretKey};
 pub use cron::CronExpr;
+pub use database_url::DatabaseUrl;
 pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
 pub use frequency::Frequency;
 pub use key_prefix::KeyPrefix;
 pub use region::{DEFAULT_REGION, Region};
 pub use schedule::{MissingPart, Schedule};
+pub use source_location::SourceLocation;
+pub use source_name::SourceName;
 pub use time_zone::TimeZone;
 
 /// Why a value was refused. `key` names a message in the translation catalogs
