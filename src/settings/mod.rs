@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+mod account;
 mod backup_limit;
 mod bucket;
 mod calendar;
@@ -22,6 +23,7 @@ mod source_location;
 mod source_name;
 mod time_zone;
 
+pub use account::{NewPassword, Username};
 pub use backup_limit::BackupLimit;
 pub use bucket::BucketName;
 pub use calendar::{MonthDay, TimeOfDay, Weekday};
