@@ -76,8 +76,9 @@ pub fn source_spec(source: &StoredSource, key: &MasterKey) -> Result<SourceSpec,
             SourceLocation::parse(kind, &source.location)
                 .map_err(|e| stored(e.to_string()))?
                 .with_password(&password)
-                .as_str()
-                .to_owned()
+                .database_url()
+                .map(|url| url.expose().to_string())
+                .unwrap_or_default()
         }
         _ => source.location.clone(),
     };

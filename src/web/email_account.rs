@@ -113,7 +113,7 @@ impl EmailAccountForm {
             SmtpSecurity::parse(&self.smtp_security),
         );
         let port = if self.smtp_port.trim().is_empty() {
-            security.map(|s| s.default_port())
+            security.map(|s| s.default_port().get())
         } else {
             form.check(lang, "smtp_port", SmtpPort::parse(&self.smtp_port))
                 .map(|p| p.get())

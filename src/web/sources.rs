@@ -149,15 +149,11 @@ fn parse(
         return Ok(None);
     };
     let password = match location.password() {
-        Some(p) if p != MASK => Some(key.seal(PASSWORD_PURPOSE, &p)?),
+        Some(p) if p != MASK => Some(key.seal(PASSWORD_PURPOSE, p)?),
         _ if input.remove_password.is_some() => None,
         _ => previous_password.cloned(),
     };
-    let stored_location = if kind == SourceKind::Postgres || kind == SourceKind::Mysql {
-        location.without_password()
-    } else {
-        location.as_str().to_owned()
-    };
+    let stored_location = location.without_password();
     Ok(Some(Parsed {
         name,
         kind,

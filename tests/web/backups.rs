@@ -26,7 +26,12 @@ async fn configure(app: &TestApp, s3: &TestS3, bucket: &str, secret: &str) -> te
             ],
         )
         .await;
-    assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap_or_default());
+    assert_eq!(
+        saved.status(),
+        200,
+        "{}",
+        saved.text().await.unwrap_or_default()
+    );
 
     let dir = tempfile::tempdir().expect("source dir");
     let files = dir.path().join("files");
@@ -44,7 +49,10 @@ async fn configure(app: &TestApp, s3: &TestS3, bucket: &str, secret: &str) -> te
         ("app", "sqlite", db.to_str().expect("utf-8")),
     ] {
         let r = app
-            .post_form("/sources", &[("name", name), ("kind", kind), ("location", location)])
+            .post_form(
+                "/sources",
+                &[("name", name), ("kind", kind), ("location", location)],
+            )
             .await;
         assert_eq!(r.status(), 200, "adding {name}");
     }
@@ -79,7 +87,10 @@ async fn backup_now_runs_in_the_background_and_the_history_shows_it() {
     let started = app.post_form("/backups/run", &[]).await;
     assert_eq!(started.status(), 200);
     let run_page = started.url().path().to_owned();
-    assert!(run_page.starts_with("/backups/"), "lands on the run's page: {run_page}");
+    assert!(
+        run_page.starts_with("/backups/"),
+        "lands on the run's page: {run_page}"
+    );
     assert_eq!(wait_until_done(&app, &run_page).await, "success");
 
     let history = app.get_text("/backups").await;
@@ -88,7 +99,10 @@ async fn backup_now_runs_in_the_background_and_the_history_shows_it() {
     assert!(detail.contains("files.tar.zst"));
     assert!(detail.contains("app.sqlite3.zst"));
     let keys = s3.keys(&bucket, "erp/").await;
-    assert!(keys.iter().any(|k| k.ends_with("/manifest.json")), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.ends_with("/manifest.json")),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +120,11 @@ async fn a_second_backup_now_during_a_run_is_refused() {
     s3.hooks.open();
     assert_eq!(wait_until_done(&app, &run_page).await, "success");
     let history = app.get_text("/backups").await;
-    assert_eq!(history.matches("status-success").count(), 1, "only one run happened");
+    assert_eq!(
+        history.matches("status-success").count(),
+        1,
+        "only one run happened"
+    );
 }
 
 #[tokio::test]
@@ -137,17 +155,27 @@ async fn test_connection_answers_precisely() {
         let app = &app;
         async move {
             let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            app.post_form("/settings/test-connection", &refs).await.text().await.expect("body")
+            app.post_form("/settings/test-connection", &refs)
+                .await
+                .text()
+                .await
+                .expect("body")
         }
     };
     // Blank secret: the stored one is used.
     let ok = send(form("", bucket.clone())).await;
     assert!(ok.contains("The bucket is reachable"), "{ok}");
     let bad_secret = send(form("not-the-secret", bucket.clone())).await;
-    assert!(bad_secret.contains("secret access key is wrong"), "{bad_secret}");
+    assert!(
+        bad_secret.contains("secret access key is wrong"),
+        "{bad_secret}"
+    );
     assert!(!bad_secret.contains("not-the-secret"));
     let no_bucket = send(form("", "no-such-bucket-here".to_owned())).await;
-    assert!(no_bucket.contains("This bucket does not exist"), "{no_bucket}");
+    assert!(
+        no_bucket.contains("This bucket does not exist"),
+        "{no_bucket}"
+    );
     let bad_name = send(form("", "Bad_Bucket".to_owned())).await;
     assert!(field_error(&bad_name, "bucket").is_some());
     // Nothing of this was saved.
