@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// The URL users open the app at, for links in e-mails (e.g. https://backup.example.com).
     #[arg(long, env = "S3BACKUP_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
+    /// A bearer token that lets a Prometheus scraper read /metrics without a login.
+    #[arg(long, env = "S3BACKUP_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -56,6 +59,7 @@ impl Default for ServeArgs {
             },
             behind_https: false,
             public_url: None,
+            metrics_token: None,
         }
     }
 }

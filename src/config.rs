@@ -12,6 +12,8 @@ pub struct Config {
     pub behind_https: bool,
     /// The address users reach the app at, used for links in e-mails.
     pub public_url: Option<url::Url>,
+    /// A bearer token that lets a scraper read /metrics without a login.
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -21,6 +23,7 @@ impl Config {
             data_dir: data_dir.into(),
             behind_https: false,
             public_url: None,
+            metrics_token: None,
         }
     }
 

@@ -44,6 +44,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     let mut config = Config::new(args.listen, args.data.data_dir);
     config.behind_https = args.behind_https;
     config.public_url = args.public_url;
+    config.metrics_token = args.metrics_token;
     let state = app::open_state(config).await.map_err(|e| e.to_string())?;
     let server = Server::bind(state).await.map_err(|e| e.to_string())?;
     if let Some(addr) = server.local_addr() {

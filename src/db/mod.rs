@@ -57,3 +57,4 @@ pub mod email_account;
 pub mod login_failures;
 pub mod settings;
 pub mod sources;
+pub mod stats;

@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 
 /// Paths anyone may open, account or not.
 fn is_public(path: &str) -> bool {
-    path.starts_with("/static/") || path == "/healthz" || path == "/favicon.ico"
+    path.starts_with("/static/") || matches!(path, "/healthz" | "/metrics" | "/favicon.ico")
 }
 
 /// Middleware: no account yet → everything leads to /setup; not logged in → /login.

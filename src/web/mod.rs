@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod email_account;
 pub mod error;
 pub mod form;
+pub mod health;
 pub mod i18n;
 pub mod page;
 pub mod security;
@@ -49,6 +50,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .merge(email_account::router())
         .merge(sources::router())
         .merge(backups::router())
+        .merge(health::router())
         .merge(assets::router())
         .layer(from_fn_with_state(state.clone(), auth::gate))
         .layer(from_fn(csrf::verify))

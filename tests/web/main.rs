@@ -7,5 +7,6 @@ mod auth;
 mod backups;
 mod email_account;
 mod language;
+mod operations;
 mod settings;
 mod sources;

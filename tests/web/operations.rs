@@ -1,0 +1,22 @@
+use crate::common::{TestApp, client};
+
+#[tokio::test]
+async fn healthz_answers_without_login() {
+    let app = TestApp::spawn_logged_in().await;
+    let response = client().get(app.url("/healthz")).send().await.expect("GET");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn metrics_need_a_login_and_speak_prometheus() {
+    let app = TestApp::spawn_logged_in().await;
+    let anonymous = client().get(app.url("/metrics")).send().await.expect("GET");
+    assert_eq!(anonymous.status(), 401);
+    let text = app.get_text("/metrics").await;
+    assert!(text.contains("# TYPE s3backup_last_success_timestamp_seconds gauge"));
+    assert!(text.contains("s3backup_last_success_timestamp_seconds 0"));
+    assert!(text.contains("s3backup_backup_running 0"));
+}
