@@ -1,0 +1,109 @@
+//! The command line, run as a user would: the real binary, a data directory, stdin.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::s3::{ACCESS_KEY, SECRET_KEY, TestS3};
+use common::{TestApp, client};
+
+fn run(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s3-backup"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("the binary ends")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_create_and_passwd_read_the_password_from_stdin() {
+    let mut app = TestApp::spawn().await;
+    app.shutdown().await;
+    let data = app.data_dir().to_owned();
+
+    let weak = run(&["user", "create", "ops"], &data, "short\n");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("12"));
+
+    let created = run(&["user", "create", "ops"], &data, "a long enough passphrase\n");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let again = run(&["user", "create", "ops"], &data, "a long enough passphrase\n");
+    assert!(!again.status.success(), "a second account with the same name is refused");
+
+    let changed = run(&["user", "passwd", "ops"], &data, "another long passphrase\n");
+    assert!(changed.status.success());
+    let unknown = run(&["user", "passwd", "nobody"], &data, "another long passphrase\n");
+    assert!(!unknown.status.success());
+
+    // The account works in the browser, and setup is gone.
+    app.restart().await;
+    assert_eq!(app.get("/setup").await.status(), 404);
+    let ok = app
+        .post_form("/login", &[("username", "ops"), ("password", "another long passphrase")])
+        .await;
+    assert_eq!(ok.url().path(), "/settings");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_command_exits_zero_on_success_and_non_zero_on_failure() {
+    let mut app = TestApp::spawn_logged_in().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("a.txt"), "hello").expect("write");
+    let endpoint = s3.endpoint.as_str().trim_end_matches('/').to_owned();
+    let mut fields = vec![
+        ("access_key_id", ACCESS_KEY),
+        ("secret_access_key", SECRET_KEY),
+        ("bucket", bucket.as_str()),
+        ("endpoint_url", endpoint.as_str()),
+        ("region", "us-east-1"),
+        ("path_style", "on"),
+        ("frequency", "none"),
+        ("backup_time", "02:00"),
+        ("backup_weekday", "monday"),
+        ("backup_monthday", "1"),
+        ("timezone", "UTC"),
+        ("backup_files", "on"),
+        ("backup_limit", "0"),
+    ];
+    assert_eq!(app.post_form("/settings", &fields).await.status(), 200);
+    let location = dir.path().to_str().expect("utf-8");
+    app.post_form("/sources", &[("name", "docs"), ("kind", "directory"), ("location", location)])
+        .await;
+    app.shutdown().await;
+
+    let ok = run(&["backup"], app.data_dir(), "");
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}\n{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(out.contains("success"));
+    assert!(out.contains("docs.tar.zst"));
+
+    // A wrong secret: the run fails, the exit code says so, and the history has both.
+    app.restart().await;
+    fields.retain(|(n, _)| *n != "secret_access_key");
+    fields.push(("secret_access_key", "wrong-secret"));
+    assert_eq!(app.post_form("/settings", &fields).await.status(), 200);
+    app.shutdown().await;
+    let failed = run(&["backup"], app.data_dir(), "");
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("failed"));
+
+    app.restart().await;
+    let history = app.get_text("/backups").await;
+    assert!(history.contains("status-success"));
+    assert!(history.contains("status-failed"));
+    let _ = client();
+}
