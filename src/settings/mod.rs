@@ -3,6 +3,31 @@
 
 use std::fmt;
 
+mod backup_limit;
+mod bucket;
+mod calendar;
+#[cfg(test)]
+mod catalog_tests;
+mod credentials;
+mod cron;
+mod email;
+mod endpoint;
+mod input;
+mod key_prefix;
+mod region;
+mod time_zone;
+
+pub use backup_limit::BackupLimit;
+pub use bucket::BucketName;
+pub use calendar::{MonthDay, TimeOfDay, Weekday};
+pub use credentials::{AccessKeyId, SecretKey};
+pub use cron::CronExpr;
+pub use email::{EmailAddress, EmailList};
+pub use endpoint::Endpoint;
+pub use key_prefix::KeyPrefix;
+pub use region::{DEFAULT_REGION, Region};
+pub use time_zone::TimeZone;
+
 /// Why a value was refused. `key` names a message in the translation catalogs
 /// (`locales/validation.yml`); `detail`, when present, fills its `%{detail}` placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
