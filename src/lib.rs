@@ -3,6 +3,7 @@
 
 rust_i18n::i18n!("locales", fallback = "en");
 
+pub mod backup;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -1,11 +1,13 @@
 //! The SQLite database: opening, migrating, and the queries of each table in its own module.
 
+pub mod runs;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -43,7 +45,10 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
     sqlx::migrate!("./migrations")
         .run(&pool)
         .await
-        .map_err(|source| DbError::Migrate { path: shown, source })?;
+        .map_err(|source| DbError::Migrate {
+            path: shown,
+            source,
+        })?;
     Ok(pool)
 }
 

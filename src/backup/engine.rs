@@ -1,0 +1,226 @@
+//! One backup run: every source streamed through zstd into its own object of a new folder,
+//! each checked on the server, then the manifest, then retention. Callable directly.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use async_compression::Level;
+use async_compression::tokio::bufread::ZstdEncoder;
+use async_compression::zstd::CParameter;
+use aws_sdk_s3::Client;
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use tokio::io::{AsyncRead, BufReader, ReadBuf};
+
+use super::error::{BackupError, S3Failure};
+use super::job::{Job, S3Target, SourceSpec};
+use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
+use super::part_size::PartSizer;
+use super::progress::{LogLevel, Reporter};
+use super::retention::{self, RetentionReport};
+use super::upload::{self, Destination};
+use super::{s3, sources};
+
+/// zstd level: fast, and what `zstd -3` (its default) produces.
+const ZSTD_LEVEL: i32 = 3;
+/// Bytes of the source read at once by the compressor.
+const READ_BUFFER: usize = 256 * 1024;
+/// Folder names are UTC start times to the second.
+pub const FOLDER_FORMAT: &str = "%Y-%m-%dT%H%M%SZ";
+
+/// A successful run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupOutcome {
+    /// The folder's key (prefix included, no trailing slash).
+    pub folder: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub objects: Vec<StoredObject>,
+    pub retention: RetentionReport,
+}
+
+impl BackupOutcome {
+    /// Bytes stored, all objects together (manifest excluded).
+    pub fn total_bytes(&self) -> u64 {
+        self.objects.iter().map(|object| object.size).sum()
+    }
+}
+
+/// Runs `job` to the end. Any failure fails the whole run: no manifest is written and no
+/// partial upload is left open.
+pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome, BackupError> {
+    if job.sources.is_empty() {
+        return Err(BackupError::NoSources);
+    }
+    let target = &job.target;
+    let client = s3::client(target);
+    let started_at = Utc::now();
+    let (folder_name, folder) = free_folder(&client, target, started_at, reporter).await?;
+    reporter.log(
+        LogLevel::Info,
+        format!(
+            "backing up {} source(s) to s3://{}/{folder}/",
+            job.sources.len(),
+            target.bucket
+        ),
+    );
+    let sizer = PartSizer::new(target.max_parts);
+    let mut objects = Vec::with_capacity(job.sources.len());
+    for spec in &job.sources {
+        reporter.progress().set_source(Some(&spec.name));
+        let object = back_up_source(&client, target, &folder, spec, sizer, reporter).await?;
+        reporter.log(
+            LogLevel::Info,
+            format!(
+                "{}: {} bytes read, {} bytes stored in {}",
+                spec.name, object.source_bytes, object.size, object.key
+            ),
+        );
+        reporter.object(object.clone());
+        objects.push(object);
+    }
+    reporter.progress().set_source(None);
+
+    let finished_at = Utc::now();
+    let manifest = Manifest::new(started_at, finished_at, objects.clone());
+    let body = manifest.to_json().map_err(BackupError::Manifest)?;
+    let dest = Destination {
+        client: client.clone(),
+        source: MANIFEST_NAME.to_owned(),
+        bucket: target.bucket.clone(),
+        key: format!("{folder}/{MANIFEST_NAME}"),
+    };
+    upload::put_and_verify(&dest, Bytes::from(body)).await?;
+    reporter.log(
+        LogLevel::Info,
+        format!("backup complete: {folder}/{MANIFEST_NAME} written"),
+    );
+
+    let retention = if job.backup_limit > 0 {
+        retention::apply(&client, target, &folder_name, job.backup_limit, reporter).await
+    } else {
+        RetentionReport::default()
+    };
+    Ok(BackupOutcome {
+        folder,
+        started_at,
+        finished_at,
+        objects,
+        retention,
+    })
+}
+
+async fn back_up_source(
+    client: &Client,
+    target: &S3Target,
+    folder: &str,
+    spec: &SourceSpec,
+    sizer: PartSizer,
+    reporter: &Reporter,
+) -> Result<StoredObject, BackupError> {
+    let stream = sources::open(spec, reporter).await?;
+    let source_bytes = Arc::new(AtomicU64::new(0));
+    let counted = Counted {
+        inner: stream.reader,
+        count: source_bytes.clone(),
+        reporter: reporter.clone(),
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|cores| cores.get().min(4))
+        .unwrap_or(1);
+    let compressed = ZstdEncoder::with_quality_and_params(
+        BufReader::with_capacity(READ_BUFFER, counted),
+        Level::Precise(ZSTD_LEVEL),
+        &[CParameter::nb_workers(u32::try_from(workers).unwrap_or(1))],
+    );
+    let key = format!("{folder}/{}", spec.object_name());
+    let dest = Destination {
+        client: client.clone(),
+        source: spec.name.clone(),
+        bucket: target.bucket.clone(),
+        key: key.clone(),
+    };
+    let uploaded = upload::upload_stream(&dest, sizer, compressed, stream.done, reporter).await?;
+    drop(stream.keep_alive);
+    Ok(StoredObject {
+        source: spec.name.clone(),
+        kind: spec.kind.as_str().to_owned(),
+        key,
+        size: uploaded.size,
+        sha256: uploaded.sha256,
+        source_bytes: source_bytes.load(Ordering::Relaxed),
+    })
+}
+
+/// The run's folder: its start time, moved on by a second if a folder of that name exists
+/// (two runs within one second must not mix their objects).
+async fn free_folder(
+    client: &Client,
+    target: &S3Target,
+    started_at: DateTime<Utc>,
+    reporter: &Reporter,
+) -> Result<(String, String), BackupError> {
+    for offset in 0..30 {
+        let name = (started_at + Duration::seconds(offset))
+            .format(FOLDER_FORMAT)
+            .to_string();
+        let folder = target.key(&name);
+        let listed = client
+            .list_objects_v2()
+            .bucket(&target.bucket)
+            .prefix(format!("{folder}/"))
+            .max_keys(1)
+            .send()
+            .await;
+        match listed {
+            Ok(output) if output.key_count.unwrap_or(0) > 0 => continue,
+            Ok(_) => return Ok((name, folder)),
+            Err(err) => {
+                let failure = S3Failure::from_sdk(&err);
+                if failure.is_access_denied() {
+                    reporter.log(
+                        LogLevel::Warn,
+                        "the credentials may not list the bucket; the folder is not checked \
+                         for a previous run of the same second",
+                    );
+                    return Ok((name, folder));
+                }
+                return Err(BackupError::S3 {
+                    step: "listing".into(),
+                    bucket: target.bucket.clone(),
+                    key: format!("{folder}/"),
+                    failure: Box::new(failure),
+                });
+            }
+        }
+    }
+    Err(BackupError::FolderTaken {
+        prefix: target.prefix.clone(),
+    })
+}
+
+/// Counts the bytes read from a source, for the run's progress and the manifest.
+struct Counted {
+    inner: Box<dyn AsyncRead + Send + Unpin>,
+    count: Arc<AtomicU64>,
+    reporter: Reporter,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = (buf.filled().len() - before) as u64;
+        if read > 0 {
+            self.count.fetch_add(read, Ordering::Relaxed);
+            self.reporter.progress().add_read(read);
+        }
+        polled
+    }
+}

@@ -1,0 +1,154 @@
+//! What the engine is asked to do: plain, already validated data built by the caller
+//! from the stored settings.
+
+use std::fmt;
+
+use crate::settings::SourceKind;
+
+/// Where backups go.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Target {
+    /// Custom endpoint (MinIO, Scaleway, R2, ...); `None` means AWS.
+    pub endpoint: Option<url::Url>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub path_style: bool,
+    /// Key prefix: "" or "a/b", without leading or trailing slash.
+    pub prefix: String,
+    /// Most parts one multipart upload may have (10,000 on AWS, less on some providers).
+    pub max_parts: u32,
+}
+
+impl S3Target {
+    pub const DEFAULT_MAX_PARTS: u32 = 10_000;
+
+    /// The key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{}", self.prefix, name)
+        }
+    }
+
+    /// The prefix as a folder for listing: "" or "a/b/".
+    pub fn folder_prefix(&self) -> String {
+        if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        }
+    }
+}
+
+// The secret never reaches a log line, even through `{:?}`.
+impl fmt::Debug for S3Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Target")
+            .field("endpoint", &self.endpoint.as_ref().map(url::Url::as_str))
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<hidden>")
+            .field("path_style", &self.path_style)
+            .field("prefix", &self.prefix)
+            .field("max_parts", &self.max_parts)
+            .finish()
+    }
+}
+
+/// One thing to back up.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// Unique among the job's sources; becomes the object's file name.
+    pub name: String,
+    pub kind: SourceKind,
+    /// Absolute path (SQLite file, directory) or full connection URL including the password.
+    pub location: String,
+}
+
+impl SourceSpec {
+    /// The object's file name inside the run's folder, e.g. `main.sql.zst`.
+    pub fn object_name(&self) -> String {
+        format!("{}.{}.zst", self.name, self.kind.extension())
+    }
+}
+
+// A connection URL carries a password: show it without.
+impl fmt::Debug for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("location", &redact_location(&self.location))
+            .finish()
+    }
+}
+
+/// The location with any password in it replaced, for logs and messages.
+pub fn redact_location(location: &str) -> String {
+    match url::Url::parse(location) {
+        Ok(mut url) if url.password().is_some() => {
+            // Cannot fail: the URL already has a password, so it can have one.
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => location.to_owned(),
+    }
+}
+
+/// A whole backup: every source into one folder of the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub target: S3Target,
+    pub sources: Vec<SourceSpec>,
+    /// Keep this many newest complete backups; 0 keeps all.
+    pub backup_limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let target = S3Target {
+            endpoint: None,
+            region: "eu-west-3".into(),
+            bucket: "b".into(),
+            access_key_id: "AKIA".into(),
+            secret_access_key: "very-secret".into(),
+            path_style: false,
+            prefix: String::new(),
+            max_parts: 10_000,
+        };
+        assert!(!format!("{target:?}").contains("very-secret"));
+        let source = SourceSpec {
+            name: "db".into(),
+            kind: SourceKind::Postgres,
+            location: "postgres://u:hunter2@localhost/db".into(),
+        };
+        assert!(!format!("{source:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn keys_respect_the_prefix() {
+        let mut target = S3Target {
+            endpoint: None,
+            region: "r".into(),
+            bucket: "b".into(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            path_style: false,
+            prefix: String::new(),
+            max_parts: 10_000,
+        };
+        assert_eq!(target.key("x"), "x");
+        assert_eq!(target.folder_prefix(), "");
+        target.prefix = "a/b".into();
+        assert_eq!(target.key("x"), "a/b/x");
+        assert_eq!(target.folder_prefix(), "a/b/");
+    }
+}

@@ -1,0 +1,57 @@
+//! `manifest.json`, written last in a run's folder: its presence marks the backup complete,
+//! and it lists what the folder holds so a restore can be checked with standard tools.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The file name that marks a folder complete.
+pub const MANIFEST_NAME: &str = "manifest.json";
+
+/// One object a run uploaded and verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredObject {
+    /// The source's name.
+    pub source: String,
+    /// `sqlite`, `postgres`, `mysql` or `directory`.
+    pub kind: String,
+    pub key: String,
+    /// Bytes stored (compressed).
+    pub size: u64,
+    /// SHA-256 of the stored (compressed) bytes, hex.
+    pub sha256: String,
+    /// Bytes read from the source before compression.
+    pub source_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub app: String,
+    pub app_version: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub compression: String,
+    pub objects: Vec<StoredObject>,
+}
+
+impl Manifest {
+    pub fn new(
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        objects: Vec<StoredObject>,
+    ) -> Self {
+        Self {
+            format: 1,
+            app: env!("CARGO_PKG_NAME").to_owned(),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at,
+            finished_at,
+            compression: "zstd".to_owned(),
+            objects,
+        }
+    }
+
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec_pretty(self)
+    }
+}

@@ -1,0 +1,24 @@
+//! The backup engine: what a run does, from sources to verified objects in S3, callable
+//! directly (no HTTP, no scheduler); the runner adds the history and one-run-at-a-time.
+
+pub mod connection;
+pub mod engine;
+pub mod error;
+pub mod job;
+pub mod manifest;
+pub mod part_size;
+pub mod progress;
+pub mod retention;
+pub mod runner;
+pub mod s3;
+mod sources;
+pub mod upload;
+
+pub use connection::{ConnectionNote, ConnectionProblem, ConnectionReport, test_connection};
+pub use engine::{BackupOutcome, run_backup};
+pub use error::{BackupError, S3Failure};
+pub use job::{Job, S3Target, SourceSpec};
+pub use manifest::{Manifest, StoredObject};
+pub use progress::{Progress, ProgressSnapshot, Reporter};
+pub use retention::{RetentionReport, RetentionWarning};
+pub use runner::{RunFinished, RunSummary, Runner, StartError};

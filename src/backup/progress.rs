@@ -1,0 +1,128 @@
+//! What a run reports while it works: counters anyone may sample (the runner writes them
+//! to the run row a few times a second) and events (log lines, verified objects).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::manifest::StoredObject;
+
+/// Live counters of a run.
+#[derive(Debug, Default)]
+pub struct Progress {
+    current_source: Mutex<Option<String>>,
+    bytes_read: AtomicU64,
+    bytes_uploaded: AtomicU64,
+}
+
+/// A copy of the counters at one moment, as stored in the run row (JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ProgressSnapshot {
+    pub current_source: Option<String>,
+    pub bytes_read: u64,
+    pub bytes_uploaded: u64,
+}
+
+impl Progress {
+    pub fn set_source(&self, name: Option<&str>) {
+        if let Ok(mut current) = self.current_source.lock() {
+            *current = name.map(str::to_owned);
+        }
+    }
+
+    pub fn add_read(&self, bytes: u64) {
+        self.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn add_uploaded(&self, bytes: u64) {
+        self.bytes_uploaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        ProgressSnapshot {
+            current_source: self
+                .current_source
+                .lock()
+                .map(|current| current.clone())
+                .unwrap_or(None),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bytes_uploaded: self.bytes_uploaded.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// Something the run wants recorded.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    Log {
+        level: LogLevel,
+        message: String,
+    },
+    /// An object uploaded and verified on the server.
+    Object(StoredObject),
+}
+
+/// The engine's side of the reporting: counters plus an optional event channel.
+#[derive(Debug, Clone, Default)]
+pub struct Reporter {
+    progress: Arc<Progress>,
+    events: Option<mpsc::UnboundedSender<RunEvent>>,
+}
+
+impl Reporter {
+    /// A reporter whose events go nowhere (tests, one-off calls).
+    pub fn detached() -> Self {
+        Self::default()
+    }
+
+    pub fn new(progress: Arc<Progress>, events: mpsc::UnboundedSender<RunEvent>) -> Self {
+        Self {
+            progress,
+            events: Some(events),
+        }
+    }
+
+    pub fn progress(&self) -> &Arc<Progress> {
+        &self.progress
+    }
+
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        let message = message.into();
+        match level {
+            LogLevel::Info => tracing::info!("{message}"),
+            LogLevel::Warn => tracing::warn!("{message}"),
+            LogLevel::Error => tracing::error!("{message}"),
+        }
+        self.send(RunEvent::Log { level, message });
+    }
+
+    pub fn object(&self, object: StoredObject) {
+        self.send(RunEvent::Object(object));
+    }
+
+    fn send(&self, event: RunEvent) {
+        if let Some(events) = &self.events {
+            // The receiver only goes away when the run's record is finished; nothing to keep.
+            let _ = events.send(event);
+        }
+    }
+}

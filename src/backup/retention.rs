@@ -1,0 +1,177 @@
+//! Keeps the newest `limit` complete backups (folders with a manifest) and deletes older
+//! complete ones. Incomplete folders are neither counted nor deleted; the folder just made is
+//! never deleted. Retention only runs after a successful run, and never fails it: when the
+//! credentials may not delete, it says so and points to lifecycle rules.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_s3::Client;
+use chrono::NaiveDateTime;
+
+use super::engine::FOLDER_FORMAT;
+use super::error::S3Failure;
+use super::job::S3Target;
+use super::manifest::MANIFEST_NAME;
+use super::progress::{LogLevel, Reporter};
+
+/// What retention did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Folders (keys, prefix included) deleted.
+    pub deleted: Vec<String>,
+    pub warning: Option<RetentionWarning>,
+}
+
+/// Why old backups were not (all) deleted; the run is still a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetentionWarning {
+    /// The credentials may not delete objects (the minimal IAM policy).
+    DeleteDenied { kept: usize },
+    /// Listing or deleting failed for another reason.
+    Failed { detail: String },
+}
+
+impl RetentionWarning {
+    /// Translation key in `locales/backup.yml`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::DeleteDenied { .. } => "backup.retention.delete_denied",
+            Self::Failed { .. } => "backup.retention.failed",
+        }
+    }
+
+    pub fn message(&self, locale: &str) -> String {
+        match self {
+            Self::DeleteDenied { kept } => {
+                let count = kept.to_string();
+                rust_i18n::t!(self.key(), locale = locale, count = count).into_owned()
+            }
+            Self::Failed { detail } => {
+                rust_i18n::t!(self.key(), locale = locale, detail = detail).into_owned()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Folder {
+    keys: Vec<String>,
+    complete: bool,
+}
+
+/// Applies the limit after the run that wrote `new_folder` (its name, without prefix).
+pub async fn apply(
+    client: &Client,
+    target: &S3Target,
+    new_folder: &str,
+    limit: u32,
+    reporter: &Reporter,
+) -> RetentionReport {
+    let mut report = RetentionReport::default();
+    let folders = match list_folders(client, target).await {
+        Ok(folders) => folders,
+        Err(failure) => {
+            report.warning = Some(RetentionWarning::Failed {
+                detail: format!("listing old backups: {failure}"),
+            });
+            warn(reporter, &report);
+            return report;
+        }
+    };
+    // Newest first; the new folder always counts as one of the kept ones.
+    let older: Vec<(&String, &Folder)> = folders
+        .iter()
+        .rev()
+        .filter(|(name, folder)| folder.complete && name.as_str() != new_folder)
+        .collect();
+    let keep_older = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(1);
+    let doomed = older.into_iter().skip(keep_older).collect::<Vec<_>>();
+    let total = doomed.len();
+    for (index, (name, folder)) in doomed.into_iter().enumerate() {
+        let folder_key = target.key(name);
+        match delete_folder(client, target, folder).await {
+            Ok(()) => {
+                reporter.log(LogLevel::Info, format!("retention: deleted {folder_key}/"));
+                report.deleted.push(folder_key);
+            }
+            Err(failure) if failure.is_access_denied() => {
+                report.warning = Some(RetentionWarning::DeleteDenied {
+                    kept: total - index,
+                });
+                break;
+            }
+            Err(failure) => {
+                report.warning = Some(RetentionWarning::Failed {
+                    detail: format!("deleting {folder_key}/: {failure}"),
+                });
+                break;
+            }
+        }
+    }
+    warn(reporter, &report);
+    report
+}
+
+fn warn(reporter: &Reporter, report: &RetentionReport) {
+    if let Some(warning) = &report.warning {
+        reporter.log(LogLevel::Warn, warning.message("en"));
+    }
+}
+
+/// The backup folders directly under the prefix, by name (oldest first). Anything whose
+/// name is not a run's timestamp is not ours and is ignored.
+async fn list_folders(
+    client: &Client,
+    target: &S3Target,
+) -> Result<BTreeMap<String, Folder>, S3Failure> {
+    let prefix = target.folder_prefix();
+    let mut folders: BTreeMap<String, Folder> = BTreeMap::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(&target.bucket)
+        .prefix(&prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| S3Failure::from_sdk(&err))?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let Some((name, rest)) = key
+                .strip_prefix(&prefix)
+                .and_then(|relative| relative.split_once('/'))
+            else {
+                continue;
+            };
+            if NaiveDateTime::parse_from_str(name, FOLDER_FORMAT).is_err() {
+                continue;
+            }
+            let folder = folders.entry(name.to_owned()).or_default();
+            folder.complete |= rest == MANIFEST_NAME;
+            folder.keys.push(key.to_owned());
+        }
+    }
+    Ok(folders)
+}
+
+/// Deletes the manifest first, so an interrupted deletion leaves an incomplete folder rather
+/// than a complete-looking one with missing objects.
+async fn delete_folder(
+    client: &Client,
+    target: &S3Target,
+    folder: &Folder,
+) -> Result<(), S3Failure> {
+    let mut keys: Vec<&String> = folder.keys.iter().collect();
+    keys.sort_by_key(|key| !key.ends_with(&format!("/{MANIFEST_NAME}")));
+    for key in keys {
+        client
+            .delete_object()
+            .bucket(&target.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|err| S3Failure::from_sdk(&err))?;
+    }
+    Ok(())
+}

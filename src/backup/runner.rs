@@ -1,0 +1,297 @@
+//! Runs backups one at a time and records them in the history: a run row that starts
+//! `running`, its log lines, objects and progress (written at most twice a second), and its
+//! end. When a run ends, `RunFinished` is published for whoever mails the admin.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
+use tokio::sync::{broadcast, mpsc};
+
+use super::engine::run_backup;
+use super::job::Job;
+use super::manifest::StoredObject;
+use super::progress::{Progress, ProgressSnapshot, Reporter, RunEvent};
+use crate::db::runs::{self, Outcome, RunId, RunStatus, RunsError, Trigger};
+
+/// How often the run row's progress is refreshed, at most.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Published when a run has ended and its row is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunFinished {
+    pub run_id: RunId,
+    pub status: RunStatus,
+}
+
+/// How a run ended, for the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    pub run_id: RunId,
+    pub status: RunStatus,
+    pub folder: Option<String>,
+    pub objects: Vec<StoredObject>,
+    pub total_bytes: u64,
+    pub error: Option<String>,
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Another run holds the slot; the id is known once its row exists.
+    #[error("{}", already_running_message())]
+    AlreadyRunning(Option<RunId>),
+    #[error(transparent)]
+    History(#[from] RunsError),
+}
+
+fn already_running_message() -> String {
+    rust_i18n::t!("backup.runner.already_running", locale = "en").into_owned()
+}
+
+impl StartError {
+    /// Translation key of the message shown to the user.
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            Self::AlreadyRunning(_) => Some("backup.runner.already_running"),
+            Self::History(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Idle,
+    Starting,
+    Running(RunId),
+}
+
+struct Inner {
+    pool: SqlitePool,
+    slot: Mutex<Slot>,
+    finished: broadcast::Sender<RunFinished>,
+}
+
+/// The one place runs start. Cheap to clone.
+#[derive(Clone)]
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+/// Holds the run slot; frees it when dropped, even if the run's task panics.
+struct SlotGuard {
+    inner: Arc<Inner>,
+}
+
+impl SlotGuard {
+    fn set(&self, slot: Slot) {
+        if let Ok(mut current) = self.inner.slot.lock() {
+            *current = slot;
+        }
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.set(Slot::Idle);
+    }
+}
+
+impl Runner {
+    pub fn new(pool: SqlitePool) -> Self {
+        let (finished, _) = broadcast::channel(16);
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                slot: Mutex::new(Slot::Idle),
+                finished,
+            }),
+        }
+    }
+
+    /// Runs that end from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<RunFinished> {
+        self.inner.finished.subscribe()
+    }
+
+    /// The run in progress, if any.
+    pub fn current(&self) -> Option<RunId> {
+        match self.inner.slot.lock().map(|slot| *slot) {
+            Ok(Slot::Running(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Starts a run in the background and returns its id at once.
+    pub async fn start(&self, trigger: Trigger, job: Job) -> Result<RunId, StartError> {
+        self.start_for(trigger, None, job).await
+    }
+
+    /// Like `start`, recording the time the run was scheduled for (catch-up runs).
+    pub async fn start_for(
+        &self,
+        trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
+        job: Job,
+    ) -> Result<RunId, StartError> {
+        let (guard, run_id) = self.claim(trigger, scheduled_for).await?;
+        let runner = self.clone();
+        tokio::spawn(async move { runner.execute(guard, run_id, job).await });
+        Ok(run_id)
+    }
+
+    /// Runs in the foreground until the run ends (the `backup` command).
+    pub async fn run_to_end(&self, trigger: Trigger, job: Job) -> Result<RunSummary, StartError> {
+        let (guard, run_id) = self.claim(trigger, None).await?;
+        Ok(self.execute(guard, run_id, job).await)
+    }
+
+    async fn claim(
+        &self,
+        trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
+    ) -> Result<(SlotGuard, RunId), StartError> {
+        {
+            let mut slot = self
+                .inner
+                .slot
+                .lock()
+                .map_err(|_| StartError::AlreadyRunning(None))?;
+            match *slot {
+                Slot::Idle => *slot = Slot::Starting,
+                Slot::Starting => return Err(StartError::AlreadyRunning(None)),
+                Slot::Running(id) => return Err(StartError::AlreadyRunning(Some(id))),
+            }
+        }
+        let guard = SlotGuard {
+            inner: self.inner.clone(),
+        };
+        let run_id = runs::create(&self.inner.pool, trigger, scheduled_for).await?;
+        guard.set(Slot::Running(run_id));
+        Ok((guard, run_id))
+    }
+
+    async fn execute(&self, guard: SlotGuard, run_id: RunId, job: Job) -> RunSummary {
+        let pool = &self.inner.pool;
+        let progress = Arc::new(Progress::default());
+        let (events, received) = mpsc::unbounded_channel();
+        let reporter = Reporter::new(progress.clone(), events);
+        let recorder = tokio::spawn(record(pool.clone(), run_id, received, progress));
+        // The engine runs in its own task so that a panic ends the run as failed instead of
+        // leaving it running.
+        let engine = tokio::spawn(async move { run_backup(&job, &reporter).await });
+        let result = engine.await;
+        // Every event is recorded before the run's end is.
+        if let Err(err) = recorder.await {
+            tracing::error!(run_id, "run recorder stopped: {err}");
+        }
+
+        let mut summary = RunSummary {
+            run_id,
+            status: RunStatus::Failed,
+            folder: None,
+            objects: Vec::new(),
+            total_bytes: 0,
+            error: None,
+            warning: None,
+        };
+        let outcome = match result {
+            Ok(Ok(outcome)) => {
+                summary.status = RunStatus::Success;
+                summary.total_bytes = outcome.total_bytes();
+                summary.folder = Some(outcome.folder.clone());
+                summary.warning = outcome
+                    .retention
+                    .warning
+                    .as_ref()
+                    .map(|warning| warning.message("en"));
+                summary.objects = outcome.objects;
+                Outcome::Success {
+                    folder: outcome.folder,
+                    total_bytes: summary.total_bytes,
+                    object_count: summary.objects.len() as u64,
+                    warning: summary.warning.clone(),
+                }
+            }
+            Ok(Err(err)) => {
+                summary.error = Some(err.to_string());
+                Outcome::Failed {
+                    error: err.to_string(),
+                    folder: None,
+                }
+            }
+            Err(join_error) => {
+                let error = format!("the backup stopped unexpectedly: {join_error}");
+                summary.error = Some(error.clone());
+                Outcome::Failed {
+                    error,
+                    folder: None,
+                }
+            }
+        };
+        if let Some(error) = &summary.error {
+            let line = format!("backup failed: {error}");
+            tracing::error!(run_id, "{line}");
+            if let Err(err) = runs::append_log(pool, run_id, "error", &line).await {
+                tracing::error!(run_id, "{err}");
+            }
+        }
+        if let Err(err) = runs::finish(pool, run_id, &outcome).await {
+            tracing::error!(run_id, "{err}");
+        }
+        drop(guard);
+        // Nobody listening is fine: the history has it.
+        let _ = self.inner.finished.send(RunFinished {
+            run_id,
+            status: summary.status,
+        });
+        summary
+    }
+}
+
+/// Writes a run's events and, at most every PROGRESS_INTERVAL, its progress, until the
+/// engine drops its reporter.
+async fn record(
+    pool: SqlitePool,
+    run_id: RunId,
+    mut events: mpsc::UnboundedReceiver<RunEvent>,
+    progress: Arc<Progress>,
+) {
+    let mut ticker = tokio::time::interval(PROGRESS_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut written = ProgressSnapshot::default();
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let result = match event {
+                    Some(RunEvent::Log { level, message }) => {
+                        runs::append_log(&pool, run_id, level.as_str(), &message).await
+                    }
+                    Some(RunEvent::Object(object)) => {
+                        runs::record_object(&pool, run_id, &object).await
+                    }
+                    None => break,
+                };
+                if let Err(err) = result {
+                    tracing::error!(run_id, "{err}");
+                }
+            }
+            _ = ticker.tick() => {
+                let now = progress.snapshot();
+                if now != written {
+                    if let Err(err) = runs::update_progress(&pool, run_id, &now).await {
+                        tracing::error!(run_id, "{err}");
+                    }
+                    written = now;
+                }
+            }
+        }
+    }
+    let last = progress.snapshot();
+    if last != written
+        && let Err(err) = runs::update_progress(&pool, run_id, &last).await
+    {
+        tracing::error!(run_id, "{err}");
+    }
+}

@@ -1,0 +1,102 @@
+//! Runs a dump tool with its output as the stream: it must exit 0 for the stream to count,
+//! and the end of its stderr is kept for the error message.
+
+use std::process::Stdio;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+use super::{Done, SourceStream};
+use crate::backup::error::BackupError;
+
+/// The most stderr kept for the error message.
+const STDERR_LIMIT: usize = 8 * 1024;
+
+/// Spawns the first of `programs` that exists, with `args` and `envs`.
+pub fn spawn(
+    source_name: &str,
+    programs: &[&str],
+    args: &[String],
+    envs: &[(&str, String)],
+) -> Result<SourceStream, BackupError> {
+    let mut last_error = None;
+    for program in programs {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .envs(envs.iter().map(|(key, value)| (*key, value.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        match command.spawn() {
+            Ok(child) => return Ok(watch(source_name, program, child)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => last_error = Some(err),
+            Err(cause) => {
+                return Err(BackupError::ToolMissing {
+                    source_name: source_name.to_owned(),
+                    tool: (*program).to_owned(),
+                    cause,
+                });
+            }
+        }
+    }
+    Err(BackupError::ToolMissing {
+        source_name: source_name.to_owned(),
+        tool: programs.join(" or "),
+        cause: last_error.unwrap_or_else(|| std::io::Error::other("no program given")),
+    })
+}
+
+fn watch(source_name: &str, program: &str, mut child: tokio::process::Child) -> SourceStream {
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let stderr_task = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        if let Some(mut stderr) = stderr {
+            let mut chunk = [0u8; 4096];
+            // Keep the first STDERR_LIMIT bytes but drain the rest, so the tool never blocks.
+            while let Ok(read) = stderr.read(&mut chunk).await {
+                if read == 0 {
+                    break;
+                }
+                let room = STDERR_LIMIT.saturating_sub(kept.len());
+                kept.extend_from_slice(&chunk[..read.min(room)]);
+            }
+        }
+        String::from_utf8_lossy(&kept).trim().to_owned()
+    });
+    let source_name = source_name.to_owned();
+    let tool = program.to_owned();
+    let done: Done = Box::pin(async move {
+        let status = child.wait().await.map_err(|cause| BackupError::Source {
+            source_name: source_name.clone(),
+            step: format!("waiting for {tool}"),
+            cause,
+        })?;
+        let stderr = stderr_task.await.unwrap_or_default();
+        if status.success() {
+            Ok(())
+        } else {
+            Err(BackupError::ToolFailed {
+                source_name,
+                tool,
+                status: status.to_string(),
+                stderr: if stderr.is_empty() {
+                    "no error output".into()
+                } else {
+                    stderr
+                },
+            })
+        }
+    });
+    let reader: Box<dyn tokio::io::AsyncRead + Send + Unpin> = match stdout {
+        Some(stdout) => Box::new(stdout),
+        None => Box::new(tokio::io::empty()),
+    };
+    SourceStream {
+        reader,
+        done,
+        keep_alive: None,
+    }
+}

@@ -1,0 +1,38 @@
+//! Turns each kind of source into a byte stream: a database dump, a SQLite snapshot or a tar
+//! of a directory, plus a check that tells, once the stream ended, whether it is complete.
+
+mod command;
+mod directory;
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::io::AsyncRead;
+
+use super::error::BackupError;
+use super::job::SourceSpec;
+use super::progress::Reporter;
+use crate::settings::SourceKind;
+
+/// Resolves once the producer has finished; an error means the stream is not to be trusted.
+pub type Done = Pin<Box<dyn Future<Output = Result<(), BackupError>> + Send>>;
+
+/// An open source: the bytes to store and how to learn whether they are complete.
+pub struct SourceStream {
+    pub reader: Box<dyn AsyncRead + Send + Unpin>,
+    pub done: Done,
+    /// Whatever must live until the stream is read (a snapshot's temporary directory).
+    pub keep_alive: Option<Box<dyn Send + Sync>>,
+}
+
+pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
+    match spec.kind {
+        SourceKind::Sqlite => sqlite::open(spec).await,
+        SourceKind::Postgres => postgres::open(spec),
+        SourceKind::Mysql => mysql::open(spec),
+        SourceKind::Directory => directory::open(spec, reporter).await,
+    }
+}

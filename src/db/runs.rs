@@ -1,0 +1,435 @@
+//! The run history: `runs`, `run_objects` and `run_logs`. A run starts `running` and ends
+//! `success`, `failed` or `interrupted`; every change of status goes through `transition`.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, SqlitePool};
+
+use crate::backup::{ProgressSnapshot, StoredObject};
+
+pub type RunId = i64;
+
+#[derive(Debug, thiserror::Error)]
+#[error("run history: {step}: {source}")]
+pub struct RunsError {
+    step: &'static str,
+    #[source]
+    source: sqlx::Error,
+}
+
+fn failed(step: &'static str) -> impl FnOnce(sqlx::Error) -> RunsError {
+    move |source| RunsError { step, source }
+}
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// "Backup now" in the browser.
+    Manual,
+    Scheduled,
+    /// `s3-backup backup`.
+    Cli,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Scheduled => "scheduled",
+            Self::Cli => "cli",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "scheduled" => Self::Scheduled,
+            "cli" => Self::Cli,
+            _ => Self::Manual,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Running,
+    Success,
+    Failed,
+    /// The process stopped while the run was in progress.
+    Interrupted,
+    Skipped,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "running" => Self::Running,
+            "success" => Self::Success,
+            "interrupted" => Self::Interrupted,
+            "skipped" => Self::Skipped,
+            _ => Self::Failed,
+        }
+    }
+
+    /// Only a running run changes status, and only to an end state.
+    pub fn can_become(self, next: RunStatus) -> bool {
+        self == Self::Running && matches!(next, Self::Success | Self::Failed | Self::Interrupted)
+    }
+}
+
+/// One row of `runs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub id: RunId,
+    pub trigger: Trigger,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub folder: Option<String>,
+    pub total_bytes: i64,
+    pub object_count: i64,
+    pub error: Option<String>,
+    pub warning: Option<String>,
+    pub progress: Option<ProgressSnapshot>,
+}
+
+#[derive(FromRow)]
+struct RunRow {
+    id: i64,
+    trigger: String,
+    status: String,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    scheduled_for: Option<DateTime<Utc>>,
+    folder: Option<String>,
+    total_bytes: i64,
+    object_count: i64,
+    error: Option<String>,
+    warning: Option<String>,
+    progress: Option<String>,
+}
+
+impl From<RunRow> for Run {
+    fn from(row: RunRow) -> Self {
+        Self {
+            id: row.id,
+            trigger: Trigger::parse(&row.trigger),
+            status: RunStatus::parse(&row.status),
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            scheduled_for: row.scheduled_for,
+            folder: row.folder,
+            total_bytes: row.total_bytes,
+            object_count: row.object_count,
+            error: row.error,
+            warning: row.warning,
+            progress: row
+                .progress
+                .and_then(|json| serde_json::from_str(&json).ok()),
+        }
+    }
+}
+
+const RUN_COLUMNS: &str = "id, trigger, status, started_at, finished_at, scheduled_for, folder, \
+     total_bytes, object_count, error, warning, progress";
+
+/// An object a run stored.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct RunObject {
+    pub source: String,
+    pub key: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// A line of a run's log.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct RunLog {
+    pub at: DateTime<Utc>,
+    pub level: String,
+    pub message: String,
+}
+
+/// A run with everything recorded about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDetail {
+    pub run: Run,
+    pub objects: Vec<RunObject>,
+    pub logs: Vec<RunLog>,
+}
+
+/// One page of the history, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPage {
+    pub runs: Vec<Run>,
+    /// Runs in the whole history.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Success {
+        folder: String,
+        total_bytes: u64,
+        object_count: u64,
+        warning: Option<String>,
+    },
+    Failed {
+        error: String,
+        /// The folder the run was writing to, if it got that far.
+        folder: Option<String>,
+    },
+}
+
+/// Records a new run as running.
+pub async fn create(
+    pool: &SqlitePool,
+    trigger: Trigger,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<RunId, RunsError> {
+    sqlx::query_scalar(
+        "INSERT INTO runs (trigger, status, started_at, scheduled_for) \
+         VALUES (?1, 'running', ?2, ?3) RETURNING id",
+    )
+    .bind(trigger.as_str())
+    .bind(Utc::now())
+    .bind(scheduled_for)
+    .fetch_one(pool)
+    .await
+    .map_err(failed("creating a run"))
+}
+
+pub async fn append_log(
+    pool: &SqlitePool,
+    run: RunId,
+    level: &str,
+    message: &str,
+) -> Result<(), RunsError> {
+    sqlx::query("INSERT INTO run_logs (run_id, at, level, message) VALUES (?1, ?2, ?3, ?4)")
+        .bind(run)
+        .bind(Utc::now())
+        .bind(level)
+        .bind(message)
+        .execute(pool)
+        .await
+        .map_err(failed("adding a log line"))?;
+    Ok(())
+}
+
+pub async fn record_object(
+    pool: &SqlitePool,
+    run: RunId,
+    object: &StoredObject,
+) -> Result<(), RunsError> {
+    sqlx::query(
+        "INSERT INTO run_objects (run_id, source, key, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(run)
+    .bind(&object.source)
+    .bind(&object.key)
+    .bind(i64::try_from(object.size).unwrap_or(i64::MAX))
+    .bind(&object.sha256)
+    .execute(pool)
+    .await
+    .map_err(failed("recording an object"))?;
+    Ok(())
+}
+
+pub async fn update_progress(
+    pool: &SqlitePool,
+    run: RunId,
+    progress: &ProgressSnapshot,
+) -> Result<(), RunsError> {
+    let json = serde_json::to_string(progress).unwrap_or_default();
+    sqlx::query("UPDATE runs SET progress = ?1 WHERE id = ?2 AND status = 'running'")
+        .bind(json)
+        .bind(run)
+        .execute(pool)
+        .await
+        .map_err(failed("updating progress"))?;
+    Ok(())
+}
+
+/// Ends a running run. Returns false if the run was not running (already ended).
+pub async fn finish(pool: &SqlitePool, run: RunId, outcome: &Outcome) -> Result<bool, RunsError> {
+    match outcome {
+        Outcome::Success {
+            folder,
+            total_bytes,
+            object_count,
+            warning,
+        } => {
+            transition(
+                pool,
+                Some(run),
+                RunStatus::Success,
+                Ending {
+                    folder: Some(folder),
+                    total_bytes: *total_bytes,
+                    object_count: *object_count,
+                    error: None,
+                    warning: warning.as_deref(),
+                },
+            )
+            .await
+        }
+        Outcome::Failed { error, folder } => {
+            transition(
+                pool,
+                Some(run),
+                RunStatus::Failed,
+                Ending {
+                    folder: folder.as_deref(),
+                    error: Some(error),
+                    ..Ending::default()
+                },
+            )
+            .await
+        }
+    }
+    .map(|changed| changed > 0)
+}
+
+/// At start-up: runs still `running` belong to a process that died; they are over.
+/// Returns how many were marked.
+pub async fn mark_interrupted_at_startup(pool: &SqlitePool) -> Result<u64, RunsError> {
+    transition(
+        pool,
+        None,
+        RunStatus::Interrupted,
+        Ending {
+            error: Some("the application stopped while this backup was running"),
+            ..Ending::default()
+        },
+    )
+    .await
+}
+
+#[derive(Default)]
+struct Ending<'a> {
+    folder: Option<&'a str>,
+    total_bytes: u64,
+    object_count: u64,
+    error: Option<&'a str>,
+    warning: Option<&'a str>,
+}
+
+/// The one place a run's status changes: from `running` to an end state, for one run or
+/// (with `None`) all running runs.
+async fn transition(
+    pool: &SqlitePool,
+    run: Option<RunId>,
+    to: RunStatus,
+    ending: Ending<'_>,
+) -> Result<u64, RunsError> {
+    if !RunStatus::Running.can_become(to) {
+        return Ok(0);
+    }
+    let result = sqlx::query(
+        "UPDATE runs SET status = ?1, finished_at = ?2, folder = COALESCE(?3, folder), \
+         total_bytes = ?4, object_count = ?5, error = ?6, warning = ?7 \
+         WHERE status = 'running' AND (?8 IS NULL OR id = ?8)",
+    )
+    .bind(to.as_str())
+    .bind(Utc::now())
+    .bind(ending.folder)
+    .bind(i64::try_from(ending.total_bytes).unwrap_or(i64::MAX))
+    .bind(i64::try_from(ending.object_count).unwrap_or(i64::MAX))
+    .bind(ending.error)
+    .bind(ending.warning)
+    .bind(run)
+    .execute(pool)
+    .await
+    .map_err(failed("ending a run"))?;
+    Ok(result.rows_affected())
+}
+
+/// A page of the history (1-based), newest first, with the total count.
+pub async fn list(pool: &SqlitePool, page: u32, per_page: u32) -> Result<RunPage, RunsError> {
+    let page = page.max(1);
+    let per_page = per_page.clamp(1, 500);
+    let offset = i64::from(page - 1) * i64::from(per_page);
+    let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1 OFFSET ?2"
+    ))
+    .bind(i64::from(per_page))
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+    .map_err(failed("listing runs"))?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs")
+        .fetch_one(pool)
+        .await
+        .map_err(failed("counting runs"))?;
+    Ok(RunPage {
+        runs: rows.into_iter().map(Run::from).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// A run with its objects and log.
+pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, RunsError> {
+    let row: Option<RunRow> =
+        sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"))
+            .bind(run)
+            .fetch_optional(pool)
+            .await
+            .map_err(failed("reading a run"))?;
+    let Some(row) = row else { return Ok(None) };
+    let objects = sqlx::query_as(
+        "SELECT source, key, size, sha256 FROM run_objects WHERE run_id = ?1 ORDER BY id",
+    )
+    .bind(run)
+    .fetch_all(pool)
+    .await
+    .map_err(failed("reading a run's objects"))?;
+    let logs =
+        sqlx::query_as("SELECT at, level, message FROM run_logs WHERE run_id = ?1 ORDER BY id")
+            .bind(run)
+            .fetch_all(pool)
+            .await
+            .map_err(failed("reading a run's log"))?;
+    Ok(Some(RunDetail {
+        run: row.into(),
+        objects,
+        logs,
+    }))
+}
+
+/// The newest successful run.
+pub async fn latest_success(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE status = 'success' \
+         ORDER BY started_at DESC, id DESC LIMIT 1"
+    ))
+    .fetch_optional(pool)
+    .await
+    .map_err(failed("reading the latest successful run"))?;
+    Ok(row.map(Run::from))
+}
+
+/// The newest scheduled run, whatever its status (the scheduler's catch-up looks at it).
+pub async fn last_scheduled(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE trigger = 'scheduled' \
+         ORDER BY COALESCE(scheduled_for, started_at) DESC, id DESC LIMIT 1"
+    ))
+    .fetch_optional(pool)
+    .await
+    .map_err(failed("reading the last scheduled run"))?;
+    Ok(row.map(Run::from))
+}
