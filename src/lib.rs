@@ -7,6 +7,7 @@ pub mod backup;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod notify;
 pub mod settings;
 pub mod accounts;
 pub mod app;
