@@ -21,6 +21,12 @@ const REFERENCE_DAY: Option<NaiveDate> = NaiveDate::from_ymd_opt(2024, 1, 1);
 #[derive(Clone)]
 pub struct CronExpr {
     text: String,
+    // Boxed: a parsed pattern is large, and a schedule is mostly something else.
+    parsed: Box<Parsed>,
+}
+
+#[derive(Clone)]
+struct Parsed {
     cron: Cron,
     /// The times of day it fires at, in order; the same on every day it fires.
     times: Vec<NaiveTime>,
@@ -46,11 +52,14 @@ impl CronExpr {
                 .unwrap_or_else(|| Invalid::with_detail("invalid.cron.syntax", error.to_string()))
         })?;
         let times = times_of_day(&cron);
-        let expr = Self { text, cron, times };
+        let expr = Self {
+            text,
+            parsed: Box::new(Parsed { cron, times }),
+        };
         let fires = REFERENCE_DAY
             .and_then(|day| expr.first_at_or_after(day.and_time(NaiveTime::MIN)))
             .is_some();
-        if expr.times.is_empty() || !fires {
+        if expr.parsed.times.is_empty() || !fires {
             return Err(Invalid::new("invalid.cron.never"));
         }
         Ok(expr)
@@ -71,12 +80,12 @@ impl CronExpr {
         };
         let mut day = local.date();
         if self.fires_on(day) {
-            let index = self.times.partition_point(|t| *t < local.time());
-            if let Some(time) = self.times.get(index) {
+            let index = self.parsed.times.partition_point(|t| *t < local.time());
+            if let Some(time) = self.parsed.times.get(index) {
                 return Some(day.and_time(*time));
             }
         }
-        let first = *self.times.first()?;
+        let first = *self.parsed.times.first()?;
         for _ in 0..HORIZON_DAYS {
             day = day.succ_opt()?;
             if self.fires_on(day) {
@@ -91,12 +100,12 @@ impl CronExpr {
         let local = local.with_second(0)?.with_nanosecond(0)?;
         let mut day = local.date();
         if self.fires_on(day) {
-            let index = self.times.partition_point(|t| *t <= local.time());
-            if let Some(time) = index.checked_sub(1).and_then(|i| self.times.get(i)) {
+            let index = self.parsed.times.partition_point(|t| *t <= local.time());
+            if let Some(time) = index.checked_sub(1).and_then(|i| self.parsed.times.get(i)) {
                 return Some(day.and_time(*time));
             }
         }
-        let last = *self.times.last()?;
+        let last = *self.parsed.times.last()?;
         for _ in 0..HORIZON_DAYS {
             day = day.pred_opt()?;
             if self.fires_on(day) {
@@ -110,10 +119,12 @@ impl CronExpr {
     /// horizon from the reference day (the calendar repeats, so this holds for any day).
     pub(crate) fn longest_gap(&self) -> Duration {
         let horizon = Duration::days(HORIZON_DAYS);
-        let (Some(first), Some(last)) = (self.times.first(), self.times.last()) else {
+        let (Some(first), Some(last)) = (self.parsed.times.first(), self.parsed.times.last())
+        else {
             return horizon;
         };
         let mut longest = self
+            .parsed
             .times
             .windows(2)
             .map(|pair| pair[1] - pair[0])
@@ -140,7 +151,7 @@ impl CronExpr {
     }
 
     fn fires_on(&self, day: NaiveDate) -> bool {
-        let pattern = &self.cron.pattern;
+        let pattern = &self.parsed.cron.pattern;
         pattern.month_match(day.month()).unwrap_or(false)
             && pattern
                 .day_match(day.year(), day.month(), day.day())
@@ -157,14 +168,17 @@ fn faulty_field(parser: &CronParser, fields: &[&str]) -> Option<Invalid> {
         "invalid.cron.month",
         "invalid.cron.day_of_week",
     ];
-    KEYS.iter().zip(fields).enumerate().find_map(|(index, (key, field))| {
-        let mut alone = ["*"; 5];
-        alone[index] = field;
-        parser
-            .parse(&alone.join(" "))
-            .is_err()
-            .then(|| Invalid::with_detail(key, *field))
-    })
+    KEYS.iter()
+        .zip(fields)
+        .enumerate()
+        .find_map(|(index, (key, field))| {
+            let mut alone = ["*"; 5];
+            alone[index] = field;
+            parser
+                .parse(&alone.join(" "))
+                .is_err()
+                .then(|| Invalid::with_detail(key, *field))
+        })
 }
 
 /// Every minute of a day the hour and minute fields accept, in order.

@@ -12,9 +12,11 @@ mod credentials;
 mod cron;
 mod email;
 mod endpoint;
+mod frequency;
 mod input;
 mod key_prefix;
 mod region;
+mod schedule;
 mod time_zone;
 
 pub use backup_limit::BackupLimit;
@@ -24,8 +26,10 @@ pub use credentials::{AccessKeyId, SecretKey};
 pub use cron::CronExpr;
 pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
+pub use frequency::Frequency;
 pub use key_prefix::KeyPrefix;
 pub use region::{DEFAULT_REGION, Region};
+pub use schedule::{MissingPart, Schedule};
 pub use time_zone::TimeZone;
 
 /// Why a value was refused. `key` names a message in the translation catalogs
