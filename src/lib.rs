@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod notify;
+pub mod schedule;
 pub mod settings;
 pub mod accounts;
 pub mod app;

@@ -165,8 +165,9 @@ pub(crate) async fn record_attempt(
     Ok(())
 }
 
-/// Whether an overdue alert was recorded after `since` (or ever, with `None`).
-pub(crate) async fn overdue_alert_recorded_after(
+/// Whether an overdue alert was recorded after `since` (or ever, with `None`): it is
+/// sent once per stretch without a successful backup.
+pub async fn overdue_alert_recorded_after(
     pool: &SqlitePool,
     since: Option<DateTime<Utc>>,
 ) -> Result<bool, NotifyError> {

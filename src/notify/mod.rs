@@ -9,7 +9,9 @@ mod problem;
 mod smtp;
 
 pub use account::{MailOptions, PASSWORD_PURPOSE, Security, SmtpAccount};
-pub use deliveries::{Delivery, DeliveryState, Kind, deliveries_for_run, latest_of_kind};
+pub use deliveries::{
+    Delivery, DeliveryState, Kind, deliveries_for_run, latest_of_kind, overdue_alert_recorded_after,
+};
 pub use mail::{Mail, Tr, human_duration, human_size};
 pub use notifier::Notifier;
 pub use problem::{MailProblem, Step};
