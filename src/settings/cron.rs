@@ -17,7 +17,7 @@ const HORIZON_DAYS: i64 = 9 * 366;
 const REFERENCE_DAY: Option<NaiveDate> = NaiveDate::from_ymd_opt(2024, 1, 1);
 
 /// A cron expression with five fields: minute, hour, day of month, month, day of week.
-/// It is known to fire within nine years.
+/// It fires at least once in the nine years from 2024.
 #[derive(Clone)]
 pub struct CronExpr {
     text: String,
@@ -150,6 +150,9 @@ impl CronExpr {
         if found_two_days { longest } else { horizon }
     }
 
+    // croner's field matchers decide days and times; its own search is not used because
+    // it walks wall-clock time with DST rules of its own, and the schedule applies one
+    // rule to every kind of schedule.
     fn fires_on(&self, day: NaiveDate) -> bool {
         let pattern = &self.parsed.cron.pattern;
         pattern.month_match(day.month()).unwrap_or(false)

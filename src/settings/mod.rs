@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+mod account;
 mod backup_limit;
 mod bucket;
 mod calendar;
@@ -10,6 +11,7 @@ mod calendar;
 mod catalog_tests;
 mod credentials;
 mod cron;
+mod database_url;
 mod email;
 mod endpoint;
 mod frequency;
@@ -17,19 +19,27 @@ mod input;
 mod key_prefix;
 mod region;
 mod schedule;
+mod smtp;
+mod source_location;
+mod source_name;
 mod time_zone;
 
+pub use account::{NewPassword, Username};
 pub use backup_limit::BackupLimit;
 pub use bucket::BucketName;
 pub use calendar::{MonthDay, TimeOfDay, Weekday};
 pub use credentials::{AccessKeyId, SecretKey};
 pub use cron::CronExpr;
+pub use database_url::DatabaseUrl;
 pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
 pub use frequency::Frequency;
 pub use key_prefix::KeyPrefix;
 pub use region::{DEFAULT_REGION, Region};
 pub use schedule::{MissingPart, Schedule};
+pub use smtp::{Sender, SmtpHost, SmtpPort, SmtpSecurity};
+pub use source_location::SourceLocation;
+pub use source_name::SourceName;
 pub use time_zone::TimeZone;
 
 /// Why a value was refused. `key` names a message in the translation catalogs

@@ -1,0 +1,294 @@
+//! The connection URL of a PostgreSQL or MariaDB/MySQL source, whose password is kept
+//! apart (encrypted) from the rest of the URL.
+
+use std::fmt;
+
+use url::Url;
+
+use super::{Invalid, SourceKind};
+
+/// A `postgresql://` or `mysql://` URL with a host and a database name. `Debug` masks
+/// the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: Url,
+    /// The password, percent-decoded.
+    password: Option<String>,
+}
+
+impl DatabaseUrl {
+    /// `kind` must be `Postgres` or `Mysql`.
+    pub fn parse(kind: SourceKind, input: &str) -> Result<Self, Invalid> {
+        let (schemes, scheme_key, example) = match kind {
+            SourceKind::Postgres => (
+                &["postgresql", "postgres"][..],
+                "invalid.db_url.scheme_postgres",
+                "postgresql://user@localhost:5432/database",
+            ),
+            SourceKind::Mysql => (
+                &["mysql", "mariadb"][..],
+                "invalid.db_url.scheme_mysql",
+                "mysql://user@localhost:3306/database",
+            ),
+            SourceKind::Sqlite | SourceKind::Directory => {
+                return Err(Invalid::new("invalid.source_kind"));
+            }
+        };
+        let format = || Invalid::with_detail("invalid.db_url.format", example);
+        if !input.contains("://") {
+            return Err(format());
+        }
+        let url = Url::parse(input).map_err(|_| format())?;
+        if !schemes.contains(&url.scheme()) {
+            return Err(Invalid::new(scheme_key));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(Invalid::new("invalid.db_url.host"));
+        }
+        if url.fragment().is_some() {
+            return Err(format());
+        }
+        let database = url.path().strip_prefix('/').unwrap_or(url.path());
+        if database.is_empty() || database.contains('/') {
+            return Err(Invalid::new("invalid.db_url.database"));
+        }
+        let encoding = || Invalid::new("invalid.db_url.encoding");
+        percent_decode(database).ok_or_else(encoding)?;
+        percent_decode(url.username()).ok_or_else(encoding)?;
+        let password = match url.password() {
+            Some(encoded) => Some(percent_decode(encoded).ok_or_else(encoding)?),
+            None => None,
+        };
+        Ok(Self { url, password })
+    }
+
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        self.url.port()
+    }
+
+    /// The user name, percent-decoded; `None` when the URL has none.
+    pub fn username(&self) -> Option<String> {
+        Some(self.url.username())
+            .filter(|user| !user.is_empty())
+            .and_then(percent_decode)
+    }
+
+    /// The database name, percent-decoded.
+    pub fn database(&self) -> String {
+        let path = self.url.path();
+        percent_decode(path.strip_prefix('/').unwrap_or(path)).unwrap_or_default()
+    }
+
+    /// The password, percent-decoded.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// The URL without its password: what is stored in clear and shown in the form.
+    pub fn without_password(&self) -> String {
+        let mut url = self.url.clone();
+        // Only fails for URLs that cannot have a password, which a parsed one can.
+        let _ = url.set_password(None);
+        url.to_string()
+    }
+
+    /// The URL with `***` in place of a password, for logs and pages.
+    pub fn masked(&self) -> String {
+        let mut url = self.url.clone();
+        if self.password.is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        url.to_string()
+    }
+
+    /// This URL with `password` put in, as stored apart; an empty one removes it.
+    pub fn with_password(&self, password: &str) -> Self {
+        let mut url = self.url.clone();
+        let password = Some(password).filter(|p| !p.is_empty());
+        // `set_password` leaves `%` as it is, so encode everything beforehand.
+        let _ = url.set_password(password.map(percent_encode).as_deref());
+        Self {
+            url,
+            password: password.map(str::to_owned),
+        }
+    }
+
+    /// The full URL, password included: only for the dump tool's connection.
+    pub fn expose(&self) -> &Url {
+        &self.url
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl").field(&self.masked()).finish()
+    }
+}
+
+/// Encodes every byte but letters, digits and `-._~` as `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// Decodes `%XX` sequences; `None` when the result is not UTF-8 or a `%` is malformed.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = bytes.get(index + 1..index + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            decoded.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            index += 3;
+        } else {
+            decoded.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(decoded).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn postgres(input: &str) -> Result<DatabaseUrl, Invalid> {
+        DatabaseUrl::parse(SourceKind::Postgres, input)
+    }
+
+    fn mysql(input: &str) -> Result<DatabaseUrl, Invalid> {
+        DatabaseUrl::parse(SourceKind::Mysql, input)
+    }
+
+    #[test]
+    fn a_postgres_url_gives_its_parts() {
+        let url =
+            postgres("postgresql://backup:s%40cr%C3%A9t@db.example.com:5433/erp?sslmode=require")
+                .unwrap();
+        assert_eq!(url.host(), "db.example.com");
+        assert_eq!(url.port(), Some(5433));
+        assert_eq!(url.username().as_deref(), Some("backup"));
+        assert_eq!(url.database(), "erp");
+        assert_eq!(url.password(), Some("s@crét"));
+        assert_eq!(
+            url.without_password(),
+            "postgresql://backup@db.example.com:5433/erp?sslmode=require"
+        );
+        assert_eq!(
+            url.masked(),
+            "postgresql://backup:***@db.example.com:5433/erp?sslmode=require"
+        );
+        assert!(!format!("{url:?}").contains("s%40cr"));
+        assert!(postgres("postgres://localhost/erp").is_ok());
+    }
+
+    #[test]
+    fn a_mysql_or_mariadb_url_is_accepted() {
+        let url = mysql("mariadb://root@127.0.0.1/wiki").unwrap();
+        assert_eq!(url.database(), "wiki");
+        assert_eq!(url.password(), None);
+        assert_eq!(url.masked(), "mariadb://root@127.0.0.1/wiki");
+        assert!(mysql("mysql://u:p@db:3306/crm").is_ok());
+    }
+
+    #[test]
+    fn the_password_is_put_back_from_storage() {
+        let typed = postgres("postgresql://backup:p%2Fss w0rd@db/erp").unwrap();
+        let stored = postgres(&typed.without_password()).unwrap();
+        assert_eq!(stored.password(), None);
+        let rebuilt = stored.with_password(typed.password().unwrap());
+        assert_eq!(rebuilt.password(), Some("p/ss w0rd"));
+        assert_eq!(rebuilt, typed);
+        let reparsed = postgres(rebuilt.expose().as_str()).unwrap();
+        assert_eq!(reparsed.password(), Some("p/ss w0rd"));
+        assert_eq!(stored.with_password("").password(), None);
+    }
+
+    #[test]
+    fn malformed_urls_are_refused_with_an_example() {
+        let invalid = postgres("localhost:5432/erp").unwrap_err();
+        assert_eq!(invalid.key, "invalid.db_url.format");
+        assert_eq!(
+            invalid.detail.as_deref(),
+            Some("postgresql://user@localhost:5432/database")
+        );
+        assert_eq!(
+            postgres("mysql://localhost/erp").unwrap_err().key,
+            "invalid.db_url.scheme_postgres"
+        );
+        assert_eq!(
+            mysql("postgresql://localhost/erp").unwrap_err().key,
+            "invalid.db_url.scheme_mysql"
+        );
+        assert_eq!(
+            postgres("postgresql:///erp").unwrap_err().key,
+            "invalid.db_url.host"
+        );
+        assert_eq!(
+            postgres("postgresql://localhost").unwrap_err().key,
+            "invalid.db_url.database"
+        );
+        assert_eq!(
+            postgres("postgresql://localhost/").unwrap_err().key,
+            "invalid.db_url.database"
+        );
+        assert_eq!(
+            postgres("postgresql://localhost/a/b").unwrap_err().key,
+            "invalid.db_url.database"
+        );
+        assert_eq!(
+            postgres("postgresql://u:%FF@localhost/erp")
+                .unwrap_err()
+                .key,
+            "invalid.db_url.encoding"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        assert_eq!(percent_encode("p@ss w%rd/é"), "p%40ss%20w%25rd%2F%C3%A9");
+        assert_eq!(
+            percent_decode(&percent_encode("p@ss w%rd/é")).as_deref(),
+            Some("p@ss w%rd/é")
+        );
+    }
+
+    #[test]
+    fn percent_decoding_handles_bad_sequences() {
+        assert_eq!(percent_decode("a%20b").as_deref(), Some("a b"));
+        assert_eq!(percent_decode("100%"), None);
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%+1"), None);
+        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_password_survives_storage_apart(password in "\\PC{1,30}") {
+            let stored = postgres("postgresql://backup@db.example.com/erp").unwrap();
+            let rebuilt = stored.with_password(&password);
+            prop_assert_eq!(rebuilt.password(), Some(password.as_str()));
+            let reparsed = postgres(rebuilt.expose().as_str()).unwrap();
+            prop_assert_eq!(reparsed.password(), Some(password.as_str()));
+            prop_assert_eq!(reparsed.without_password(), stored.without_password());
+            prop_assert_eq!(reparsed.masked(), "postgresql://backup:***@db.example.com/erp");
+        }
+    }
+}
