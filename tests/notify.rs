@@ -6,8 +6,9 @@ mod smtp;
 
 use s3_backup::crypto::MasterKey;
 use s3_backup::db::runs::{self, Outcome, RunId, RunStatus, Trigger};
-use s3_backup::notify::{self, DeliveryState, MailOptions, MailProblem, Notifier, Security, Tr};
+use s3_backup::notify::{self, DeliveryState, MailOptions, MailProblem, Notifier, Tr};
 use s3_backup::settings::EmailList;
+use s3_backup::settings::SmtpSecurity;
 use smtp::TestSmtp;
 use sqlx::SqlitePool;
 
@@ -372,7 +373,7 @@ async fn refused_recipient_is_named() {
 async fn implicit_tls_against_a_starttls_port_is_a_tls_failure() {
     let world = World::new(false).await;
     let mut account = world.smtp.account();
-    account.security = Security::Tls;
+    account.security = SmtpSecurity::Tls;
 
     let problem = notify::send_test(&account, &admins(), Tr::EN, &world.smtp.options())
         .await
@@ -432,4 +433,58 @@ async fn no_address_to_send_to_is_recorded_for_a_failed_run() {
         "{}",
         delivery.summary("en")
     );
+}
+
+#[tokio::test]
+async fn silent_server_is_a_timeout() {
+    let world = World::new(false).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let mut account = world.smtp.account();
+    account.port = silent.local_addr().expect("address").port();
+    let mut options = world.smtp.options();
+    options.timeout = std::time::Duration::from_millis(300);
+
+    let problem = notify::send_test(&account, &admins(), Tr::EN, &options)
+        .await
+        .expect_err("no greeting");
+
+    assert!(
+        matches!(
+            problem,
+            MailProblem::Timeout {
+                step: notify::Step::Connect,
+                ..
+            }
+        ),
+        "{problem:?}"
+    );
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_run_interrupted_by_a_crash_is_mailed_at_start_up() {
+    let world = World::new(false).await;
+    let before = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let run = runs::create(&world.pool, Trigger::Scheduled, None)
+        .await
+        .expect("run");
+    // The process died; at start-up the run is marked interrupted.
+    runs::mark_interrupted_at_startup(&world.pool)
+        .await
+        .expect("mark");
+
+    let notifier = world.notifier(world.smtp.options());
+    let reported = notifier.report_interrupted(before).await.expect("report");
+    let again = notifier.report_interrupted(before).await.expect("report");
+
+    assert_eq!((reported, again), (1, 0));
+    let mail = &world.smtp.wait_for(1).await[0];
+    assert!(
+        mail.subject().contains("Backup interrupted"),
+        "{}",
+        mail.subject()
+    );
+    assert_eq!(world.status(run).await, RunStatus::Interrupted);
 }

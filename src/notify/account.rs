@@ -9,39 +9,17 @@ use lettre::message::Mailbox;
 use super::problem::MailProblem;
 use crate::crypto::MasterKey;
 use crate::db::email_account::StoredEmailAccount;
+use crate::settings::SmtpSecurity;
 
 /// Purpose the SMTP password is sealed with (see `MasterKey::seal`).
 pub const PASSWORD_PURPOSE: &str = "email_account.smtp_password";
-
-/// How the connection to the SMTP server is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// Plain text (a local relay).
-    None,
-    /// Plain text upgraded with STARTTLS before authenticating (port 587).
-    StartTls,
-    /// TLS from the first byte (port 465).
-    Tls,
-}
-
-impl Security {
-    /// Reads the stored value: `none`, `starttls` or `tls`.
-    pub fn from_stored(value: &str) -> Option<Self> {
-        match value {
-            "none" => Some(Self::None),
-            "starttls" => Some(Self::StartTls),
-            "tls" => Some(Self::Tls),
-            _ => None,
-        }
-    }
-}
 
 /// An SMTP account ready to send with.
 #[derive(Clone)]
 pub struct SmtpAccount {
     pub host: String,
     pub port: u16,
-    pub security: Security,
+    pub security: SmtpSecurity,
     /// Empty: the server is used without authentication.
     pub username: String,
     pub password: Option<String>,
@@ -84,7 +62,7 @@ impl SmtpAccount {
         Ok(Self {
             host: stored.smtp_host.clone(),
             port: u16::try_from(stored.smtp_port).unwrap_or(587),
-            security: Security::from_stored(&stored.smtp_security).unwrap_or(Security::StartTls),
+            security: SmtpSecurity::parse(&stored.smtp_security).unwrap_or(SmtpSecurity::StartTls),
             username: stored.smtp_username.clone(),
             password,
             sender,

@@ -8,7 +8,7 @@ mod notifier;
 mod problem;
 mod smtp;
 
-pub use account::{MailOptions, PASSWORD_PURPOSE, Security, SmtpAccount};
+pub use account::{MailOptions, PASSWORD_PURPOSE, SmtpAccount};
 pub use deliveries::{
     Delivery, DeliveryState, Kind, deliveries_for_run, latest_of_kind, overdue_alert_recorded_after,
 };

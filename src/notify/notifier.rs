@@ -115,6 +115,28 @@ impl Notifier {
             .await
     }
 
+    /// At start-up, after runs left running were marked interrupted: reports those that
+    /// ended since `since` and were never reported, so a process killed in the middle of a
+    /// backup still gets the admin a mail. Returns how many were reported.
+    pub async fn report_interrupted(&self, since: DateTime<Utc>) -> Result<usize, NotifyError> {
+        let ids: Vec<RunId> = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE status = 'interrupted' AND finished_at >= ?1 \
+             AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.run_id = runs.id) \
+             ORDER BY id",
+        )
+        .bind(since)
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(NotifyError::db("listing interrupted runs"))?;
+        let mut reported = 0;
+        for id in ids {
+            if self.report_run(id).await?.is_some() {
+                reported += 1;
+            }
+        }
+        Ok(reported)
+    }
+
     /// Sends the alert that no backup succeeded in time, recorded at `now`.
     pub async fn alert_overdue(
         &self,

@@ -11,8 +11,9 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParam
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 
-use super::account::{MailOptions, Security, SmtpAccount};
+use super::account::{MailOptions, SmtpAccount};
 use super::problem::{MailProblem, Step};
+use crate::settings::SmtpSecurity;
 
 /// A message ready to go: its envelope and its bytes.
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ pub async fn deliver(
     let server = account.server();
     let addresses = within(options, &server, Step::Resolve, resolve(account)).await?;
     let tls = tls_parameters(account, options)?;
-    let implicit = (account.security == Security::Tls).then(|| tls.clone());
+    let implicit = (account.security == SmtpSecurity::Tls).then(|| tls.clone());
     let hello = ClientId::default();
     let connecting = connect(account, options, &addresses, &hello, implicit);
     let mut connection = within(options, &server, Step::Connect, connecting).await?;
@@ -79,7 +80,7 @@ async fn converse(
     mail: &Outgoing,
 ) -> Result<(), MailProblem> {
     let server = account.server();
-    if account.security == Security::StartTls {
+    if account.security == SmtpSecurity::StartTls {
         if !connection.can_starttls() {
             return Err(MailProblem::StartTlsUnsupported { server });
         }
@@ -230,7 +231,7 @@ fn connect_problem(account: &SmtpAccount, error: &lettre::transport::smtp::Error
             server,
             detail: error_text(error),
         },
-        _ if error.is_tls() || account.security == Security::Tls => MailProblem::Tls {
+        _ if error.is_tls() || account.security == SmtpSecurity::Tls => MailProblem::Tls {
             server,
             detail: error_text(error),
         },

@@ -10,7 +10,8 @@ use std::time::Duration;
 use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder, response};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use s3_backup::db::email_account::StoredEmailAccount;
-use s3_backup::notify::{MailOptions, Security, SmtpAccount};
+use s3_backup::notify::{MailOptions, SmtpAccount};
+use s3_backup::settings::SmtpSecurity;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -120,7 +121,7 @@ impl TestSmtp {
         SmtpAccount {
             host: "127.0.0.1".into(),
             port: self.addr.port(),
-            security: Security::StartTls,
+            security: SmtpSecurity::StartTls,
             username: USER.into(),
             password: Some(PASSWORD.into()),
             sender: SENDER.parse().expect("sender"),
