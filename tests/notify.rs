@@ -109,6 +109,15 @@ fn admins() -> EmailList {
 #[tokio::test]
 async fn failed_run_is_always_mailed_with_its_error() {
     let world = World::new(false).await;
+    let source = s3_backup::db::sources::SourceRow {
+        name: "erp-db",
+        kind: "sqlite",
+        location: "/srv/erp/erp.sqlite3",
+        password: None,
+    };
+    s3_backup::db::sources::insert(&world.pool, &source, "admin")
+        .await
+        .expect("source");
     let run = world.failed_run().await;
 
     let delivery = world
@@ -122,10 +131,14 @@ async fn failed_run_is_always_mailed_with_its_error() {
     let messages = world.smtp.wait_for(1).await;
     let mail = &messages[0];
     assert_eq!(mail.to, vec!["ops@example.com", "boss@example.com"]);
+    let subject = mail.subject();
     assert!(
-        mail.subject().starts_with("[s3-backup] Backup failed: "),
-        "{}",
-        mail.subject()
+        subject.starts_with("[s3-backup] Backup failed: erp-db — 20"),
+        "{subject}"
+    );
+    assert!(
+        subject.ends_with(" CET") || subject.ends_with(" CEST"),
+        "in the settings' time zone: {subject}"
     );
     let text = mail.text();
     assert!(
@@ -476,8 +489,8 @@ async fn a_run_interrupted_by_a_crash_is_mailed_at_start_up() {
         .expect("mark");
 
     let notifier = world.notifier(world.smtp.options());
-    let reported = notifier.report_interrupted(before).await.expect("report");
-    let again = notifier.report_interrupted(before).await.expect("report");
+    let reported = notifier.resume(before).await.expect("report");
+    let again = notifier.resume(before).await.expect("report");
 
     assert_eq!((reported, again), (1, 0));
     let mail = &world.smtp.wait_for(1).await[0];
@@ -487,4 +500,50 @@ async fn a_run_interrupted_by_a_crash_is_mailed_at_start_up() {
         mail.subject()
     );
     assert_eq!(world.status(run).await, RunStatus::Interrupted);
+}
+
+#[tokio::test]
+async fn a_report_left_unsent_by_a_stop_is_sent_at_start_up() {
+    let mut world = World::new(false).await;
+    let run = world.failed_run().await;
+    world.smtp.stop().await;
+    let mut options = world.smtp.options();
+    // The first process gives up retrying only much later; it is stopped before.
+    options.retry_delays = vec![std::time::Duration::from_secs(3600)];
+    let first = world.notifier(options);
+    let trying = tokio::spawn(async move { first.report_run(run).await });
+    let pending = loop {
+        let recorded = notify::deliveries_for_run(&world.pool, run)
+            .await
+            .expect("read");
+        if recorded.first().is_some_and(|d| d.attempts == 1) {
+            break recorded;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(pending[0].state(), DeliveryState::Trying);
+    trying.abort();
+    world.smtp = TestSmtp::start().await;
+    s3_backup::db::email_account::save(
+        &world.pool,
+        &world.smtp.stored_account(&world.key),
+        "admin",
+    )
+    .await
+    .expect("account");
+
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let resumed = world
+        .notifier(world.smtp.options())
+        .resume(since)
+        .await
+        .expect("resume");
+
+    assert_eq!(resumed, 1);
+    assert_eq!(world.smtp.wait_for(1).await.len(), 1);
+    let recorded = notify::deliveries_for_run(&world.pool, run)
+        .await
+        .expect("read");
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].state(), DeliveryState::Sent);
 }

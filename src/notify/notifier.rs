@@ -115,21 +115,38 @@ impl Notifier {
             .await
     }
 
-    /// At start-up, after runs left running were marked interrupted: reports those that
-    /// ended since `since` and were never reported, so a process killed in the middle of a
-    /// backup still gets the admin a mail. Returns how many were reported.
-    pub async fn report_interrupted(&self, since: DateTime<Utc>) -> Result<usize, NotifyError> {
-        let ids: Vec<RunId> = sqlx::query_scalar(
+    /// At start-up, after runs left running were marked interrupted (and before any
+    /// notification is sent): sends again the run reports a stopped process left unsent,
+    /// drops its unfinished overdue alert (the scheduler raises it again if still due),
+    /// and reports the runs interrupted since `since`, so a process killed in the middle
+    /// of a backup still gets the admin a mail. Returns how many reports were sent or
+    /// recorded.
+    pub async fn resume(&self, since: DateTime<Utc>) -> Result<usize, NotifyError> {
+        let pool = &self.inner.pool;
+        let unfinished: Vec<Option<RunId>> = sqlx::query_scalar(
+            "DELETE FROM notifications WHERE finished_at IS NULL RETURNING run_id",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(NotifyError::db("taking back unsent notifications"))?;
+        let interrupted: Vec<RunId> = sqlx::query_scalar(
             "SELECT id FROM runs WHERE status = 'interrupted' AND finished_at >= ?1 \
              AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.run_id = runs.id) \
              ORDER BY id",
         )
         .bind(since)
-        .fetch_all(&self.inner.pool)
+        .fetch_all(pool)
         .await
         .map_err(NotifyError::db("listing interrupted runs"))?;
+        let mut runs: Vec<RunId> = unfinished
+            .into_iter()
+            .flatten()
+            .chain(interrupted)
+            .collect();
+        runs.sort_unstable();
+        runs.dedup();
         let mut reported = 0;
-        for id in ids {
+        for id in runs {
             if self.report_run(id).await?.is_some() {
                 reported += 1;
             }
