@@ -650,3 +650,33 @@ async fn overdue_even_if_no_run_ever_started() {
     );
     assert!(world.scheduled_runs().await.is_empty());
 }
+
+#[tokio::test]
+async fn the_plan_comes_from_the_saved_settings() {
+    let world = World::new("2027-01-10 00:00").await;
+    let mut settings = s3_backup::db::settings::load(&world.pool)
+        .await
+        .expect("load");
+    assert_eq!(Plan::from_settings(&settings), Ok(None), "off by default");
+
+    settings.enabled = true;
+    settings.frequency = "monthly".into();
+    settings.backup_monthday = 31;
+    settings.backup_time = "03:00".into();
+    settings.timezone = "Europe/Paris".into();
+    settings.updated_at = Some(at("2027-01-10 00:00"));
+    let plan = Plan::from_settings(&settings)
+        .expect("valid")
+        .expect("scheduled");
+    // February 2027 has 28 days; 03:00 in Paris is 02:00 UTC in winter.
+    assert_eq!(
+        plan.next_after(at("2027-02-01 00:00")),
+        Some(at("2027-02-28 02:00"))
+    );
+
+    settings.frequency = "cron".into();
+    settings.cron = "61 * * * *".into();
+    assert!(Plan::from_settings(&settings).is_err());
+    settings.enabled = false;
+    assert_eq!(Plan::from_settings(&settings), Ok(None));
+}
