@@ -11,5 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod jobs;
+pub mod notify;
+pub mod schedule;
 pub mod settings;
 pub mod web;

@@ -1,0 +1,395 @@
+//! What the mails say: each notification is a text and an HTML template
+//! (`templates/email/`) filled in the admin's language, with a subject saying what happened.
+
+use std::ops::Deref;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+
+use super::account::SmtpAccount;
+use super::problem::MailProblem;
+use crate::db::runs::{Run, RunId, RunStatus, Trigger};
+use crate::settings::EmailList;
+
+/// A language mails are written in, with its translations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tr(&'static str);
+
+impl Tr {
+    pub const EN: Tr = Tr("en");
+    pub const FR: Tr = Tr("fr");
+
+    /// "fr" gives French; anything else English.
+    pub fn from_code(code: &str) -> Tr {
+        if code.trim().eq_ignore_ascii_case("fr") {
+            Self::FR
+        } else {
+            Self::EN
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        rust_i18n::t!(key, locale = self.0).into_owned()
+    }
+
+    pub fn td(&self, key: &str, detail: &str) -> String {
+        rust_i18n::t!(key, locale = self.0, detail = detail).into_owned()
+    }
+}
+
+/// Subject and bodies of one mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Where the admin reads more: a full URL when the public address is known, otherwise
+/// the page's path explained.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub text: String,
+    pub url: Option<String>,
+}
+
+impl Link {
+    fn to_page(tr: Tr, public_url: Option<&url::Url>, path: &str, key: &str) -> Link {
+        match public_url {
+            Some(base) => Link {
+                text: tr.t(key),
+                url: Some(format!(
+                    "{}/{}",
+                    base.as_str().trim_end_matches('/'),
+                    path.trim_start_matches('/')
+                )),
+            },
+            None => Link {
+                text: tr.td(&format!("{key}_relative"), path),
+                url: None,
+            },
+        }
+    }
+}
+
+/// What is known about the app around a mail: its address, the admin's language and
+/// time zone.
+#[derive(Debug, Clone)]
+pub struct MailContext {
+    pub tr: Tr,
+    pub tz: Tz,
+    pub public_url: Option<url::Url>,
+}
+
+impl MailContext {
+    /// `2026-11-24 02:00 CET`, in the settings' time zone.
+    pub fn when(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.tz)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+}
+
+/// The facts of a run a report shows.
+pub struct RunReport {
+    pub l: Tr,
+    pub subject: String,
+    pub intro: String,
+    pub trigger: String,
+    pub started: String,
+    pub duration: String,
+    pub size: String,
+    pub objects: i64,
+    pub folder: Option<String>,
+    pub error: Option<String>,
+    pub context: Vec<String>,
+    pub warning: Option<String>,
+    pub link: Link,
+}
+
+#[derive(Template)]
+#[template(path = "email/run_report.txt")]
+struct RunReportText<'a> {
+    report: &'a RunReport,
+}
+
+#[derive(Template)]
+#[template(path = "email/run_report.html")]
+struct RunReportHtml<'a> {
+    report: &'a RunReport,
+}
+
+impl Deref for RunReportText<'_> {
+    type Target = RunReport;
+    fn deref(&self) -> &RunReport {
+        self.report
+    }
+}
+
+impl Deref for RunReportHtml<'_> {
+    type Target = RunReport;
+    fn deref(&self) -> &RunReport {
+        self.report
+    }
+}
+
+/// How many log lines a failure report quotes.
+const CONTEXT_LINES: usize = 12;
+
+/// The report of a finished run. `what` names what was backed up (e.g. the sources).
+pub fn run_report(
+    ctx: &MailContext,
+    run: &Run,
+    what: &str,
+    log: &[String],
+) -> Result<Mail, askama::Error> {
+    let tr = ctx.tr;
+    let (subject_key, intro_key) = match run.status {
+        RunStatus::Success => ("notify.subject.success", "notify.run.intro_success"),
+        RunStatus::Interrupted => ("notify.subject.interrupted", "notify.run.intro_interrupted"),
+        _ => ("notify.subject.failed", "notify.run.intro_failed"),
+    };
+    let subject = tr.td(
+        subject_key,
+        &format!("{what} — {}", ctx.when(run.started_at)),
+    );
+    let failed = run.status != RunStatus::Success;
+    let context = if failed {
+        let skip = log.len().saturating_sub(CONTEXT_LINES);
+        log[skip..].to_vec()
+    } else {
+        Vec::new()
+    };
+    let report = RunReport {
+        l: tr,
+        subject,
+        intro: tr.t(intro_key),
+        trigger: tr.t(match run.trigger {
+            Trigger::Manual => "notify.run.trigger_manual",
+            Trigger::Scheduled => "notify.run.trigger_scheduled",
+            Trigger::Cli => "notify.run.trigger_cli",
+        }),
+        started: ctx.when(run.started_at),
+        duration: run
+            .finished_at
+            .map(|end| human_duration(end - run.started_at))
+            .unwrap_or_else(|| "—".to_owned()),
+        size: human_size(run.total_bytes),
+        objects: run.object_count,
+        folder: run.folder.clone(),
+        error: run.error.clone().filter(|_| failed),
+        context,
+        warning: run.warning.clone(),
+        link: Link::to_page(
+            tr,
+            ctx.public_url.as_ref(),
+            &run_path(run.id),
+            "notify.link.run",
+        ),
+    };
+    Ok(Mail {
+        text: RunReportText { report: &report }.render()?,
+        html: RunReportHtml { report: &report }.render()?,
+        subject: report.subject,
+    })
+}
+
+/// The page of a run in the history.
+pub fn run_path(id: RunId) -> String {
+    format!("/backups/{id}")
+}
+
+pub struct OverdueAlert {
+    pub l: Tr,
+    pub subject: String,
+    pub intro: String,
+    pub last_success: String,
+    pub expected_by: String,
+    pub link: Link,
+}
+
+#[derive(Template)]
+#[template(path = "email/overdue.txt")]
+struct OverdueText<'a> {
+    alert: &'a OverdueAlert,
+}
+
+#[derive(Template)]
+#[template(path = "email/overdue.html")]
+struct OverdueHtml<'a> {
+    alert: &'a OverdueAlert,
+}
+
+impl Deref for OverdueText<'_> {
+    type Target = OverdueAlert;
+    fn deref(&self) -> &OverdueAlert {
+        self.alert
+    }
+}
+
+impl Deref for OverdueHtml<'_> {
+    type Target = OverdueAlert;
+    fn deref(&self) -> &OverdueAlert {
+        self.alert
+    }
+}
+
+/// The alert that no backup succeeded in time.
+pub fn overdue_alert(
+    ctx: &MailContext,
+    last_success: Option<DateTime<Utc>>,
+    expected_by: DateTime<Utc>,
+) -> Result<Mail, askama::Error> {
+    let tr = ctx.tr;
+    let subject = match last_success {
+        Some(at) => tr.td("notify.subject.overdue", &ctx.when(at)),
+        None => tr.t("notify.subject.overdue_never"),
+    };
+    let alert = OverdueAlert {
+        l: tr,
+        subject,
+        intro: tr.t("notify.overdue.intro"),
+        last_success: last_success
+            .map(|at| ctx.when(at))
+            .unwrap_or_else(|| tr.t("notify.overdue.never")),
+        expected_by: ctx.when(expected_by),
+        link: Link::to_page(
+            tr,
+            ctx.public_url.as_ref(),
+            "/backups",
+            "notify.link.history",
+        ),
+    };
+    Ok(Mail {
+        text: OverdueText { alert: &alert }.render()?,
+        html: OverdueHtml { alert: &alert }.render()?,
+        subject: alert.subject,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "email/test.txt")]
+struct TestText<'a> {
+    l: Tr,
+    server: &'a str,
+    sender: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/test.html")]
+struct TestHtml<'a> {
+    l: Tr,
+    subject: &'a str,
+    server: &'a str,
+    sender: &'a str,
+}
+
+/// The "Send test e-mail" message.
+pub fn test_mail(tr: Tr, account: &SmtpAccount) -> Result<Mail, askama::Error> {
+    let subject = tr.t("notify.subject.test");
+    let server = account.server();
+    let sender = account.sender.to_string();
+    Ok(Mail {
+        text: TestText {
+            l: tr,
+            server: &server,
+            sender: &sender,
+        }
+        .render()?,
+        html: TestHtml {
+            l: tr,
+            subject: &subject,
+            server: &server,
+            sender: &sender,
+        }
+        .render()?,
+        subject,
+    })
+}
+
+/// The message from the account's sender to every address of `to`.
+pub fn message(account: &SmtpAccount, to: &EmailList, mail: &Mail) -> Result<Message, MailProblem> {
+    if to.is_empty() {
+        return Err(MailProblem::NoRecipients);
+    }
+    let mut builder = Message::builder()
+        .from(account.sender.clone())
+        .subject(mail.subject.clone());
+    for address in to {
+        builder = builder.to(Mailbox::new(None, address.address().clone()));
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            mail.html.clone(),
+        ))
+        .map_err(|error| MailProblem::Protocol {
+            detail: error.to_string(),
+        })
+}
+
+/// `1.5 MB`, `312 kB`, `42 B` (decimal units, as S3 consoles show).
+pub fn human_size(bytes: i64) -> String {
+    let bytes = bytes.max(0) as f64;
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", units[unit])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// `2 h 05 min`, `3 min 12 s`, `4 s`.
+pub fn human_duration(duration: chrono::Duration) -> String {
+    let seconds = duration.num_seconds().max(0);
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min {s:02} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(human_size(42), "42 B");
+        assert_eq!(human_size(1_500_000), "1.5 MB");
+        assert_eq!(human_duration(chrono::Duration::seconds(192)), "3 min 12 s");
+        assert_eq!(
+            human_duration(chrono::Duration::seconds(7500)),
+            "2 h 05 min"
+        );
+    }
+
+    #[test]
+    fn a_link_without_public_address_names_the_page() {
+        let link = Link::to_page(Tr::EN, None, "/backups/7", "notify.link.run");
+        assert!(link.url.is_none());
+        assert!(link.text.contains("/backups/7"), "{}", link.text);
+        let base = url::Url::parse("https://backup.example.com/app/").ok();
+        let link = Link::to_page(Tr::FR, base.as_ref(), "/backups/7", "notify.link.run");
+        assert_eq!(
+            link.url.as_deref(),
+            Some("https://backup.example.com/app/backups/7")
+        );
+    }
+}

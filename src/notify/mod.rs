@@ -1,0 +1,91 @@
+//! E-mail: run reports, the overdue alert and the test e-mail, sent through the stored
+//! SMTP account, each delivery retried and recorded without ever touching a run's status.
+
+mod account;
+mod deliveries;
+mod mail;
+mod notifier;
+mod problem;
+mod smtp;
+
+pub use account::{MailOptions, PASSWORD_PURPOSE, SmtpAccount};
+pub use deliveries::{
+    Delivery, DeliveryState, Kind, deliveries_for_run, latest_of_kind, overdue_alert_recorded_after,
+};
+pub use mail::{Mail, Tr, human_duration, human_size};
+pub use notifier::Notifier;
+pub use problem::{MailProblem, Step};
+
+use sqlx::SqlitePool;
+
+use crate::crypto::MasterKey;
+use crate::db::email_account::StoredEmailAccount;
+use crate::db::runs::RunsError;
+use crate::settings::EmailList;
+
+/// Why a notification could not be prepared or recorded (not why a mail was refused:
+/// that is a `MailProblem`, recorded with the notification).
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("notifications: {step}: {source}")]
+    Db {
+        step: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("notifications: {0}")]
+    Runs(#[from] RunsError),
+    #[error("notifications: rendering a mail: {0}")]
+    Template(#[from] askama::Error),
+}
+
+impl NotifyError {
+    pub(crate) fn db(step: &'static str) -> impl FnOnce(sqlx::Error) -> NotifyError {
+        move |source| NotifyError::Db { step, source }
+    }
+}
+
+/// Sends the test e-mail through `account` to `to`, in `tr`'s language.
+pub async fn send_test(
+    account: &SmtpAccount,
+    to: &EmailList,
+    tr: Tr,
+    options: &MailOptions,
+) -> Result<(), MailProblem> {
+    let mail = mail::test_mail(tr, account).map_err(|error| MailProblem::Protocol {
+        detail: error.to_string(),
+    })?;
+    let message = mail::message(account, to, &mail)?;
+    smtp::deliver(account, options, &smtp::Outgoing::from_message(&message)?).await
+}
+
+/// "Send test e-mail" on the e-mail account page: `account` is the form as typed, parsed
+/// the way saving it would (a blank password keeps the stored one), not necessarily saved.
+pub async fn send_test_with_form(
+    account: &StoredEmailAccount,
+    key: &MasterKey,
+    to: &EmailList,
+    language: &str,
+    options: &MailOptions,
+) -> Result<(), MailProblem> {
+    let account = SmtpAccount::from_stored(account, key)?;
+    send_test(&account, to, Tr::from_code(language), options).await
+}
+
+/// The language notifications are written in ("en" or "fr").
+pub async fn language(pool: &SqlitePool) -> Result<String, NotifyError> {
+    sqlx::query_scalar("SELECT notify_language FROM settings WHERE id = 1")
+        .fetch_one(pool)
+        .await
+        .map_err(NotifyError::db("reading the notification language"))
+}
+
+/// Remembers the language of the admin who saved the settings, for the mails to come.
+pub async fn set_language(pool: &SqlitePool, language: &str) -> Result<(), NotifyError> {
+    sqlx::query("UPDATE settings SET notify_language = ?1 WHERE id = 1")
+        .bind(Tr::from_code(language).code())
+        .execute(pool)
+        .await
+        .map_err(NotifyError::db("saving the notification language"))?;
+    Ok(())
+}

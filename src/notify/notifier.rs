@@ -1,0 +1,296 @@
+//! Sends what is due when a run ends (failures always, successes when asked) and the
+//! overdue alert, retrying a mail that cannot be sent and recording each outcome. Nothing
+//! here touches a run's status: a mail that fails is only a mail that failed.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sqlx::SqlitePool;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+
+use super::NotifyError;
+use super::account::{MailOptions, SmtpAccount};
+use super::deliveries::{self, Attempt, Delivery, Kind};
+use super::mail::{self, Mail, MailContext, Tr};
+use super::problem::MailProblem;
+use super::smtp::{self, Outgoing};
+use crate::backup::Runner;
+use crate::crypto::MasterKey;
+use crate::db::runs::{self, RunId, RunStatus};
+use crate::settings::EmailList;
+
+/// The notification settings of the settings row.
+struct Preferences {
+    recipients: Result<EmailList, String>,
+    on_success: bool,
+    ctx: MailContext,
+}
+
+/// Sends notifications. Cheap to clone.
+#[derive(Clone)]
+pub struct Notifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: SqlitePool,
+    key: MasterKey,
+    public_url: Option<url::Url>,
+    options: MailOptions,
+}
+
+impl Notifier {
+    pub fn new(
+        pool: SqlitePool,
+        key: MasterKey,
+        public_url: Option<url::Url>,
+        options: MailOptions,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                key,
+                public_url,
+                options,
+            }),
+        }
+    }
+
+    /// Listens to the runner and reports each run that ends, each in its own task so a
+    /// mail being retried delays no other.
+    pub fn spawn(&self, runner: &Runner) -> JoinHandle<()> {
+        let mut finished = runner.subscribe();
+        let notifier = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match finished.recv().await {
+                    Ok(event) => {
+                        let notifier = notifier.clone();
+                        tokio::spawn(async move {
+                            if let Err(error) = notifier.report_run(event.run_id).await {
+                                tracing::error!(run_id = event.run_id, "notification: {error}");
+                            }
+                        });
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "notifications missed for some runs");
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    }
+
+    /// Sends the report of an ended run if one is due, and returns its record once it is
+    /// sent or given up. `None` when nothing is due or it was already reported.
+    pub async fn report_run(&self, run_id: RunId) -> Result<Option<Delivery>, NotifyError> {
+        let pool = &self.inner.pool;
+        let Some(detail) = runs::get(pool, run_id).await? else {
+            return Ok(None);
+        };
+        let run = &detail.run;
+        let prefs = self.preferences().await?;
+        let kind = match run.status {
+            RunStatus::Failed | RunStatus::Interrupted => Kind::RunFailed,
+            RunStatus::Success if prefs.on_success => Kind::RunSucceeded,
+            _ => return Ok(None),
+        };
+        let what = self.what_is_backed_up().await?;
+        let log: Vec<String> = detail
+            .logs
+            .iter()
+            .map(|line| {
+                format!(
+                    "{} {} {}",
+                    line.at.format("%H:%M:%S"),
+                    line.level,
+                    line.message
+                )
+            })
+            .collect();
+        let mail = mail::run_report(&prefs.ctx, run, &what, &log)?;
+        self.send(Some(run_id), kind, &prefs, &mail, Utc::now())
+            .await
+    }
+
+    /// At start-up, after runs left running were marked interrupted (and before any
+    /// notification is sent): sends again the run reports a stopped process left unsent,
+    /// drops its unfinished overdue alert (the scheduler raises it again if still due),
+    /// and reports the runs interrupted since `since`, so a process killed in the middle
+    /// of a backup still gets the admin a mail. Returns how many reports were sent or
+    /// recorded.
+    pub async fn resume(&self, since: DateTime<Utc>) -> Result<usize, NotifyError> {
+        let pool = &self.inner.pool;
+        let unfinished: Vec<Option<RunId>> = sqlx::query_scalar(
+            "DELETE FROM notifications WHERE finished_at IS NULL RETURNING run_id",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(NotifyError::db("taking back unsent notifications"))?;
+        let interrupted: Vec<RunId> = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE status = 'interrupted' AND finished_at >= ?1 \
+             AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.run_id = runs.id) \
+             ORDER BY id",
+        )
+        .bind(since)
+        .fetch_all(pool)
+        .await
+        .map_err(NotifyError::db("listing interrupted runs"))?;
+        let mut runs: Vec<RunId> = unfinished
+            .into_iter()
+            .flatten()
+            .chain(interrupted)
+            .collect();
+        runs.sort_unstable();
+        runs.dedup();
+        let mut reported = 0;
+        for id in runs {
+            if self.report_run(id).await?.is_some() {
+                reported += 1;
+            }
+        }
+        Ok(reported)
+    }
+
+    /// Sends the alert that no backup succeeded in time, recorded at `now`.
+    pub async fn alert_overdue(
+        &self,
+        last_success: Option<DateTime<Utc>>,
+        expected_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, NotifyError> {
+        let prefs = self.preferences().await?;
+        let mail = mail::overdue_alert(&prefs.ctx, last_success, expected_by)?;
+        self.send(None, Kind::Overdue, &prefs, &mail, now).await
+    }
+
+    async fn send(
+        &self,
+        run_id: Option<RunId>,
+        kind: Kind,
+        prefs: &Preferences,
+        mail: &Mail,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, NotifyError> {
+        let pool = &self.inner.pool;
+        let shown = match &prefs.recipients {
+            Ok(list) => list.to_string(),
+            Err(raw) => raw.clone(),
+        };
+        let Some(id) = deliveries::begin(pool, run_id, kind, &shown, now).await? else {
+            return Ok(None);
+        };
+        let prepared = self.prepare(prefs, mail).await;
+        let (account, outgoing) = match prepared {
+            Ok(ready) => ready,
+            Err(problem) => {
+                let error = problem.message("en");
+                tracing::warn!(kind = kind.as_str(), "notification not sent: {error}");
+                let failed = Attempt::Failed {
+                    error: &error,
+                    last: true,
+                };
+                deliveries::record_attempt(pool, id, 0, failed).await?;
+                return self.delivery(id).await;
+            }
+        };
+        let options = &self.inner.options;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match smtp::deliver(&account, options, &outgoing).await {
+                Ok(()) => {
+                    deliveries::record_attempt(pool, id, attempts, Attempt::Sent).await?;
+                    tracing::info!(kind = kind.as_str(), to = %shown, "notification sent");
+                    break;
+                }
+                Err(problem) => {
+                    let error = problem.message("en");
+                    let delay = options.retry_delays.get(attempts as usize - 1);
+                    let last = delay.is_none() || !problem.is_transient();
+                    tracing::warn!(
+                        kind = kind.as_str(),
+                        attempts,
+                        last,
+                        "notification: {error}"
+                    );
+                    let failed = Attempt::Failed {
+                        error: &error,
+                        last,
+                    };
+                    deliveries::record_attempt(pool, id, attempts, failed).await?;
+                    match delay {
+                        Some(delay) if !last => tokio::time::sleep(*delay).await,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        self.delivery(id).await
+    }
+
+    async fn prepare(
+        &self,
+        prefs: &Preferences,
+        mail: &Mail,
+    ) -> Result<(SmtpAccount, Outgoing), MailProblem> {
+        let recipients = prefs
+            .recipients
+            .as_ref()
+            .map_err(|_| MailProblem::NoRecipients)?;
+        let stored = crate::db::email_account::load(&self.inner.pool)
+            .await
+            .map_err(|error| MailProblem::Protocol {
+                detail: format!("reading the e-mail account: {error}"),
+            })?;
+        let account = SmtpAccount::from_stored(&stored, &self.inner.key)?;
+        let message = mail::message(&account, recipients, mail)?;
+        let outgoing = Outgoing::from_message(&message)?;
+        Ok((account, outgoing))
+    }
+
+    async fn delivery(&self, id: i64) -> Result<Option<Delivery>, NotifyError> {
+        sqlx::query_as(
+            "SELECT id, run_id, kind, recipients, attempts, error, sent_at, created_at, \
+             finished_at FROM notifications WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.inner.pool)
+        .await
+        .map_err(NotifyError::db("reading a notification"))
+    }
+
+    async fn preferences(&self) -> Result<Preferences, NotifyError> {
+        let pool = &self.inner.pool;
+        let settings = crate::db::settings::load(pool)
+            .await
+            .map_err(NotifyError::db("reading the settings"))?;
+        let language = super::language(pool).await?;
+        let tz = settings.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
+        Ok(Preferences {
+            recipients: EmailList::parse(&settings.notify_email)
+                .map_err(|_| settings.notify_email.clone()),
+            on_success: settings.send_email_for_successful_backup,
+            ctx: MailContext {
+                tr: Tr::from_code(&language),
+                tz,
+                public_url: self.inner.public_url.clone(),
+            },
+        })
+    }
+
+    /// The sources' names, for subjects: "erp-db, files".
+    async fn what_is_backed_up(&self) -> Result<String, NotifyError> {
+        let sources = crate::db::sources::list(&self.inner.pool)
+            .await
+            .map_err(NotifyError::db("listing the sources"))?;
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        Ok(match names.len() {
+            0 => "s3-backup".to_owned(),
+            1..=3 => names.join(", "),
+            n => format!("{} +{}", names[..3].join(", "), n - 3),
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! Automatic backups: a task that starts runs at the saved schedule's firings (computed
+//! by `settings::Schedule`, the source of truth, across daylight saving changes), catches
+//! up once on a firing missed while the app was down, never starts two runs at once, and
+//! alerts the admin when no backup succeeded in time.
+
+mod clock;
+mod history;
+mod overdue;
+mod plan;
+mod scheduler;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use overdue::{Overdue, check as check_overdue, overdue};
+pub use plan::{Decision, Plan, due, expected_by, grace};
+pub use scheduler::{JobSource, Scheduler, SchedulerEvent, SchedulerParts};
+
+use crate::db::runs::RunsError;
+use crate::notify::NotifyError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("scheduler: {step}: {source}")]
+    Db {
+        step: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("scheduler: {0}")]
+    Runs(#[from] RunsError),
+    #[error("scheduler: {0}")]
+    Notify(#[from] NotifyError),
+}
+
+impl ScheduleError {
+    fn db(step: &'static str) -> impl FnOnce(sqlx::Error) -> ScheduleError {
+        move |source| ScheduleError::Db { step, source }
+    }
+}
