@@ -9,11 +9,18 @@ use tokio::net::TcpListener;
 use crate::backup::Runner;
 use crate::config::Config;
 use crate::crypto::MasterKey;
+use crate::notify::{MailOptions, Notifier};
+use crate::schedule::{Scheduler, SchedulerParts, SystemClock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read the SMTP certificate file {path}: {source}")]
+    CaFile {
         path: String,
         source: std::io::Error,
     },
@@ -40,6 +47,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Starts backups, one at a time.
     pub runner: Runner,
+    /// Mails the outcome of runs and the overdue alert.
+    pub notifier: Notifier,
+    /// Starts runs at the stored schedule's times; reloaded when settings are saved.
+    pub scheduler: Scheduler,
+    pub mail_options: MailOptions,
 }
 
 /// Opens the data directory: creates it, loads (or makes) the master key, migrates the db.
@@ -50,8 +62,44 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     })?;
     let key = MasterKey::load_or_create(&config.master_key_path())?;
     let pool = crate::db::open(&config.database_path()).await?;
+    let runner = Runner::new(pool.clone());
+    let mut mail_options = MailOptions::default();
+    if let Some(path) = &config.smtp_ca_file {
+        let pem = std::fs::read(path).map_err(|source| StartError::CaFile {
+            path: path.display().to_string(),
+            source,
+        })?;
+        mail_options.extra_root_certificates.push(pem);
+    }
+    let notifier = Notifier::new(
+        pool.clone(),
+        key.clone(),
+        config.public_url.clone(),
+        mail_options.clone(),
+    );
+    let jobs = {
+        let (pool, key) = (pool.clone(), key.clone());
+        move || {
+            let (pool, key) = (pool.clone(), key.clone());
+            async move {
+                crate::jobs::load(&pool, &key)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        }
+    };
+    let scheduler = Scheduler::new(SchedulerParts {
+        pool: pool.clone(),
+        runner: runner.clone(),
+        jobs: Arc::new(jobs),
+        clock: Arc::new(SystemClock),
+        notifier: Some(notifier.clone()),
+    });
     Ok(AppState {
-        runner: Runner::new(pool.clone()),
+        runner,
+        notifier,
+        scheduler,
+        mail_options,
         pool,
         key,
         config: Arc::new(config),
@@ -88,11 +136,27 @@ impl Server {
         self.listener.local_addr().ok()
     }
 
+    /// Mail for runs a stopped process left unreported, the notifier, then the scheduler
+    /// (which may start a catch-up run at once).
+    fn start_background_work(&self) {
+        let state = &self.state;
+        let resume = state.notifier.clone();
+        tokio::spawn(async move {
+            let since = chrono::Utc::now() - chrono::Duration::days(1);
+            if let Err(error) = resume.resume(since).await {
+                tracing::error!(%error, "cannot resume unsent notifications");
+            }
+        });
+        state.notifier.spawn(&state.runner);
+        state.scheduler.start();
+    }
+
     /// Serves until `shutdown` completes.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
+        self.start_background_work();
         let router = crate::web::router(self.state.clone())
             .await
             .map_err(StartError::Sessions)?;

@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// A bearer token that lets a Prometheus scraper read /metrics without a login.
     #[arg(long, env = "S3BACKUP_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A PEM file of extra certificates to trust for the SMTP server (e.g. a company CA).
+    #[arg(long, env = "S3BACKUP_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl Default for ServeArgs {
@@ -60,6 +63,7 @@ impl Default for ServeArgs {
             behind_https: false,
             public_url: None,
             metrics_token: None,
+            smtp_ca_file: None,
         }
     }
 }

@@ -14,6 +14,8 @@ pub struct Config {
     pub public_url: Option<url::Url>,
     /// A bearer token that lets a scraper read /metrics without a login.
     pub metrics_token: Option<String>,
+    /// A PEM file of certificates to trust for the SMTP server besides the public roots.
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -24,6 +26,7 @@ impl Config {
             behind_https: false,
             public_url: None,
             metrics_token: None,
+            smtp_ca_file: None,
         }
     }
 

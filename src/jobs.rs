@@ -25,6 +25,14 @@ pub enum JobError {
 }
 
 impl JobError {
+    /// What fills the message's `%{detail}`: the missing field, or the whole reason.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Incomplete(field) => (*field).to_owned(),
+            other => other.to_string(),
+        }
+    }
+
     /// Translation key of the message shown on a page.
     pub fn key(&self) -> &'static str {
         match self {

@@ -6,8 +6,10 @@ use s3_backup::app::{self, Server};
 use s3_backup::cli::{Cli, Command, DataDir, LogFormat, ServeArgs, UserCommand};
 use s3_backup::config::Config;
 use s3_backup::db::runs::{RunStatus, Trigger};
+use s3_backup::notify::{MailOptions, Notifier};
 use s3_backup::settings::{NewPassword, Username};
 use s3_backup::{accounts, db, jobs};
+use std::time::Duration;
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -45,6 +47,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     config.behind_https = args.behind_https;
     config.public_url = args.public_url;
     config.metrics_token = args.metrics_token;
+    config.smtp_ca_file = args.smtp_ca_file;
     let state = app::open_state(config).await.map_err(|e| e.to_string())?;
     let server = Server::bind(state).await.map_err(|e| e.to_string())?;
     if let Some(addr) = server.local_addr() {
@@ -87,6 +90,21 @@ async fn backup(data: DataDir) -> Result<ExitCode, String> {
         .run_to_end(Trigger::Cli, job)
         .await
         .map_err(|e| e.to_string())?;
+    // Mail the outcome now, with short retries: the command should not linger for long.
+    let notifier = Notifier::new(
+        state.pool.clone(),
+        state.key.clone(),
+        state.config.public_url.clone(),
+        MailOptions {
+            retry_delays: vec![Duration::from_secs(5), Duration::from_secs(30)],
+            ..MailOptions::default()
+        },
+    );
+    match notifier.report_run(summary.run_id).await {
+        Ok(Some(delivery)) => println!("e-mail: {}", delivery.summary("en")),
+        Ok(None) => {}
+        Err(error) => eprintln!("warning: the outcome could not be mailed: {error}"),
+    }
     println!("run {}: {}", summary.run_id, summary.status.as_str());
     if let Some(folder) = &summary.folder {
         println!("folder: {folder}");

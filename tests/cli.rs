@@ -37,21 +37,47 @@ async fn user_create_and_passwd_read_the_password_from_stdin() {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("12"));
 
-    let created = run(&["user", "create", "ops"], &data, "a long enough passphrase\n");
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let again = run(&["user", "create", "ops"], &data, "a long enough passphrase\n");
-    assert!(!again.status.success(), "a second account with the same name is refused");
+    let created = run(
+        &["user", "create", "ops"],
+        &data,
+        "a long enough passphrase\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let again = run(
+        &["user", "create", "ops"],
+        &data,
+        "a long enough passphrase\n",
+    );
+    assert!(
+        !again.status.success(),
+        "a second account with the same name is refused"
+    );
 
-    let changed = run(&["user", "passwd", "ops"], &data, "another long passphrase\n");
+    let changed = run(
+        &["user", "passwd", "ops"],
+        &data,
+        "another long passphrase\n",
+    );
     assert!(changed.status.success());
-    let unknown = run(&["user", "passwd", "nobody"], &data, "another long passphrase\n");
+    let unknown = run(
+        &["user", "passwd", "nobody"],
+        &data,
+        "another long passphrase\n",
+    );
     assert!(!unknown.status.success());
 
     // The account works in the browser, and setup is gone.
     app.restart().await;
     assert_eq!(app.get("/setup").await.status(), 404);
     let ok = app
-        .post_form("/login", &[("username", "ops"), ("password", "another long passphrase")])
+        .post_form(
+            "/login",
+            &[("username", "ops"), ("password", "another long passphrase")],
+        )
         .await;
     assert_eq!(ok.url().path(), "/settings");
 }
@@ -81,13 +107,24 @@ async fn backup_command_exits_zero_on_success_and_non_zero_on_failure() {
     ];
     assert_eq!(app.post_form("/settings", &fields).await.status(), 200);
     let location = dir.path().to_str().expect("utf-8");
-    app.post_form("/sources", &[("name", "docs"), ("kind", "directory"), ("location", location)])
-        .await;
+    app.post_form(
+        "/sources",
+        &[
+            ("name", "docs"),
+            ("kind", "directory"),
+            ("location", location),
+        ],
+    )
+    .await;
     app.shutdown().await;
 
     let ok = run(&["backup"], app.data_dir(), "");
     let out = String::from_utf8_lossy(&ok.stdout);
-    assert!(ok.status.success(), "{out}\n{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(out.contains("success"));
     assert!(out.contains("docs.tar.zst"));
 

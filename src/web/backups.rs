@@ -91,6 +91,7 @@ struct HistoryPage {
     page_number: u32,
     pages: u32,
     running: Option<i64>,
+    next_run: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +115,7 @@ async fn history(
         page_number: number,
         pages: total.div_ceil(PER_PAGE).max(1),
         running: state.runner.current(),
+        next_run: crate::web::settings::next_run_text(&state).await?,
     })
 }
 
@@ -126,7 +128,7 @@ async fn backup_now(
         Ok(job) => job,
         Err(e) => {
             tracing::warn!(error = %e, "backup not started");
-            session::set_error(&session, page.td(e.key(), &e.to_string())).await?;
+            session::set_error(&session, page.td(e.key(), &e.detail())).await?;
             return Ok(Redirect::to("/backups").into_response());
         }
     };
@@ -154,6 +156,7 @@ struct DetailPage {
     live: Option<LiveProgress>,
     objects: Vec<ObjectView>,
     logs: Vec<LogView>,
+    deliveries: Vec<String>,
 }
 
 struct ObjectView {
@@ -200,7 +203,14 @@ async fn detail(
     Path(id): Path<i64>,
 ) -> Result<DetailPage, WebError> {
     let detail = load_run(&state, id).await?;
+    let deliveries = crate::notify::deliveries_for_run(&state.pool, id)
+        .await
+        .map_err(|e| WebError::internal("reading the run's e-mails", e))?
+        .iter()
+        .map(|d| d.summary(page.lang.code()))
+        .collect();
     Ok(DetailPage {
+        deliveries,
         page: page.in_section("backups"),
         live: (detail.run.status == RunStatus::Running).then(|| live(&detail.run)),
         run: RunView::from(&detail.run),

@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -13,17 +13,18 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::db::changes::{self, Change};
 use crate::db::email_account::{self as store, StoredEmailAccount};
-use crate::settings::{SecretKey, Sender, SmtpHost, SmtpPort, SmtpSecurity};
+use crate::settings::{EmailList, SecretKey, Sender, SmtpHost, SmtpPort, SmtpSecurity};
 use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::page::Page;
 use crate::web::session;
 
-/// Purpose bound to the sealed SMTP password.
-pub const PASSWORD_PURPOSE: &str = "email_account.smtp_password";
+pub use crate::notify::PASSWORD_PURPOSE;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/email-account", get(show).post(save))
+    Router::new()
+        .route("/email-account", get(show).post(save))
+        .route("/email-account/test", post(send_test))
 }
 
 #[derive(Template, WebTemplate)]
@@ -34,6 +35,8 @@ pub struct EmailAccountPage {
     pub has_password: bool,
     pub changes: Vec<Change>,
     pub securities: &'static [&'static str],
+    /// The answer of "Send test e-mail": whether it was sent, and what happened.
+    pub test_result: Option<(bool, String)>,
 }
 
 impl EmailAccountPage {
@@ -49,6 +52,7 @@ impl EmailAccountPage {
             has_password,
             changes: changes::latest(&state.pool, "email_account", 10).await?,
             securities: &["starttls", "tls", "none"],
+            test_result: None,
         })
     }
 }
@@ -168,4 +172,48 @@ async fn save(
     };
     session::set_notice(&session, page.t(notice)).await?;
     Ok(Redirect::to("/email-account").into_response())
+}
+
+/// "Send test e-mail": sends through the form's current values (a blank password keeps the
+/// stored one) to the notification addresses, and says precisely what went wrong.
+async fn send_test(
+    State(state): State<AppState>,
+    page: Page,
+    Form(input): Form<EmailAccountForm>,
+) -> Result<Response, WebError> {
+    let stored = store::load(&state.pool).await?;
+    let lang = page.lang;
+    let mut form = input.echo();
+    let parsed = input.parse(&stored, &state.key, lang, &mut form)?;
+    let settings = crate::db::settings::load(&state.pool).await?;
+    let recipients = EmailList::parse(&settings.notify_email).unwrap_or_default();
+    let result = match parsed {
+        None => None,
+        Some(_) if recipients.is_empty() => Some((false, lang.t("email.no_recipients"))),
+        Some(account) => Some(
+            match crate::notify::send_test_with_form(
+                &account,
+                &state.key,
+                &recipients,
+                lang.code(),
+                &state.mail_options,
+            )
+            .await
+            {
+                Ok(()) => (true, lang.td("notify.test.sent", &recipients.to_string())),
+                Err(problem) => {
+                    tracing::info!(problem = %problem.key(), "test e-mail not sent");
+                    (false, lang.td(problem.key(), &problem.detail()))
+                }
+            },
+        ),
+    };
+    let status = if result.as_ref().is_some_and(|(ok, _)| *ok) {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut page = EmailAccountPage::build(&state, page, form, stored.has_password()).await?;
+    page.test_result = result;
+    Ok((status, page).into_response())
 }

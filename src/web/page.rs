@@ -17,6 +17,8 @@ pub struct Page {
     pub section: &'static str,
     /// A message shown once after a redirect (e.g. "Saved.").
     pub notice: Option<session::Notice>,
+    /// The alert shown on every page while backups are overdue.
+    pub banner: Option<String>,
 }
 
 impl Page {
@@ -55,12 +57,33 @@ impl FromRequestParts<AppState> for Page {
         let user = session::user(&session).await?.map(|u| u.username);
         let csrf = session::csrf_token(&session).await?;
         let notice = session::take_notice(&session).await?;
+        let banner = match user {
+            Some(_) => overdue_banner(state, lang).await?,
+            None => None,
+        };
         Ok(Page {
             lang,
             user,
             csrf,
             section: "",
             notice,
+            banner,
         })
     }
+}
+
+/// The overdue alert in `lang`, with times in the settings' time zone.
+async fn overdue_banner(state: &AppState, lang: Lang) -> Result<Option<String>, WebError> {
+    let now = chrono::Utc::now();
+    let Some(overdue) = crate::schedule::overdue(&state.pool, now)
+        .await
+        .map_err(|e| WebError::internal("checking for overdue backups", e))?
+    else {
+        return Ok(None);
+    };
+    let stored = crate::db::settings::load(&state.pool).await?;
+    let tz = crate::settings::TimeZone::parse(&stored.timezone)
+        .unwrap_or_default()
+        .tz();
+    Ok(Some(overdue.banner(lang.code(), tz)))
 }

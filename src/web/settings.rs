@@ -43,6 +43,8 @@ pub struct SettingsPage {
     pub weekdays: &'static [&'static str],
     pub regions: &'static [&'static str],
     pub timezones: Vec<&'static str>,
+    /// The next automatic backup, in the settings' time zone.
+    pub next_run: Option<String>,
     /// The answer of "Test connection", when the page shows one.
     pub connection: Option<ConnectionResult>,
 }
@@ -104,8 +106,23 @@ impl SettingsPage {
             regions: &REGIONS,
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
+            next_run: next_run_text(state).await?,
         })
     }
+}
+
+/// When the scheduler will start the next backup, shown in the settings' time zone.
+pub async fn next_run_text(state: &AppState) -> Result<Option<String>, WebError> {
+    let Some(next) = state.scheduler.next_run() else {
+        return Ok(None);
+    };
+    let stored = store::load(&state.pool).await?;
+    let tz = TimeZone::parse(&stored.timezone).unwrap_or_default().tz();
+    Ok(Some(
+        next.with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+    ))
 }
 
 /// The form as the stored settings show it.
@@ -404,6 +421,10 @@ async fn save(
     let username = page.user.clone().unwrap_or_default();
     let changed = store::save(&state.pool, &new, &username).await?;
     tracing::info!(user = %username, fields = ?changed, "settings saved");
+    if let Err(error) = crate::notify::set_language(&state.pool, page.lang.code()).await {
+        tracing::warn!(%error, "cannot store the notification language");
+    }
+    state.scheduler.reload().await;
     let notice = if changed.is_empty() {
         "settings.unchanged"
     } else {

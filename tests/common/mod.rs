@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod s3;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     data_dir: PathBuf,
+    ca_file: Option<PathBuf>,
     _temp: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -31,8 +33,12 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
-async fn start(data_dir: &Path) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
-    let config = Config::new(([127, 0, 0, 1], 0).into(), data_dir);
+async fn start(
+    data_dir: &Path,
+    smtp_ca_file: Option<PathBuf>,
+) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir);
+    config.smtp_ca_file = smtp_ca_file;
     let state = app::open_state(config).await.expect("open app state");
     let server = Server::bind(state).await.expect("bind");
     let addr = server.local_addr().expect("bound address");
@@ -51,13 +57,24 @@ async fn start(data_dir: &Path) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<
 impl TestApp {
     /// A fresh app with no account.
     pub async fn spawn() -> TestApp {
+        Self::spawn_trusting(None).await
+    }
+
+    /// A fresh app that trusts `smtp_ca_pem` for its SMTP server.
+    pub async fn spawn_trusting(smtp_ca_pem: Option<&str>) -> TestApp {
         let temp = tempfile::tempdir().expect("temp dir");
         let data_dir = temp.path().join("data");
-        let (addr, stop, task) = start(&data_dir).await;
+        let ca_file = smtp_ca_pem.map(|pem| {
+            let path = temp.path().join("smtp-ca.pem");
+            std::fs::write(&path, pem).expect("write CA file");
+            path
+        });
+        let (addr, stop, task) = start(&data_dir, ca_file.clone()).await;
         TestApp {
             addr,
             client: client(),
             data_dir,
+            ca_file,
             _temp: Some(temp),
             stop: Some(stop),
             task: Some(task),
@@ -66,7 +83,11 @@ impl TestApp {
 
     /// A fresh app whose admin account exists and is logged in.
     pub async fn spawn_logged_in() -> TestApp {
-        let app = TestApp::spawn().await;
+        Self::logged_in(TestApp::spawn().await).await
+    }
+
+    /// Creates the admin account on a fresh app, which logs it in.
+    pub async fn logged_in(app: TestApp) -> TestApp {
         let response = app
             .post_form(
                 "/setup",
@@ -93,7 +114,7 @@ impl TestApp {
     /// Stops the server and starts a new one on the same data directory; cookies are kept.
     pub async fn restart(&mut self) {
         self.shutdown().await;
-        let (addr, stop, task) = start(&self.data_dir).await;
+        let (addr, stop, task) = start(&self.data_dir, self.ca_file.clone()).await;
         self.addr = addr;
         self.stop = Some(stop);
         self.task = Some(task);

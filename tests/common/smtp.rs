@@ -101,6 +101,11 @@ impl TestSmtp {
         }
     }
 
+    /// The certificate (PEM) of the authority that signed this server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
     /// The account as the app would store it (password sealed with `key`).
     pub fn stored_account(&self, key: &s3_backup::crypto::MasterKey) -> StoredEmailAccount {
         StoredEmailAccount {

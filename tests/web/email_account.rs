@@ -58,3 +58,82 @@ async fn bad_smtp_values_get_messages_and_keep_the_input() {
     assert_eq!(input_value(&html, "smtp_username").as_deref(), Some("me"));
     assert!(!html.contains(PASSWORD));
 }
+
+mod send_test {
+    use crate::common::TestApp;
+    use crate::common::smtp::{self, TestSmtp};
+
+    async fn app_for(server: &TestSmtp) -> TestApp {
+        let app = TestApp::logged_in(TestApp::spawn_trusting(Some(server.ca_pem())).await).await;
+        let saved = app
+            .post_form(
+                "/settings",
+                &[
+                    ("notify_email", "ops@example.com, boss@example.org"),
+                    ("frequency", "none"),
+                    ("backup_time", "02:00"),
+                    ("backup_weekday", "monday"),
+                    ("backup_monthday", "1"),
+                    ("timezone", "UTC"),
+                    ("backup_limit", "7"),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status(), 200);
+        app
+    }
+
+    async fn send(app: &TestApp, port: u16, password: &str) -> (u16, String) {
+        let port = port.to_string();
+        let r = app
+            .post_form(
+                "/email-account/test",
+                &[
+                    ("smtp_host", "127.0.0.1"),
+                    ("smtp_port", &port),
+                    ("smtp_security", "starttls"),
+                    ("smtp_username", smtp::USER),
+                    ("smtp_password", password),
+                    ("sender", smtp::SENDER),
+                ],
+            )
+            .await;
+        (r.status().as_u16(), r.text().await.expect("body"))
+    }
+
+    #[tokio::test]
+    async fn the_test_email_reaches_every_notification_address() {
+        let server = TestSmtp::start().await;
+        let app = app_for(&server).await;
+        let (status, html) = send(&app, server.addr.port(), smtp::PASSWORD).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("Test e-mail sent to ops@example.com, boss@example.org"));
+        assert!(!html.contains(smtp::PASSWORD));
+        let mail = server.wait_for(1).await;
+        assert!(!mail[0].subject().is_empty());
+        // Nothing was saved by the test.
+        let page = app.get_text("/email-account").await;
+        assert!(page.contains("No password is stored"));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_reported_as_failed_authentication() {
+        let server = TestSmtp::start().await;
+        let app = app_for(&server).await;
+        let (status, html) = send(&app, server.addr.port(), "wrong-password-123").await;
+        assert_eq!(status, 422);
+        assert!(html.contains("Authentication failed"), "{html}");
+        assert!(server.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_down_is_reported_as_refusing_the_connection() {
+        let mut server = TestSmtp::start().await;
+        let app = app_for(&server).await;
+        let port = server.addr.port();
+        server.stop().await;
+        let (status, html) = send(&app, port, smtp::PASSWORD).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("refused the connection"), "{html}");
+    }
+}
