@@ -7,6 +7,7 @@ mod auth;
 mod backups;
 mod email_account;
 mod language;
+mod notifications;
 mod operations;
 mod settings;
 mod sources;
