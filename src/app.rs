@@ -24,6 +24,8 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot start the scheduler: {0}")]
+    Scheduler(String),
     #[error(transparent)]
     Key(#[from] crate::crypto::CryptoError),
     #[error(transparent)]
@@ -92,7 +94,11 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         pool: pool.clone(),
         runner: runner.clone(),
         jobs: Arc::new(jobs),
-        clock: Arc::new(SystemClock),
+        clock: Arc::new(
+            SystemClock::start()
+                .await
+                .map_err(|e| StartError::Scheduler(e.to_string()))?,
+        ),
         notifier: Some(notifier.clone()),
     });
     Ok(AppState {

@@ -3,14 +3,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
-/// The longest the system clock sleeps before looking at the time again, so a clock set
-/// forward (or a machine waking from sleep) is noticed within a minute.
-const RECHECK: Duration = Duration::from_secs(60);
+/// Below this, the system clock waits with a plain timer; above it, minute by minute.
+const HEARTBEAT: Duration = Duration::from_secs(60);
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
@@ -20,9 +21,36 @@ pub trait Clock: Send + Sync + 'static {
     -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
-/// The real time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+/// The real time. Long waits follow a heartbeat the embedded cron scheduler
+/// (tokio-cron-scheduler) gives at second 0 of every wall-clock minute, so a clock set
+/// forward, or a machine waking from sleep, is noticed within a minute; monotonic timers
+/// alone would not see either.
+#[derive(Clone)]
+pub struct SystemClock {
+    minutes: watch::Receiver<u64>,
+    _cron: Arc<JobScheduler>,
+}
+
+impl SystemClock {
+    /// Starts the heartbeat.
+    pub async fn start() -> Result<Self, JobSchedulerError> {
+        let cron = JobScheduler::new().await?;
+        let (beat, minutes) = watch::channel(0u64);
+        let beat = Arc::new(beat);
+        let job = Job::new_async("0 * * * * *", move |_id, _scheduler| {
+            let beat = beat.clone();
+            Box::pin(async move {
+                beat.send_modify(|count| *count = count.wrapping_add(1));
+            })
+        })?;
+        cron.add(job).await?;
+        cron.start().await?;
+        Ok(Self {
+            minutes,
+            _cron: Arc::new(cron),
+        })
+    }
+}
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
@@ -33,14 +61,21 @@ impl Clock for SystemClock {
         &self,
         deadline: DateTime<Utc>,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let mut minutes = self.minutes.clone();
         Box::pin(async move {
             loop {
-                let left = deadline - Utc::now();
-                let Ok(left) = left.to_std() else { return };
+                let Ok(left) = (deadline - Utc::now()).to_std() else {
+                    return;
+                };
                 if left.is_zero() {
                     return;
                 }
-                tokio::time::sleep(left.min(RECHECK)).await;
+                if left <= HEARTBEAT {
+                    tokio::time::sleep(left).await;
+                } else if minutes.changed().await.is_err() {
+                    // No heartbeat any more: fall back to a timer.
+                    tokio::time::sleep(HEARTBEAT).await;
+                }
             }
         })
     }
