@@ -329,13 +329,15 @@ impl Browser {
 
     /// Saves the whole page as `target/screenshots/<name>.png` and returns the file.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let height = self
-            .js("return Math.ceil(document.documentElement.scrollHeight);")
-            .await
-            .as_u64()
-            .unwrap_or(1000)
-            .clamp(1000, 6000);
-        let height = u32::try_from(height).unwrap_or(1000);
+        // The window is made as tall as the page (its frame included), from the top.
+        let sizes = self
+            .js("window.scrollTo(0, 0); \
+                 return [document.documentElement.scrollHeight, \
+                         window.outerHeight - window.innerHeight];")
+            .await;
+        let page = sizes[0].as_u64().unwrap_or(1000);
+        let frame = sizes[1].as_u64().unwrap_or(0);
+        let height = u32::try_from((page + frame).clamp(1000, 6000)).unwrap_or(1000);
         self.client
             .set_window_size(1280, height)
             .await

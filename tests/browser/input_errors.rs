@@ -82,6 +82,8 @@ async fn a_bad_bucket_name_is_explained_beside_the_field_and_nothing_typed_is_lo
         .unwrap_or(false);
     assert!(same_field, "the message is in the field's own block");
 
+    browser.screenshot("settings-error").await;
+
     // The summary's link leads to the field.
     browser
         .click_text("#error-summary a", "Uppercase letters")
@@ -111,7 +113,10 @@ async fn a_bad_bucket_name_is_explained_beside_the_field_and_nothing_typed_is_lo
     assert_eq!(browser.value("#f-timezone").await, "Europe/Paris");
     assert_eq!(browser.value("#f-backup_limit").await, "14");
     assert_eq!(browser.value("#f-secret_access_key").await, "");
-
-    browser.screenshot("settings-error").await;
+    let hint = browser.text("#h-secret_access_key").await;
+    assert!(
+        hint.contains("type it again"),
+        "the page says the secret must be typed again: {hint}"
+    );
     browser.close().await;
 }

@@ -85,6 +85,16 @@ async fn an_admin_sets_up_backs_up_and_checks_the_history_in_french() {
         result.attr("role").await.expect("role").as_deref(),
         Some("status")
     );
+    assert_eq!(
+        browser.path().await,
+        "/settings",
+        "the answer comes without leaving the page"
+    );
+    assert_eq!(
+        browser.focused().await,
+        "connection-result",
+        "the answer is read out"
+    );
     // What was typed is still there, the secret included: nothing to type again.
     assert_eq!(browser.value("#f-bucket").await, bucket);
     assert_eq!(browser.value("#f-secret_access_key").await, SECRET_KEY);

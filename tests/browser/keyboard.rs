@@ -144,5 +144,22 @@ async fn the_settings_form_is_filled_and_saved_with_the_keyboard_alone() {
     assert!(browser.is_checked("#f-backup_files").await);
     assert_eq!(browser.value("#f-backup_limit").await, "5");
 
+    // The first Tab shows the skip link; Enter on it goes straight to the form.
+    browser.goto(&app.url("/settings")).await;
+    browser.find_text("h1", "S3 Backup Settings").await;
+    browser.press(Key::Tab).await;
+    assert_eq!(browser.focused().await, "a:Skip to content");
+    let left = browser
+        .js("return document.activeElement.getBoundingClientRect().left;")
+        .await;
+    assert!(
+        left.as_f64().is_some_and(|x| x >= 0.0),
+        "the skip link is on screen: {left}"
+    );
+    browser.press(Key::Enter).await;
+    assert_eq!(browser.focused().await, "main");
+    browser.press(Key::Tab).await;
+    assert_eq!(browser.focused().await, "f-enabled");
+
     browser.close().await;
 }
