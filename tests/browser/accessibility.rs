@@ -1,5 +1,6 @@
 //! Every page, in its normal and its error states, checked in the browser: each field has a
-//! label, ids are unique, what aria attributes point to exists, controls have a name.
+//! label, ids are unique, what aria attributes point to exists, controls have a name, and
+//! error messages are tied to their fields under a focused summary that is announced.
 
 use crate::common::s3::{ACCESS_KEY, REGION, SECRET_KEY, TestS3};
 use crate::common::{ADMIN, ADMIN_PASSWORD, TestApp};
@@ -29,6 +30,14 @@ document.querySelectorAll("[aria-describedby], [aria-labelledby]").forEach(e => 
     for (const id of (e.getAttribute(attr) || "").split(/\s+/).filter(Boolean)) {
       if (!byId(id)) problems.push(attr + " of " + (e.id || e.tagName) + " names missing " + id);
     }
+  }
+});
+const summary = byId("error-summary");
+if (summary && summary.getAttribute("role") !== "alert") problems.push("error summary without role=alert");
+if (summary && document.activeElement !== summary) problems.push("error summary not focused");
+document.querySelectorAll(".field-error").forEach(m => {
+  if (!m.id || !document.querySelector('[aria-describedby~="' + m.id + '"]')) {
+    problems.push("message not tied to its field: " + m.textContent.trim());
   }
 });
 document.querySelectorAll("a[href^='#']").forEach(a => {
