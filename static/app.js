@@ -17,6 +17,46 @@
     summary.focus();
   }
 
+  // "Test connection" without leaving the page, so everything typed stays in the form, the
+  // secret included (the server never sends a secret back). The answer is put above the
+  // form and focused so it is read out. When the form has field errors, or anything goes
+  // wrong, the form is sent the ordinary way and the page shows the messages.
+  var test = document.querySelector("button[formaction$='/test-connection']");
+  if (test && test.form && window.fetch && window.DOMParser) {
+    var pending = false;
+    test.addEventListener("click", function (event) {
+      var form = test.form;
+      if (document.getElementById("error-summary")) { return; }
+      event.preventDefault();
+      if (pending) { return; }
+      pending = true;
+      var fallback = function () { pending = false; form.requestSubmit(test); };
+      fetch(test.formAction, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin",
+        headers: { Accept: "text/html" }
+      })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var answer = page.getElementById("connection-result");
+          if (!answer || page.getElementById("error-summary")) { fallback(); return; }
+          answer = document.importNode(answer, true);
+          answer.setAttribute("tabindex", "-1");
+          var previous = document.getElementById("connection-result");
+          if (previous) {
+            previous.replaceWith(answer);
+          } else {
+            form.parentNode.insertBefore(answer, form);
+          }
+          answer.focus();
+          pending = false;
+        })
+        .catch(fallback);
+    });
+  }
+
   // Live progress of a running backup: poll its JSON and update the fields in place.
   var live = document.querySelector("[data-progress-url]");
   if (live) {

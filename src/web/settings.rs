@@ -38,6 +38,8 @@ pub struct SettingsPage {
     pub page: Page,
     pub form: FormState,
     pub has_secret: bool,
+    /// The form comes back after a secret was typed: it is not shown again, so say so.
+    pub secret_typed: bool,
     pub changes: Vec<Change>,
     pub frequencies: &'static [&'static str],
     pub weekdays: &'static [&'static str],
@@ -100,6 +102,7 @@ impl SettingsPage {
             page: page.in_section("settings"),
             form,
             has_secret,
+            secret_typed: false,
             changes: changes::latest(&state.pool, "settings", 10).await?,
             frequencies: &FREQUENCIES,
             weekdays: &WEEKDAYS,
@@ -414,7 +417,8 @@ async fn save(
     let stored = store::load(&state.pool).await?;
     let mut form = input.echo();
     let Some(valid) = parse_form(&input, stored.has_secret(), page.lang, &mut form) else {
-        let page = SettingsPage::build(&state, page, form, stored.has_secret()).await?;
+        let mut page = SettingsPage::build(&state, page, form, stored.has_secret()).await?;
+        page.secret_typed = !input.secret_access_key.is_empty();
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let new = valid.to_stored(&stored, &state.key, &input.cron)?;
@@ -513,6 +517,7 @@ async fn test_connection(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let mut page = SettingsPage::build(&state, page, form, stored.has_secret()).await?;
+    page.secret_typed = !input.secret_access_key.is_empty();
     page.connection = connection;
     Ok((status, page).into_response())
 }
