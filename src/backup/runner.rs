@@ -167,6 +167,10 @@ impl Runner {
         let guard = SlotGuard {
             inner: self.inner.clone(),
         };
+        // Another process (the server, or the `backup` command) may be running one.
+        if let Some(other) = runs::running_elsewhere(&self.inner.pool).await? {
+            return Err(StartError::AlreadyRunning(Some(other)));
+        }
         let run_id = runs::create(&self.inner.pool, trigger, scheduled_for).await?;
         guard.set(Slot::Running(run_id));
         Ok((guard, run_id))

@@ -192,3 +192,47 @@ async fn backup_now_without_settings_explains_what_is_missing() {
     assert!(html.contains("cannot start"), "{html}");
     assert!(html.contains("No backup has run yet") || !html.contains("status-"));
 }
+
+#[tokio::test]
+async fn a_run_of_another_live_process_blocks_backup_now_until_that_process_is_gone() {
+    let app = TestApp::spawn_logged_in().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let _sources = configure(&app, &s3, &bucket, SECRET_KEY).await;
+    // Another process (standing in for `s3-backup backup`) has a run going.
+    let mut other = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .expect("start a process");
+    let pool = s3_backup::db::open(&app.data_dir().join("s3-backup.sqlite3"))
+        .await
+        .expect("open db");
+    sqlx::query(
+        "INSERT INTO runs (trigger, status, started_at, pid) VALUES ('cli', 'running', ?1, ?2)",
+    )
+    .bind(chrono::Utc::now())
+    .bind(i64::from(other.id()))
+    .execute(&pool)
+    .await
+    .expect("insert run");
+
+    let refused = app
+        .post_form("/backups/run", &[])
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(refused.contains("A backup is already running"), "{refused}");
+
+    // That process dies without finishing its run: the run is over, a new one may start.
+    other.kill().expect("kill");
+    other.wait().expect("reap");
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+    let history = app.get_text("/backups").await;
+    assert!(
+        history.contains("status-interrupted"),
+        "the dead process's run is interrupted"
+    );
+}
