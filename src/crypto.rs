@@ -8,6 +8,14 @@ use std::path::Path;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
+/// What each sealed secret is for; bound to its ciphertext so a value copied into another
+/// column does not open.
+pub mod purpose {
+    pub const S3_SECRET_KEY: &str = "settings.secret_access_key";
+    pub const SMTP_PASSWORD: &str = "email_account.smtp_password";
+    pub const SOURCE_PASSWORD: &str = "sources.password";
+}
+
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 

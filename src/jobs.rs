@@ -4,11 +4,10 @@ use sqlx::SqlitePool;
 
 use crate::backup::{Job, S3Target, SourceSpec};
 use crate::crypto::MasterKey;
+use crate::crypto::purpose;
 use crate::db::settings::StoredSettings;
 use crate::db::sources::StoredSource;
 use crate::settings::{Endpoint, SourceKind, SourceLocation};
-use crate::web::settings::SECRET_PURPOSE;
-use crate::web::sources::PASSWORD_PURPOSE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -64,7 +63,7 @@ pub fn target(settings: &StoredSettings, key: &MasterKey) -> Result<S3Target, Jo
         region: settings.region.clone(),
         bucket: settings.bucket.clone(),
         access_key_id: settings.access_key_id.clone(),
-        secret_access_key: key.open(SECRET_PURPOSE, sealed)?,
+        secret_access_key: key.open(purpose::S3_SECRET_KEY, sealed)?,
         path_style: settings.path_style,
         prefix: settings.backup_path.clone(),
         max_parts: S3Target::DEFAULT_MAX_PARTS,
@@ -80,7 +79,7 @@ pub fn source_spec(source: &StoredSource, key: &MasterKey) -> Result<SourceSpec,
     let kind = SourceKind::parse(&source.kind).map_err(|e| stored(e.to_string()))?;
     let location = match (&source.password, kind) {
         (Some(sealed), SourceKind::Postgres | SourceKind::Mysql) => {
-            let password = key.open(PASSWORD_PURPOSE, sealed)?;
+            let password = key.open(purpose::SOURCE_PASSWORD, sealed)?;
             SourceLocation::parse(kind, &source.location)
                 .map_err(|e| stored(e.to_string()))?
                 .with_password(&password)

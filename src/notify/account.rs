@@ -12,7 +12,7 @@ use crate::db::email_account::StoredEmailAccount;
 use crate::settings::SmtpSecurity;
 
 /// Purpose the SMTP password is sealed with (see `MasterKey::seal`).
-pub const PASSWORD_PURPOSE: &str = "email_account.smtp_password";
+pub const PASSWORD_PURPOSE: &str = crate::crypto::purpose::SMTP_PASSWORD;
 
 /// An SMTP account ready to send with.
 #[derive(Clone)]

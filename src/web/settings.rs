@@ -23,8 +23,7 @@ use crate::web::i18n::Lang;
 use crate::web::page::Page;
 use crate::web::session;
 
-/// Purpose bound to the sealed secret access key.
-pub const SECRET_PURPOSE: &str = "settings.secret_access_key";
+use crate::crypto::purpose::S3_SECRET_KEY as SECRET_PURPOSE;
 
 pub fn router() -> Router<AppState> {
     Router::new()

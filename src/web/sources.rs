@@ -20,8 +20,7 @@ use crate::web::i18n::Lang;
 use crate::web::page::Page;
 use crate::web::session;
 
-/// Purpose bound to a sealed connection password.
-pub const PASSWORD_PURPOSE: &str = "sources.password";
+use crate::crypto::purpose::SOURCE_PASSWORD as PASSWORD_PURPOSE;
 
 /// What a URL's password is replaced with when shown.
 const MASK: &str = "***";
@@ -59,6 +58,7 @@ struct SourcesPage {
     sources: Vec<Listed>,
     form: FormState,
     kinds: [SourceKind; 4],
+    changes: Vec<crate::db::changes::Change>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -91,6 +91,7 @@ async fn sources_page(
         sources,
         form,
         kinds: SourceKind::ALL,
+        changes: crate::db::changes::latest(&state.pool, "sources", 10).await?,
     })
 }
 

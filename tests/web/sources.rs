@@ -59,6 +59,9 @@ async fn sources_are_added_listed_edited_and_removed() {
     let html = removed.text().await.expect("body");
     assert!(html.contains("Source removed."));
     assert!(!html.contains(files));
+    let changes = &html[html.find("Latest changes").expect("changes section")..];
+    assert!(changes.contains("added public-files"));
+    assert!(changes.contains("removed files"));
 }
 
 #[tokio::test]
