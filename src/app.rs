@@ -33,7 +33,7 @@ pub enum StartError {
     #[error("cannot prepare the session store: {0}")]
     Sessions(sqlx::Error),
     #[error("cannot update the backup history: {0}")]
-    History(crate::db::runs::RunsError),
+    Runs(crate::backup::StartError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -64,7 +64,7 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     })?;
     let key = MasterKey::load_or_create(&config.master_key_path())?;
     let pool = crate::db::open(&config.database_path()).await?;
-    let runner = Runner::new(pool.clone());
+    let runner = Runner::with_lock_file(pool.clone(), config.data_dir.join("run.lock"));
     let mut mail_options = MailOptions::default();
     if let Some(path) = &config.smtp_ca_file {
         let pem = std::fs::read(path).map_err(|source| StartError::CaFile {
@@ -121,9 +121,11 @@ pub struct Server {
 impl Server {
     /// Binds the listening socket; runs a crash left "running" are marked interrupted.
     pub async fn bind(state: AppState) -> Result<Self, StartError> {
-        let interrupted = crate::db::runs::mark_interrupted_at_startup(&state.pool)
+        let interrupted = state
+            .runner
+            .settle_interrupted()
             .await
-            .map_err(StartError::History)?;
+            .map_err(StartError::Runs)?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,

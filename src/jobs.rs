@@ -85,7 +85,7 @@ pub fn source_spec(source: &StoredSource, key: &MasterKey) -> Result<SourceSpec,
                 .with_password(&password)
                 .database_url()
                 .map(|url| url.expose().to_string())
-                .unwrap_or_default()
+                .ok_or_else(|| stored("not a connection URL".to_owned()))?
         }
         _ => source.location.clone(),
     };

@@ -2,6 +2,8 @@
 //! `running`, its log lines, objects and progress (written at most twice a second), and its
 //! end. When a run ends, `RunFinished` is published for whoever mails the admin.
 
+use std::fs::File;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,6 +46,11 @@ pub enum StartError {
     AlreadyRunning(Option<RunId>),
     #[error(transparent)]
     History(#[from] RunsError),
+    #[error("cannot use the lock file {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 fn already_running_message() -> String {
@@ -55,7 +62,7 @@ impl StartError {
     pub fn key(&self) -> Option<&'static str> {
         match self {
             Self::AlreadyRunning(_) => Some("backup.runner.already_running"),
-            Self::History(_) => None,
+            Self::History(_) | Self::Lock { .. } => None,
         }
     }
 }
@@ -71,6 +78,9 @@ struct Inner {
     pool: SqlitePool,
     slot: Mutex<Slot>,
     finished: broadcast::Sender<RunFinished>,
+    /// A file locked for the whole run, so that two processes on the same data (the server
+    /// and the `backup` command) never run at once; the system frees it if a process dies.
+    lock_file: Option<PathBuf>,
 }
 
 /// The one place runs start. Cheap to clone.
@@ -79,9 +89,11 @@ pub struct Runner {
     inner: Arc<Inner>,
 }
 
-/// Holds the run slot; frees it when dropped, even if the run's task panics.
+/// Holds the run slot (and the lock file); frees it when dropped, even if the run's task
+/// panics.
 struct SlotGuard {
     inner: Arc<Inner>,
+    _lock: Option<File>,
 }
 
 impl SlotGuard {
@@ -99,14 +111,59 @@ impl Drop for SlotGuard {
 }
 
 impl Runner {
+    /// A runner that keeps one run at a time within this process.
     pub fn new(pool: SqlitePool) -> Self {
+        Self::build(pool, None)
+    }
+
+    /// A runner that also keeps one run at a time across processes sharing `lock_file`.
+    pub fn with_lock_file(pool: SqlitePool, lock_file: PathBuf) -> Self {
+        Self::build(pool, Some(lock_file))
+    }
+
+    fn build(pool: SqlitePool, lock_file: Option<PathBuf>) -> Self {
         let (finished, _) = broadcast::channel(16);
         Self {
             inner: Arc::new(Inner {
                 pool,
                 slot: Mutex::new(Slot::Idle),
                 finished,
+                lock_file,
             }),
+        }
+    }
+
+    /// Takes the cross-process lock if there is one: `Ok(None)` when another process
+    /// holds it (it is running a backup).
+    fn lock(&self) -> Result<Option<Option<File>>, StartError> {
+        let Some(path) = &self.inner.lock_file else {
+            return Ok(Some(None));
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|source| StartError::Lock {
+                path: path.display().to_string(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Some(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(source)) => Err(StartError::Lock {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// At start-up: runs left `running` by a process that stopped are marked interrupted,
+    /// unless another live process holds the lock (its run is real). Returns how many.
+    pub async fn settle_interrupted(&self) -> Result<u64, StartError> {
+        match self.lock()? {
+            Some(_held) => Ok(runs::mark_interrupted_at_startup(&self.inner.pool).await?),
+            None => Ok(0),
         }
     }
 
@@ -164,12 +221,21 @@ impl Runner {
                 Slot::Running(id) => return Err(StartError::AlreadyRunning(Some(id))),
             }
         }
-        let guard = SlotGuard {
+        let mut guard = SlotGuard {
             inner: self.inner.clone(),
+            _lock: None,
         };
         // Another process (the server, or the `backup` command) may be running one.
-        if let Some(other) = runs::running_elsewhere(&self.inner.pool).await? {
-            return Err(StartError::AlreadyRunning(Some(other)));
+        match self.lock()? {
+            Some(lock) => guard._lock = lock,
+            None => {
+                let other = runs::running(&self.inner.pool).await?;
+                return Err(StartError::AlreadyRunning(other));
+            }
+        }
+        if self.inner.lock_file.is_some() {
+            // Nobody else runs: rows still `running` were left by a process that died.
+            runs::mark_interrupted_at_startup(&self.inner.pool).await?;
         }
         let run_id = runs::create(&self.inner.pool, trigger, scheduled_for).await?;
         guard.set(Slot::Running(run_id));

@@ -200,13 +200,12 @@ pub async fn create(
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<RunId, RunsError> {
     sqlx::query_scalar(
-        "INSERT INTO runs (trigger, status, started_at, scheduled_for, pid) \
-         VALUES (?1, 'running', ?2, ?3, ?4) RETURNING id",
+        "INSERT INTO runs (trigger, status, started_at, scheduled_for) \
+         VALUES (?1, 'running', ?2, ?3) RETURNING id",
     )
     .bind(trigger.as_str())
     .bind(Utc::now())
     .bind(scheduled_for)
-    .bind(i64::from(std::process::id()))
     .fetch_one(pool)
     .await
     .map_err(failed("creating a run"))
@@ -303,58 +302,27 @@ pub async fn finish(pool: &SqlitePool, run: RunId, outcome: &Outcome) -> Result<
     .map(|changed| changed > 0)
 }
 
-/// Whether the process `pid` of this machine is alive (and is not this one).
-fn alive_elsewhere(pid: Option<i64>) -> bool {
-    match pid {
-        Some(pid) if pid != i64::from(std::process::id()) => {
-            std::path::Path::new(&format!("/proc/{pid}")).exists()
-        }
-        _ => false,
-    }
-}
-
-/// Runs marked `running` whose process is gone are over: they become `interrupted`.
-/// Returns the run another live process is running, if any.
-async fn settle_others(
-    pool: &SqlitePool,
-    include_own: bool,
-) -> Result<(u64, Option<RunId>), RunsError> {
-    let own = i64::from(std::process::id());
-    let rows: Vec<(RunId, Option<i64>)> =
-        sqlx::query_as("SELECT id, pid FROM runs WHERE status = 'running' ORDER BY id")
-            .fetch_all(pool)
-            .await
-            .map_err(failed("looking for running runs"))?;
-    let mut marked = 0;
-    let mut live = None;
-    for (id, pid) in rows {
-        if alive_elsewhere(pid) {
-            live = Some(id);
-            continue;
-        }
-        if pid == Some(own) && !include_own {
-            continue;
-        }
-        let ending = Ending {
-            error: Some("the application stopped while this backup was running"),
-            ..Ending::default()
-        };
-        marked += transition(pool, Some(id), RunStatus::Interrupted, ending).await?;
-    }
-    Ok((marked, live))
-}
-
 /// At start-up: runs still `running` belong to a process that died; they are over.
-/// A run another live process (`s3-backup backup`) is making is left alone.
 /// Returns how many were marked.
 pub async fn mark_interrupted_at_startup(pool: &SqlitePool) -> Result<u64, RunsError> {
-    settle_others(pool, true).await.map(|(marked, _)| marked)
+    transition(
+        pool,
+        None,
+        RunStatus::Interrupted,
+        Ending {
+            error: Some("the application stopped while this backup was running"),
+            ..Ending::default()
+        },
+    )
+    .await
 }
 
-/// The run another live process is making now, if any; runs a dead process left
-/// `running` are marked interrupted on the way.
-pub async fn running_elsewhere(pool: &SqlitePool) -> Result<Option<RunId>, RunsError> {
-    settle_others(pool, false).await.map(|(_, live)| live)
+/// The run marked `running`, if any (the newest).
+pub async fn running(pool: &SqlitePool) -> Result<Option<RunId>, RunsError> {
+    sqlx::query_scalar("SELECT id FROM runs WHERE status = 'running' ORDER BY id DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(failed("looking for a running run"))
 }
 
 #[derive(Default)]

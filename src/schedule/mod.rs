@@ -29,6 +29,8 @@ pub enum ScheduleError {
     Runs(#[from] RunsError),
     #[error("scheduler: {0}")]
     Notify(#[from] NotifyError),
+    #[error("scheduler: cannot start a backup: {0}")]
+    Start(String),
 }
 
 impl ScheduleError {

@@ -249,6 +249,7 @@ impl Task {
             }
             Err(StartError::AlreadyRunning(_)) => self.skip(slot).await,
             Err(StartError::History(error)) => Err(error.into()),
+            Err(error @ StartError::Lock { .. }) => Err(ScheduleError::Start(error.to_string())),
         }
     }
 

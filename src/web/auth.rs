@@ -141,7 +141,14 @@ struct NextQuery {
 /// Only local paths are followed after login, never another site.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_owned()
+        }
         _ => "/settings".to_owned(),
     }
 }
@@ -222,6 +229,8 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/settings");
         assert_eq!(safe_next(Some("https://evil.example")), "/settings");
         assert_eq!(safe_next(Some("/\\evil.example")), "/settings");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/settings");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/settings");
         assert_eq!(safe_next(None), "/settings");
     }
 }

@@ -144,7 +144,9 @@ async fn backup_now(
                 current.map_or_else(|| "/backups".to_owned(), |id| format!("/backups/{id}"));
             Ok(Redirect::to(&target).into_response())
         }
-        Err(e @ StartError::History(_)) => Err(WebError::internal("starting a backup", e)),
+        Err(e @ (StartError::History(_) | StartError::Lock { .. })) => {
+            Err(WebError::internal("starting a backup", e))
+        }
     }
 }
 

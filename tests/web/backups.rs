@@ -61,7 +61,19 @@ async fn configure(app: &TestApp, s3: &TestS3, bucket: &str, secret: &str) -> te
 
 /// Follows the run's progress endpoint until it is no longer running.
 async fn wait_until_done(app: &TestApp, run_page: &str) -> String {
+    assert!(
+        run_page
+            .trim_start_matches("/backups/")
+            .parse::<i64>()
+            .is_ok(),
+        "not a run's page: {run_page}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{run_page} still running after 2 minutes"
+        );
         let progress: serde_json::Value = app
             .get(&format!("{run_page}/progress"))
             .await
@@ -199,22 +211,30 @@ async fn a_run_of_another_live_process_blocks_backup_now_until_that_process_is_g
     let s3 = TestS3::start().await;
     let bucket = s3.new_bucket().await;
     let _sources = configure(&app, &s3, &bucket, SECRET_KEY).await;
-    // Another process (standing in for `s3-backup backup`) has a run going.
-    let mut other = std::process::Command::new("sleep")
-        .arg("600")
+    // Another process (standing in for `s3-backup backup`) holds the run lock and has a
+    // run going.
+    let lock = app.data_dir().join("run.lock");
+    let mut other = std::process::Command::new("flock")
+        .arg("--no-fork")
+        .arg(&lock)
+        .args(["sleep", "600"])
         .spawn()
         .expect("start a process");
     let pool = s3_backup::db::open(&app.data_dir().join("s3-backup.sqlite3"))
         .await
         .expect("open db");
-    sqlx::query(
-        "INSERT INTO runs (trigger, status, started_at, pid) VALUES ('cli', 'running', ?1, ?2)",
-    )
-    .bind(chrono::Utc::now())
-    .bind(i64::from(other.id()))
-    .execute(&pool)
-    .await
-    .expect("insert run");
+    sqlx::query("INSERT INTO runs (trigger, status, started_at) VALUES ('cli', 'running', ?1)")
+        .bind(chrono::Utc::now())
+        .execute(&pool)
+        .await
+        .expect("insert run");
+    // The lock is held once flock has opened it: wait for that, not for a fixed time.
+    while std::fs::File::open(&lock)
+        .map(|f| f.try_lock().is_ok())
+        .unwrap_or(true)
+    {
+        tokio::task::yield_now().await;
+    }
 
     let refused = app
         .post_form("/backups/run", &[])
