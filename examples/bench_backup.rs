@@ -4,7 +4,7 @@
 //! bench_backup ENDPOINT BUCKET PREFIX DIRECTORY [POSTGRES_URL]
 //! with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment.
 
-use s3_backup::backup::{run_backup, Job, Reporter, S3Target, SourceSpec};
+use s3_backup::backup::{Job, Reporter, S3Target, SourceSpec, run_backup};
 use s3_backup::settings::SourceKind;
 
 #[tokio::main]

@@ -12,7 +12,7 @@ use async_compression::zstd::CParameter;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use tokio::io::{AsyncRead, BufReader, ReadBuf};
+use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
 use super::error::{BackupError, S3Failure};
 use super::job::{Job, S3Target, SourceSpec};
@@ -25,8 +25,6 @@ use super::{s3, sources};
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
 const ZSTD_LEVEL: i32 = 3;
-/// Bytes of the source read at once by the compressor.
-const READ_BUFFER: usize = 256 * 1024;
 /// Folder names are UTC start times to the second.
 pub const FOLDER_FORMAT: &str = "%Y-%m-%dT%H%M%SZ";
 
@@ -137,7 +135,7 @@ async fn back_up_source(
         .map(|cores| cores.get().min(4))
         .unwrap_or(1);
     let compressed = ZstdEncoder::with_quality_and_params(
-        BufReader::with_capacity(READ_BUFFER, counted),
+        counted,
         Level::Precise(ZSTD_LEVEL),
         &[CParameter::nb_workers(u32::try_from(workers).unwrap_or(1))],
     );
@@ -210,9 +208,16 @@ async fn free_folder(
 
 /// Counts the bytes read from a source, for the run's progress and the manifest.
 struct Counted {
-    inner: Box<dyn AsyncRead + Send + Unpin>,
+    inner: Box<dyn AsyncBufRead + Send + Unpin>,
     count: Arc<AtomicU64>,
     reporter: Reporter,
+}
+
+impl Counted {
+    fn add(&self, bytes: usize) {
+        self.count.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.reporter.progress().add_read(bytes as u64);
+    }
 }
 
 impl AsyncRead for Counted {
@@ -223,11 +228,19 @@ impl AsyncRead for Counted {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let read = (buf.filled().len() - before) as u64;
-        if read > 0 {
-            self.count.fetch_add(read, Ordering::Relaxed);
-            self.reporter.progress().add_read(read);
-        }
+        let read = buf.filled().len() - before;
+        self.add(read);
         polled
+    }
+}
+
+impl AsyncBufRead for Counted {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().inner).poll_fill_buf(cx)
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amount: usize) {
+        self.add(amount);
+        Pin::new(&mut self.inner).consume(amount);
     }
 }

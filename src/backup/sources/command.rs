@@ -90,9 +90,9 @@ fn watch(source_name: &str, program: &str, mut child: tokio::process::Child) -> 
             })
         }
     });
-    let reader: Box<dyn tokio::io::AsyncRead + Send + Unpin> = match stdout {
-        Some(stdout) => Box::new(stdout),
-        None => Box::new(tokio::io::empty()),
+    let reader = match stdout {
+        Some(stdout) => super::buffered(stdout),
+        None => super::buffered(tokio::io::empty()),
     };
     SourceStream {
         reader,
