@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 
 use async_compression::Level;
 use async_compression::tokio::bufread::ZstdEncoder;
-use async_compression::zstd::CParameter;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -131,14 +130,10 @@ async fn back_up_source(
         count: source_bytes.clone(),
         reporter: reporter.clone(),
     };
-    let workers = std::thread::available_parallelism()
-        .map(|cores| cores.get().min(4))
-        .unwrap_or(1);
-    let compressed = ZstdEncoder::with_quality_and_params(
-        counted,
-        Level::Precise(ZSTD_LEVEL),
-        &[CParameter::nb_workers(u32::try_from(workers).unwrap_or(1))],
-    );
+    // Single-threaded zstd: the walk, the compression and the uploads already run on
+    // different threads, and zstd's worker mode would double the memory (its jobs buffer
+    // 8 MiB each) for no gain in wall time (measured in BENCHMARKS.md).
+    let compressed = ZstdEncoder::with_quality(counted, Level::Precise(ZSTD_LEVEL));
     let key = format!("{folder}/{}", spec.object_name());
     let dest = Destination {
         client: client.clone(),
