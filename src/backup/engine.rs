@@ -92,6 +92,7 @@ pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome,
     let dest = Destination {
         client: client.clone(),
         source: MANIFEST_NAME.to_owned(),
+        sign_payload: s3::signs_payload(target),
         bucket: target.bucket.clone(),
         key: format!("{folder}/{MANIFEST_NAME}"),
     };
@@ -138,6 +139,7 @@ async fn back_up_source(
     let dest = Destination {
         client: client.clone(),
         source: spec.name.clone(),
+        sign_payload: s3::signs_payload(target),
         bucket: target.bucket.clone(),
         key: key.clone(),
     };

@@ -26,6 +26,8 @@ pub struct Destination {
     pub client: Client,
     /// The source whose data this is, for error messages.
     pub source: String,
+    /// Whether request bodies are signed (SHA-256) in addition to their CRC32.
+    pub sign_payload: bool,
     pub bucket: String,
     pub key: String,
 }
@@ -258,7 +260,7 @@ async fn upload_part(
 ) -> Result<CompletedPart, BackupError> {
     let crc = crc32_base64(crc32fast::hash(&body));
     let part_number = i32::try_from(number).unwrap_or(i32::MAX);
-    let output = dest
+    let request = dest
         .client
         .upload_part()
         .bucket(&dest.bucket)
@@ -267,15 +269,18 @@ async fn upload_part(
         .part_number(part_number)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(&crc)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|err| {
-            dest.s3_error(
-                format!("uploading part {number} of"),
-                S3Failure::from_sdk(&err),
-            )
-        })?;
+        .body(ByteStream::from(body));
+    let sent = if dest.sign_payload {
+        request.send().await
+    } else {
+        request.customize().disable_payload_signing().send().await
+    };
+    let output = sent.map_err(|err| {
+        dest.s3_error(
+            format!("uploading part {number} of"),
+            S3Failure::from_sdk(&err),
+        )
+    })?;
     Ok(CompletedPart::builder()
         .part_number(part_number)
         .set_e_tag(output.e_tag)
@@ -314,16 +319,20 @@ async fn complete(
 /// A single checksummed PUT (small objects and the manifest).
 pub async fn put_object(dest: &Destination, body: Bytes) -> Result<(), BackupError> {
     let crc = crc32_base64(crc32fast::hash(&body));
-    dest.client
+    let request = dest
+        .client
         .put_object()
         .bucket(&dest.bucket)
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(crc)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
+        .body(ByteStream::from(body));
+    let sent = if dest.sign_payload {
+        request.send().await
+    } else {
+        request.customize().disable_payload_signing().send().await
+    };
+    sent.map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
     Ok(())
 }
 
