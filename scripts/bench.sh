@@ -4,6 +4,7 @@
 # Usage: scripts/bench.sh [SCALE...]   (scale 1 is about 700 MB; default: 1 4)
 # Needs: s3s-fs (cargo install s3s-fs --version 0.14.1 --features binary --locked),
 #        awscli (pip install awscli), zstd, pg_dump, pgbench, /usr/bin/time, python3.
+# Each scale is measured BENCH_RUNS times (default 3), alternating the two tools.
 # Writes results to $BENCH_DIR/results.md (default /tmp/s3-backup-bench).
 set -euo pipefail
 
@@ -12,6 +13,7 @@ SCALES=("${@:-1 4}")
 SCALES=(${SCALES[*]})
 WORK=${BENCH_DIR:-/tmp/s3-backup-bench}
 PORT=${BENCH_PORT:-8019}
+RUNS=${BENCH_RUNS:-3}
 ENDPOINT="http://127.0.0.1:$PORT"
 export AWS_ACCESS_KEY_ID=benchaccesskey AWS_SECRET_ACCESS_KEY=benchsecretkey
 export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE="$WORK/aws-config"
@@ -46,8 +48,8 @@ measure() {
 }
 
 RESULTS="$WORK/results.md"
-echo "| scale | data read (MB) | stored (MB) | tool | wall (s) | CPU user+sys (s) | peak RSS (MiB) |" > "$RESULTS"
-echo "|---|---|---|---|---|---|---|" >> "$RESULTS"
+echo "| scale | run | data read (MB) | stored (MB) | tool | wall (s) | CPU user+sys (s) | peak RSS (MiB) |" > "$RESULTS"
+echo "|---|---|---|---|---|---|---|---|" >> "$RESULTS"
 
 for SCALE in "${SCALES[@]}"; do
     DATA="$WORK/data-$SCALE"
@@ -65,6 +67,7 @@ for SCALE in "${SCALES[@]}"; do
     # Same warm page cache for both (GNU tar skips reading files when writing to /dev/null).
     tar cf - -C "$DATA" . | cat > /dev/null
 
+    for RUN in $(seq "$RUNS"); do
     /usr/bin/time -v -o "$WORK/engine-$SCALE.time" \
         "$ENGINE" "$ENDPOINT" bench "engine-$SCALE" "$DATA" "$PGURL" > "$WORK/engine-$SCALE.out"
     /usr/bin/time -v -o "$WORK/pipeline-$SCALE.time" bash -c "
@@ -78,8 +81,9 @@ for SCALE in "${SCALES[@]}"; do
     for tool in engine pipeline; do
         read -r name wall cpu rss < <(measure "$tool" "$WORK/$tool-$SCALE.time")
         stored=$stored_mb; [ "$tool" = pipeline ] && stored=$pipe_mb
-        echo "| $SCALE | $read_mb | $stored | $name | $wall | $cpu | $rss |" >> "$RESULTS"
+        echo "| $SCALE | $RUN | $read_mb | $stored | $name | $wall | $cpu | $rss |" >> "$RESULTS"
     done
     rm -rf "$WORK/s3/bench/engine-$SCALE" "$WORK/s3/bench/pipeline-$SCALE"
+    done
 done
 cat "$RESULTS"

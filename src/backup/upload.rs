@@ -3,12 +3,13 @@
 //! object is then checked on the server (size, and CRC32 where the server reports it).
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
@@ -48,6 +49,39 @@ impl Destination {
             bucket: self.bucket.clone(),
             key: self.key.clone(),
             failure: Box::new(failure),
+        }
+    }
+}
+
+/// Part buffers, reused: memory holds a fixed number of parts whatever the stream's length,
+/// and the allocator never sees a stream of large short-lived blocks.
+#[derive(Clone, Default)]
+struct BufferPool(Arc<Mutex<Vec<BytesMut>>>);
+
+impl BufferPool {
+    fn take(&self, size: usize) -> BytesMut {
+        let reused = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .filter(|buffer| buffer.capacity() >= size);
+        match reused {
+            Some(mut buffer) => {
+                buffer.clear();
+                buffer
+            }
+            None => BytesMut::with_capacity(size),
+        }
+    }
+
+    /// Takes a sent part back, if nothing else holds it any more.
+    fn give(&self, part: Bytes) {
+        if let Ok(buffer) = part.try_into_mut()
+            && let Ok(mut free) = self.0.lock()
+            && free.len() <= PARTS_IN_FLIGHT
+        {
+            free.push(buffer);
         }
     }
 }
@@ -93,8 +127,9 @@ where
     F: Future<Output = Result<(), BackupError>>,
 {
     let mut digests = Digests::new();
+    let pool = BufferPool::default();
     let first_size = sizer.size_of(1);
-    let first = read_part(&mut reader, first_size)
+    let first = read_part(&mut reader, pool.take(first_size), first_size)
         .await
         .map_err(|cause| read_error(dest, cause))?;
     digests.update(&first);
@@ -132,7 +167,7 @@ where
         dest,
         &upload_id,
         sizer,
-        first,
+        (first, pool),
         &mut reader,
         &mut digests,
         source_done,
@@ -166,7 +201,7 @@ async fn send_parts<R, F>(
     dest: &Destination,
     upload_id: &str,
     sizer: PartSizer,
-    first: Bytes,
+    (first, pool): (Bytes, BufferPool),
     reader: &mut R,
     digests: &mut Digests,
     source_done: F,
@@ -189,8 +224,11 @@ where
         let task_dest = dest.clone();
         let task_upload_id = upload_id.to_owned();
         let task_reporter = reporter.clone();
+        let task_pool = pool.clone();
         in_flight.spawn(async move {
-            let completed = upload_part(&task_dest, &task_upload_id, number, part).await?;
+            let completed = upload_part(&task_dest, &task_upload_id, number, part.clone()).await;
+            task_pool.give(part);
+            let completed = completed?;
             task_reporter.progress().add_uploaded(sent);
             Ok(completed)
         });
@@ -198,7 +236,7 @@ where
             break;
         }
         let next_size = sizer.size_of(number + 1);
-        let next = read_part(reader, next_size)
+        let next = read_part(reader, pool.take(next_size), next_size)
             .await
             .map_err(|cause| read_error(dest, cause))?;
         if next.is_empty() {
@@ -405,9 +443,12 @@ fn composite_crc32(part_crcs: &[String]) -> String {
     format!("{}-{}", crc32_base64(hasher.finalize()), part_crcs.len())
 }
 
-/// Reads until `size` bytes or the end of the stream.
-async fn read_part<R: AsyncRead + Unpin>(reader: &mut R, size: usize) -> std::io::Result<Bytes> {
-    let mut buf = Vec::with_capacity(size);
+/// Reads into `buf` until `size` bytes or the end of the stream.
+async fn read_part<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    mut buf: BytesMut,
+    size: usize,
+) -> std::io::Result<Bytes> {
     while buf.len() < size {
         let remaining = (size - buf.len()) as u64;
         let read = (&mut *reader).take(remaining).read_buf(&mut buf).await?;
@@ -415,7 +456,7 @@ async fn read_part<R: AsyncRead + Unpin>(reader: &mut R, size: usize) -> std::io
             break;
         }
     }
-    Ok(Bytes::from(buf))
+    Ok(buf.freeze())
 }
 
 /// A read error of the compressed stream: the source's own error, whose message already
@@ -518,17 +559,23 @@ mod tests {
     async fn read_part_stops_at_size_and_at_end() {
         let data = [7u8; 100];
         let mut reader = &data[..];
-        assert_eq!(
-            read_part(&mut reader, 60).await.map(|b| b.len()).ok(),
-            Some(60)
-        );
-        assert_eq!(
-            read_part(&mut reader, 60).await.map(|b| b.len()).ok(),
-            Some(40)
-        );
-        assert_eq!(
-            read_part(&mut reader, 60).await.map(|b| b.len()).ok(),
-            Some(0)
-        );
+        let pool = BufferPool::default();
+        for expected in [60, 40, 0] {
+            let part = read_part(&mut reader, pool.take(60), 60).await.ok();
+            assert_eq!(part.as_ref().map(Bytes::len), Some(expected));
+            pool.give(part.unwrap_or_default());
+        }
+    }
+
+    #[test]
+    fn sent_parts_come_back_to_the_pool() {
+        let pool = BufferPool::default();
+        let mut buffer = pool.take(1024);
+        buffer.extend_from_slice(b"part");
+        let address = buffer.as_ptr();
+        pool.give(buffer.freeze());
+        let reused = pool.take(1024);
+        assert_eq!(reused.as_ptr(), address);
+        assert!(reused.is_empty());
     }
 }
