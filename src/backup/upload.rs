@@ -18,8 +18,14 @@ use super::error::{BackupError, S3Failure};
 use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
 
-/// Parts being sent at once; with the part being filled this bounds the buffered bytes.
-const PARTS_IN_FLIGHT: usize = 2;
+/// Bytes of parts held at once (being sent, plus the one being filled), as long as parts are
+/// small enough for two of them to fit; with 8 MiB parts, three are sent while one fills.
+const BUFFER_BUDGET: usize = 32 * 1024 * 1024;
+
+/// Parts sent at once for a given part size: as many as the budget allows, at least one.
+fn parts_in_flight(part_size: usize) -> usize {
+    (BUFFER_BUDGET / part_size.max(1)).saturating_sub(1).max(1)
+}
 
 /// Where an object goes.
 #[derive(Debug, Clone)]
@@ -79,7 +85,7 @@ impl BufferPool {
     fn give(&self, part: Bytes) {
         if let Ok(buffer) = part.try_into_mut()
             && let Ok(mut free) = self.0.lock()
-            && free.len() <= PARTS_IN_FLIGHT
+            && free.len() <= parts_in_flight(buffer.capacity())
         {
             free.push(buffer);
         }
@@ -216,7 +222,7 @@ where
     let mut number: u32 = 1;
     let mut part = first;
     loop {
-        while in_flight.len() >= PARTS_IN_FLIGHT {
+        while in_flight.len() >= parts_in_flight(sizer.size_of(number)) {
             done.push(next_done(&mut in_flight, dest).await?);
         }
         let full = part.len() == sizer.size_of(number);
@@ -565,6 +571,14 @@ mod tests {
             assert_eq!(part.as_ref().map(Bytes::len), Some(expected));
             pool.give(part.unwrap_or_default());
         }
+    }
+
+    #[test]
+    fn parts_in_flight_keep_memory_to_the_budget() {
+        const MIB: usize = 1024 * 1024;
+        assert_eq!(parts_in_flight(8 * MIB), 3);
+        assert_eq!(parts_in_flight(16 * MIB), 1);
+        assert_eq!(parts_in_flight(64 * MIB), 1);
     }
 
     #[test]
