@@ -465,6 +465,35 @@ async fn failing_pg_dump_fails_the_run_with_its_message() {
     );
 }
 
+#[tokio::test]
+async fn failing_mariadb_dump_fails_the_run_with_its_message() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let missing = unique("s3b_missing");
+
+    let result = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![source(
+                "crm",
+                SourceKind::Mysql,
+                format!("mysql://root@127.0.0.1:3306/{missing}"),
+            )],
+        ),
+        &Reporter::detached(),
+    )
+    .await;
+
+    let error = result.expect_err("the run fails").to_string();
+    assert!(error.contains("source crm: mariadb-dump failed"), "{error}");
+    // mariadb-dump writes a header before failing: its output does not make a backup.
+    assert!(
+        error.contains(&format!("Unknown database '{missing}'")),
+        "{error}"
+    );
+    assert!(s3.keys(&bucket, "").await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_stays_under_a_small_part_limit() {
     let s3 = TestS3::start().await;
