@@ -84,14 +84,13 @@ struct PgDatabase(String);
 
 impl PgDatabase {
     fn create(seed_sql: &str) -> Self {
-        let name = unique("s3b_pg");
-        run(psql("postgres").args(["-c", &format!("CREATE DATABASE {name}")]));
-        run(psql(&name).args(["-c", seed_sql]));
-        Self(name)
+        let database = Self::empty();
+        run(psql(&database.0).args(["-c", seed_sql]));
+        database
     }
 
     fn empty() -> Self {
-        let name = unique("s3b_pg_restore");
+        let name = unique("s3b_pg");
         run(psql("postgres").args(["-c", &format!("CREATE DATABASE {name}")]));
         Self(name)
     }
