@@ -63,12 +63,48 @@ pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome,
             target.bucket
         ),
     );
+    let mut attempted = Vec::new();
+    let written = write_folder(&client, job, &folder, started_at, reporter, &mut attempted).await;
+    let (objects, finished_at) = match written {
+        Ok(written) => written,
+        Err(err) => {
+            remove_partial(&client, target, &folder, &attempted, reporter).await;
+            return Err(err);
+        }
+    };
+
+    let retention = if job.backup_limit > 0 {
+        retention::apply(&client, target, &folder_name, job.backup_limit, reporter).await
+    } else {
+        RetentionReport::default()
+    };
+    Ok(BackupOutcome {
+        folder,
+        started_at,
+        finished_at,
+        objects,
+        retention,
+    })
+}
+
+/// Every source, then the manifest. `attempted` receives each key before its upload starts,
+/// so a failure can remove whatever this run left.
+async fn write_folder(
+    client: &Client,
+    job: &Job,
+    folder: &str,
+    started_at: DateTime<Utc>,
+    reporter: &Reporter,
+    attempted: &mut Vec<String>,
+) -> Result<(Vec<StoredObject>, DateTime<Utc>), BackupError> {
+    let target = &job.target;
     let sizer = PartSizer::new(target.max_parts);
     let mut objects = Vec::with_capacity(job.sources.len());
     for spec in &job.sources {
         reporter.progress().set_source(Some(&spec.name));
+        attempted.push(format!("{folder}/{}", spec.object_name()));
         let (object, checksum_verified) =
-            back_up_source(&client, target, &folder, spec, sizer, reporter).await?;
+            back_up_source(client, target, folder, spec, sizer, reporter).await?;
         let checked = if checksum_verified {
             "size and CRC32 checked on the server"
         } else {
@@ -96,24 +132,51 @@ pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome,
         bucket: target.bucket.clone(),
         key: format!("{folder}/{MANIFEST_NAME}"),
     };
+    attempted.push(dest.key.clone());
     upload::put_and_verify(&dest, Bytes::from(body)).await?;
     reporter.log(
         LogLevel::Info,
         format!("backup complete: {folder}/{MANIFEST_NAME} written"),
     );
+    Ok((objects, finished_at))
+}
 
-    let retention = if job.backup_limit > 0 {
-        retention::apply(&client, target, &folder_name, job.backup_limit, reporter).await
-    } else {
-        RetentionReport::default()
-    };
-    Ok(BackupOutcome {
-        folder,
-        started_at,
-        finished_at,
-        objects,
-        retention,
-    })
+/// After a failure: removes the objects this run stored, best effort. What cannot be removed
+/// (no delete permission, server gone) stays in a folder without manifest, which is never
+/// counted as a backup.
+async fn remove_partial(
+    client: &Client,
+    target: &S3Target,
+    folder: &str,
+    attempted: &[String],
+    reporter: &Reporter,
+) {
+    // The manifest first: without it the folder is incomplete whatever else remains.
+    for key in attempted.iter().rev() {
+        let deleted = client
+            .delete_object()
+            .bucket(&target.bucket)
+            .key(key)
+            .send()
+            .await;
+        if let Err(err) = deleted {
+            reporter.log(
+                LogLevel::Warn,
+                format!(
+                    "could not remove the partial backup {folder}/ ({}); it has no manifest, \
+                     so it never counts as a backup",
+                    S3Failure::from_sdk(&err)
+                ),
+            );
+            return;
+        }
+    }
+    if !attempted.is_empty() {
+        reporter.log(
+            LogLevel::Info,
+            format!("removed what this run stored in {folder}/"),
+        );
+    }
 }
 
 async fn back_up_source(
