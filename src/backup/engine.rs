@@ -10,10 +10,11 @@ use async_compression::Level;
 use async_compression::tokio::bufread::ZstdEncoder;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
-use super::error::{BackupError, S3Failure};
+use super::error::BackupError;
+use super::folder::{free_folder, remove_partial};
 use super::job::{Job, S3Target, SourceSpec};
 use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
 use super::part_size::PartSizer;
@@ -24,8 +25,6 @@ use super::{s3, sources};
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
 const ZSTD_LEVEL: i32 = 3;
-/// Folder names are UTC start times to the second.
-pub const FOLDER_FORMAT: &str = "%Y-%m-%dT%H%M%SZ";
 
 /// A successful run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,44 +140,6 @@ async fn write_folder(
     Ok((objects, finished_at))
 }
 
-/// After a failure: removes the objects this run stored, best effort. What cannot be removed
-/// (no delete permission, server gone) stays in a folder without manifest, which is never
-/// counted as a backup.
-async fn remove_partial(
-    client: &Client,
-    target: &S3Target,
-    folder: &str,
-    attempted: &[String],
-    reporter: &Reporter,
-) {
-    // The manifest first: without it the folder is incomplete whatever else remains.
-    for key in attempted.iter().rev() {
-        let deleted = client
-            .delete_object()
-            .bucket(&target.bucket)
-            .key(key)
-            .send()
-            .await;
-        if let Err(err) = deleted {
-            reporter.log(
-                LogLevel::Warn,
-                format!(
-                    "could not remove the partial backup {folder}/ ({}); it has no manifest, \
-                     so it never counts as a backup",
-                    S3Failure::from_sdk(&err)
-                ),
-            );
-            return;
-        }
-    }
-    if !attempted.is_empty() {
-        reporter.log(
-            LogLevel::Info,
-            format!("removed what this run stored in {folder}/"),
-        );
-    }
-}
-
 async fn back_up_source(
     client: &Client,
     target: &S3Target,
@@ -217,53 +178,6 @@ async fn back_up_source(
         source_bytes: source_bytes.load(Ordering::Relaxed),
     };
     Ok((object, uploaded.checksum_verified))
-}
-
-/// The run's folder: its start time, moved on by a second if a folder of that name exists
-/// (two runs within one second must not mix their objects).
-async fn free_folder(
-    client: &Client,
-    target: &S3Target,
-    started_at: DateTime<Utc>,
-    reporter: &Reporter,
-) -> Result<(String, String), BackupError> {
-    for offset in 0..30 {
-        let name = (started_at + Duration::seconds(offset))
-            .format(FOLDER_FORMAT)
-            .to_string();
-        let folder = target.key(&name);
-        let listed = client
-            .list_objects_v2()
-            .bucket(&target.bucket)
-            .prefix(format!("{folder}/"))
-            .max_keys(1)
-            .send()
-            .await;
-        match listed {
-            Ok(output) if output.key_count.unwrap_or(0) > 0 => continue,
-            Ok(_) => return Ok((name, folder)),
-            Err(err) => {
-                let failure = S3Failure::from_sdk(&err);
-                if failure.is_access_denied() {
-                    reporter.log(
-                        LogLevel::Warn,
-                        "the credentials may not list the bucket; the folder is not checked \
-                         for a previous run of the same second",
-                    );
-                    return Ok((name, folder));
-                }
-                return Err(BackupError::S3 {
-                    step: "listing".into(),
-                    bucket: target.bucket.clone(),
-                    key: format!("{folder}/"),
-                    failure: Box::new(failure),
-                });
-            }
-        }
-    }
-    Err(BackupError::FolderTaken {
-        prefix: target.prefix.clone(),
-    })
 }
 
 /// Counts the bytes read from a source, for the run's progress and the manifest.
