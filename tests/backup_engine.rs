@@ -84,14 +84,13 @@ struct PgDatabase(String);
 
 impl PgDatabase {
     fn create(seed_sql: &str) -> Self {
-        let name = unique("s3b_pg");
-        run(psql("postgres").args(["-c", &format!("CREATE DATABASE {name}")]));
-        run(psql(&name).args(["-c", seed_sql]));
-        Self(name)
+        let database = Self::empty();
+        run(psql(&database.0).args(["-c", seed_sql]));
+        database
     }
 
     fn empty() -> Self {
-        let name = unique("s3b_pg_restore");
+        let name = unique("s3b_pg");
         run(psql("postgres").args(["-c", &format!("CREATE DATABASE {name}")]));
         Self(name)
     }
@@ -463,6 +462,35 @@ async fn failing_pg_dump_fails_the_run_with_its_message() {
         keys.iter().all(|key| !key.ends_with("manifest.json")),
         "{keys:?}"
     );
+}
+
+#[tokio::test]
+async fn failing_mariadb_dump_fails_the_run_with_its_message() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let missing = unique("s3b_missing");
+
+    let result = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![source(
+                "crm",
+                SourceKind::Mysql,
+                format!("mysql://root@127.0.0.1:3306/{missing}"),
+            )],
+        ),
+        &Reporter::detached(),
+    )
+    .await;
+
+    let error = result.expect_err("the run fails").to_string();
+    assert!(error.contains("source crm: mariadb-dump failed"), "{error}");
+    // mariadb-dump writes a header before failing: its output does not make a backup.
+    assert!(
+        error.contains(&format!("Unknown database '{missing}'")),
+        "{error}"
+    );
+    assert!(s3.keys(&bucket, "").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,13 +8,13 @@ use std::task::{Context, Poll};
 
 use async_compression::Level;
 use async_compression::tokio::bufread::ZstdEncoder;
-use async_compression::zstd::CParameter;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
-use chrono::{DateTime, Duration, Utc};
-use tokio::io::{AsyncRead, BufReader, ReadBuf};
+use chrono::{DateTime, Utc};
+use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
-use super::error::{BackupError, S3Failure};
+use super::error::BackupError;
+use super::folder::{free_folder, remove_partial};
 use super::job::{Job, S3Target, SourceSpec};
 use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
 use super::part_size::PartSizer;
@@ -25,10 +25,6 @@ use super::{s3, sources};
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
 const ZSTD_LEVEL: i32 = 3;
-/// Bytes of the source read at once by the compressor.
-const READ_BUFFER: usize = 256 * 1024;
-/// Folder names are UTC start times to the second.
-pub const FOLDER_FORMAT: &str = "%Y-%m-%dT%H%M%SZ";
 
 /// A successful run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +62,48 @@ pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome,
             target.bucket
         ),
     );
+    let mut attempted = Vec::new();
+    let written = write_folder(&client, job, &folder, started_at, reporter, &mut attempted).await;
+    let (objects, finished_at) = match written {
+        Ok(written) => written,
+        Err(err) => {
+            remove_partial(&client, target, &folder, &attempted, reporter).await;
+            return Err(err);
+        }
+    };
+
+    let retention = if job.backup_limit > 0 {
+        retention::apply(&client, target, &folder_name, job.backup_limit, reporter).await
+    } else {
+        RetentionReport::default()
+    };
+    Ok(BackupOutcome {
+        folder,
+        started_at,
+        finished_at,
+        objects,
+        retention,
+    })
+}
+
+/// Every source, then the manifest. `attempted` receives each key before its upload starts,
+/// so a failure can remove whatever this run left.
+async fn write_folder(
+    client: &Client,
+    job: &Job,
+    folder: &str,
+    started_at: DateTime<Utc>,
+    reporter: &Reporter,
+    attempted: &mut Vec<String>,
+) -> Result<(Vec<StoredObject>, DateTime<Utc>), BackupError> {
+    let target = &job.target;
     let sizer = PartSizer::new(target.max_parts);
     let mut objects = Vec::with_capacity(job.sources.len());
     for spec in &job.sources {
         reporter.progress().set_source(Some(&spec.name));
+        attempted.push(format!("{folder}/{}", spec.object_name()));
         let (object, checksum_verified) =
-            back_up_source(&client, target, &folder, spec, sizer, reporter).await?;
+            back_up_source(client, target, folder, spec, sizer, reporter).await?;
         let checked = if checksum_verified {
             "size and CRC32 checked on the server"
         } else {
@@ -95,27 +127,17 @@ pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome,
     let dest = Destination {
         client: client.clone(),
         source: MANIFEST_NAME.to_owned(),
+        sign_payload: s3::signs_payload(target),
         bucket: target.bucket.clone(),
         key: format!("{folder}/{MANIFEST_NAME}"),
     };
+    attempted.push(dest.key.clone());
     upload::put_and_verify(&dest, Bytes::from(body)).await?;
     reporter.log(
         LogLevel::Info,
         format!("backup complete: {folder}/{MANIFEST_NAME} written"),
     );
-
-    let retention = if job.backup_limit > 0 {
-        retention::apply(&client, target, &folder_name, job.backup_limit, reporter).await
-    } else {
-        RetentionReport::default()
-    };
-    Ok(BackupOutcome {
-        folder,
-        started_at,
-        finished_at,
-        objects,
-        retention,
-    })
+    Ok((objects, finished_at))
 }
 
 async fn back_up_source(
@@ -133,18 +155,15 @@ async fn back_up_source(
         count: source_bytes.clone(),
         reporter: reporter.clone(),
     };
-    let workers = std::thread::available_parallelism()
-        .map(|cores| cores.get().min(4))
-        .unwrap_or(1);
-    let compressed = ZstdEncoder::with_quality_and_params(
-        BufReader::with_capacity(READ_BUFFER, counted),
-        Level::Precise(ZSTD_LEVEL),
-        &[CParameter::nb_workers(u32::try_from(workers).unwrap_or(1))],
-    );
+    // Single-threaded zstd: the walk, the compression and the uploads already run on
+    // different threads, and zstd's worker mode would double the memory (its jobs buffer
+    // 8 MiB each) for no gain in wall time (measured in BENCHMARKS.md).
+    let compressed = ZstdEncoder::with_quality(counted, Level::Precise(ZSTD_LEVEL));
     let key = format!("{folder}/{}", spec.object_name());
     let dest = Destination {
         client: client.clone(),
         source: spec.name.clone(),
+        sign_payload: s3::signs_payload(target),
         bucket: target.bucket.clone(),
         key: key.clone(),
     };
@@ -161,58 +180,18 @@ async fn back_up_source(
     Ok((object, uploaded.checksum_verified))
 }
 
-/// The run's folder: its start time, moved on by a second if a folder of that name exists
-/// (two runs within one second must not mix their objects).
-async fn free_folder(
-    client: &Client,
-    target: &S3Target,
-    started_at: DateTime<Utc>,
-    reporter: &Reporter,
-) -> Result<(String, String), BackupError> {
-    for offset in 0..30 {
-        let name = (started_at + Duration::seconds(offset))
-            .format(FOLDER_FORMAT)
-            .to_string();
-        let folder = target.key(&name);
-        let listed = client
-            .list_objects_v2()
-            .bucket(&target.bucket)
-            .prefix(format!("{folder}/"))
-            .max_keys(1)
-            .send()
-            .await;
-        match listed {
-            Ok(output) if output.key_count.unwrap_or(0) > 0 => continue,
-            Ok(_) => return Ok((name, folder)),
-            Err(err) => {
-                let failure = S3Failure::from_sdk(&err);
-                if failure.is_access_denied() {
-                    reporter.log(
-                        LogLevel::Warn,
-                        "the credentials may not list the bucket; the folder is not checked \
-                         for a previous run of the same second",
-                    );
-                    return Ok((name, folder));
-                }
-                return Err(BackupError::S3 {
-                    step: "listing".into(),
-                    bucket: target.bucket.clone(),
-                    key: format!("{folder}/"),
-                    failure: Box::new(failure),
-                });
-            }
-        }
-    }
-    Err(BackupError::FolderTaken {
-        prefix: target.prefix.clone(),
-    })
-}
-
 /// Counts the bytes read from a source, for the run's progress and the manifest.
 struct Counted {
-    inner: Box<dyn AsyncRead + Send + Unpin>,
+    inner: Box<dyn AsyncBufRead + Send + Unpin>,
     count: Arc<AtomicU64>,
     reporter: Reporter,
+}
+
+impl Counted {
+    fn add(&self, bytes: usize) {
+        self.count.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.reporter.progress().add_read(bytes as u64);
+    }
 }
 
 impl AsyncRead for Counted {
@@ -223,11 +202,19 @@ impl AsyncRead for Counted {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let read = (buf.filled().len() - before) as u64;
-        if read > 0 {
-            self.count.fetch_add(read, Ordering::Relaxed);
-            self.reporter.progress().add_read(read);
-        }
+        let read = buf.filled().len() - before;
+        self.add(read);
         polled
+    }
+}
+
+impl AsyncBufRead for Counted {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().inner).poll_fill_buf(cx)
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amount: usize) {
+        self.add(amount);
+        Pin::new(&mut self.inner).consume(amount);
     }
 }

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod engine;
 pub mod error;
+pub mod folder;
 pub mod job;
 pub mod manifest;
 pub mod part_size;

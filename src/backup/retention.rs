@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use aws_sdk_s3::Client;
 use chrono::NaiveDateTime;
 
-use super::engine::FOLDER_FORMAT;
 use super::error::S3Failure;
+use super::folder::FOLDER_FORMAT;
 use super::job::S3Target;
 use super::manifest::MANIFEST_NAME;
 use super::progress::{LogLevel, Reporter};

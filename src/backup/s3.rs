@@ -44,3 +44,38 @@ pub fn client(target: &S3Target) -> Client {
     }
     Client::from_conf(config.build())
 }
+
+/// Whether request bodies are signed. Over HTTPS, TLS already protects the body and every
+/// part carries a signed CRC32, so the SHA-256 pass over the data is skipped (as the AWS
+/// CLI does); over plain HTTP the signature is the only tamper check, so it stays.
+pub fn signs_payload(target: &S3Target) -> bool {
+    target
+        .endpoint
+        .as_ref()
+        .is_some_and(|endpoint| endpoint.scheme() != "https")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(endpoint: Option<&str>) -> S3Target {
+        S3Target {
+            endpoint: endpoint.and_then(|url| url::Url::parse(url).ok()),
+            region: "us-east-1".into(),
+            bucket: "b".into(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            path_style: false,
+            prefix: String::new(),
+            max_parts: 10_000,
+        }
+    }
+
+    #[test]
+    fn payloads_are_signed_only_without_tls() {
+        assert!(!signs_payload(&target(None)));
+        assert!(!signs_payload(&target(Some("https://s3.fr-par.scw.cloud"))));
+        assert!(signs_payload(&target(Some("http://minio.local:9000"))));
+    }
+}

@@ -147,7 +147,7 @@ pub struct TestS3 {
     /// Reads back what the app stored.
     pub client: aws_sdk_s3::Client,
     server: Option<JoinHandle<()>>,
-    _dir: Option<tempfile::TempDir>,
+    data_dir: Option<tempfile::TempDir>,
 }
 
 impl TestS3 {
@@ -155,7 +155,7 @@ impl TestS3 {
     pub async fn start() -> TestS3 {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut server = Self::start_in(dir.path()).await;
-        server._dir = Some(dir);
+        server.data_dir = Some(dir);
         server
     }
 
@@ -195,7 +195,7 @@ impl TestS3 {
             root: root.to_owned(),
             hooks,
             server: Some(server),
-            _dir: None,
+            data_dir: None,
         }
     }
 
@@ -312,7 +312,7 @@ impl TestS3 {
 
     /// Keeps the data directory after this server is dropped (to restart on it).
     pub fn keep_data(&mut self) -> Option<tempfile::TempDir> {
-        self._dir.take()
+        self.data_dir.take()
     }
 }
 

@@ -90,13 +90,53 @@ fn watch(source_name: &str, program: &str, mut child: tokio::process::Child) -> 
             })
         }
     });
-    let reader: Box<dyn tokio::io::AsyncRead + Send + Unpin> = match stdout {
-        Some(stdout) => Box::new(stdout),
-        None => Box::new(tokio::io::empty()),
+    let reader = match stdout {
+        Some(stdout) => super::buffered(stdout),
+        None => super::buffered(tokio::io::empty()),
     };
     SourceStream {
         reader,
         done,
         keep_alive: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_tool_that_prints_then_fails_is_a_failure_with_its_stderr() {
+        let args = [
+            "-c".to_owned(),
+            "echo 'CREATE TABLE t;'; echo 'out of memory' >&2; exit 3".to_owned(),
+        ];
+        let mut stream = spawn("db", &["sh"], &args, &[]).expect("sh starts");
+        let mut output = String::new();
+        stream
+            .reader
+            .read_to_string(&mut output)
+            .await
+            .expect("output");
+
+        let result = stream.done.await;
+
+        assert_eq!(output, "CREATE TABLE t;\n");
+        let message = result.expect_err("exit 3 fails").to_string();
+        assert!(message.contains("source db: sh failed"), "{message}");
+        assert!(message.contains("out of memory"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_tool_is_named() {
+        let result = spawn("db", &["no-such-dump-tool", "nor-this-one"], &[], &[]);
+
+        let message = result.err().map(|err| err.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("no-such-dump-tool or nor-this-one"),
+            "{message}"
+        );
     }
 }

@@ -1,22 +1,29 @@
-//! A directory as a tar stream (paths relative to the directory, so `tar -x -C DEST` restores
-//! it), written by a task into an in-memory pipe. File contents are copied in large chunks;
-//! a file that shrinks while read is padded and reported, like GNU tar does.
+//! A directory as a tar stream (paths relative to the directory, so `tar -x -C DEST`
+//! restores it). A blocking thread walks the tree and reads files in large chunks that go to
+//! the compressor as they are, without copies; tokio-tar writes the headers (long names
+//! included). A file that shrinks while read is padded and reported, like GNU tar does.
 
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc;
 use tokio_tar::{Builder, EntryType, Header, HeaderMode};
+use tokio_util::io::StreamReader;
 
 use super::SourceStream;
 use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
 use crate::backup::progress::{LogLevel, Reporter};
 
-/// Bytes buffered between the tar writer and the compressor.
-const PIPE_SIZE: usize = 1024 * 1024;
-/// Bytes read from a file at once.
-const CHUNK_SIZE: usize = 256 * 1024;
+/// Bytes of a file read at once; one chunk is one message to the compressor.
+const CHUNK_SIZE: usize = 1024 * 1024;
+/// Chunks waiting for the compressor: bounds the memory held between the two.
+const CHUNKS_QUEUED: usize = 4;
+/// Files up to this size travel with their header in one message.
+const SMALL_FILE: u64 = 64 * 1024;
+
+type Chunks = mpsc::Sender<io::Result<Bytes>>;
 
 pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
     let root = PathBuf::from(&spec.location);
@@ -32,8 +39,12 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
             "not a directory",
         )));
     }
-    let (writer, reader) = tokio::io::duplex(PIPE_SIZE);
-    let task = tokio::spawn(write_tar(root.clone(), writer, reporter.clone()));
+    let (sender, mut receiver) = mpsc::channel(CHUNKS_QUEUED);
+    let walk_root = root.clone();
+    let walk_reporter = reporter.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        TarWriter::new(sender, walk_reporter).write_all(&walk_root)
+    });
     let source_name = spec.name.clone();
     let done = Box::pin(async move {
         let archived = task
@@ -45,8 +56,9 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
             cause,
         })
     });
+    let chunks = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx));
     Ok(SourceStream {
-        reader: Box::new(reader),
+        reader: Box::new(StreamReader::new(chunks)),
         done,
         keep_alive: None,
     })
@@ -57,128 +69,163 @@ fn at(path: &Path, err: io::Error) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }
 
-async fn write_tar(root: PathBuf, writer: DuplexStream, reporter: Reporter) -> io::Result<()> {
-    let mut builder = Builder::new(writer);
-    builder.mode(HeaderMode::Complete);
-    let mut chunk = vec![0u8; CHUNK_SIZE];
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative_dir) = pending.pop() {
-        let dir = root.join(&relative_dir);
-        let mut names = Vec::new();
-        let mut entries = tokio::fs::read_dir(&dir)
-            .await
-            .map_err(|err| at(&dir, err))?;
-        while let Some(entry) = entries.next_entry().await.map_err(|err| at(&dir, err))? {
-            names.push(entry.file_name());
-        }
-        names.sort();
-        let mut subdirs = Vec::new();
-        for name in names {
-            let relative = relative_dir.join(&name);
-            let path = root.join(&relative);
-            let metadata = match tokio::fs::symlink_metadata(&path).await {
-                Ok(metadata) => metadata,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(at(&path, err)),
-            };
-            let file_type = metadata.file_type();
-            if file_type.is_dir() {
-                let mut header = Header::new_gnu();
-                header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
-                builder
-                    .append_data(&mut header, &relative, tokio::io::empty())
-                    .await
-                    .map_err(|err| at(&path, err))?;
-                subdirs.push(relative);
-            } else if file_type.is_file() {
-                append_file(&mut builder, &path, &relative, &mut chunk, &reporter).await?;
-            } else if file_type.is_symlink() {
-                let target = tokio::fs::read_link(&path)
-                    .await
-                    .map_err(|err| at(&path, err))?;
-                let mut header = Header::new_gnu();
-                header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
-                header.set_entry_type(EntryType::Symlink);
-                header.set_size(0);
-                header
-                    .set_link_name(&target)
-                    .map_err(|err| at(&path, err))?;
-                builder
-                    .append_data(&mut header, &relative, tokio::io::empty())
-                    .await
-                    .map_err(|err| at(&path, err))?;
-            } else {
-                reporter.log(
-                    LogLevel::Warn,
-                    format!("skipped {}: not a file, directory or link", path.display()),
-                );
-            }
-        }
-        pending.extend(subdirs.into_iter().rev());
-    }
-    let mut writer = builder.into_inner().await?;
-    writer.shutdown().await
+struct TarWriter {
+    chunks: Chunks,
+    /// Headers and small files, sent once large enough or before a large file's data.
+    pending: BytesMut,
+    /// Writes headers (and GNU long-name entries) into memory.
+    headers: Builder<Vec<u8>>,
+    reporter: Reporter,
 }
 
-async fn append_file(
-    builder: &mut Builder<DuplexStream>,
-    path: &Path,
-    relative: &Path,
-    chunk: &mut [u8],
-    reporter: &Reporter,
-) -> io::Result<()> {
-    let mut file = match tokio::fs::File::open(path).await {
-        Ok(file) => file,
-        // Removed since the directory was listed: nothing to keep.
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(at(path, err)),
-    };
-    let metadata = file.metadata().await.map_err(|err| at(path, err))?;
-    let size = metadata.len();
-    let mut header = Header::new_gnu();
-    header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
-    header.set_size(size);
-    // Writes the header (and a long-name entry if needed) but no data: the data is copied
-    // below in large chunks rather than through the builder's small buffer.
-    builder
-        .append_data(&mut header, relative, tokio::io::empty())
-        .await
-        .map_err(|err| at(path, err))?;
-    let out = builder.get_mut();
-    let mut remaining = size;
-    while remaining > 0 {
-        let want = usize::try_from(remaining)
-            .unwrap_or(usize::MAX)
-            .min(chunk.len());
-        let read = file
-            .read(&mut chunk[..want])
-            .await
-            .map_err(|err| at(path, err))?;
-        if read == 0 {
-            // The file shrank while being read: keep the archive valid.
-            reporter.log(
-                LogLevel::Warn,
-                format!(
-                    "{} shrank by {remaining} bytes while being read; padded with zeros",
-                    path.display()
-                ),
-            );
-            chunk.fill(0);
-            while remaining > 0 {
-                let pad = usize::try_from(remaining)
-                    .unwrap_or(usize::MAX)
-                    .min(chunk.len());
-                out.write_all(&chunk[..pad]).await?;
-                remaining -= pad as u64;
-            }
-            break;
+impl TarWriter {
+    fn new(chunks: Chunks, reporter: Reporter) -> Self {
+        Self {
+            chunks,
+            pending: BytesMut::with_capacity(CHUNK_SIZE),
+            headers: Builder::new_non_terminated(Vec::new()),
+            reporter,
         }
-        out.write_all(&chunk[..read]).await?;
-        remaining -= read as u64;
     }
-    let padding = (512 - size % 512) % 512;
-    if padding > 0 {
-        out.write_all(&[0u8; 512][..padding as usize]).await?;
+
+    fn write_all(mut self, root: &Path) -> io::Result<()> {
+        let mut pending_dirs = vec![PathBuf::new()];
+        while let Some(relative_dir) = pending_dirs.pop() {
+            let dir = root.join(&relative_dir);
+            let mut names = Vec::new();
+            for entry in std::fs::read_dir(&dir).map_err(|err| at(&dir, err))? {
+                names.push(entry.map_err(|err| at(&dir, err))?.file_name());
+            }
+            names.sort();
+            let mut subdirs = Vec::new();
+            for name in names {
+                let relative = relative_dir.join(&name);
+                let path = root.join(&relative);
+                let metadata = match std::fs::symlink_metadata(&path) {
+                    Ok(metadata) => metadata,
+                    // Removed since the directory was listed: nothing to keep.
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                    Err(err) => return Err(at(&path, err)),
+                };
+                let file_type = metadata.file_type();
+                if file_type.is_dir() {
+                    let mut header = Header::new_gnu();
+                    header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
+                    self.header(&mut header, &relative, &path)?;
+                    subdirs.push(relative);
+                } else if file_type.is_file() {
+                    self.file(&path, &relative)?;
+                } else if file_type.is_symlink() {
+                    let target = std::fs::read_link(&path).map_err(|err| at(&path, err))?;
+                    let mut header = Header::new_gnu();
+                    header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
+                    header.set_entry_type(EntryType::Symlink);
+                    header.set_size(0);
+                    header
+                        .set_link_name(&target)
+                        .map_err(|err| at(&path, err))?;
+                    self.header(&mut header, &relative, &path)?;
+                } else {
+                    self.reporter.log(
+                        LogLevel::Warn,
+                        format!("skipped {}: not a file, directory or link", path.display()),
+                    );
+                }
+            }
+            pending_dirs.extend(subdirs.into_iter().rev());
+        }
+        // The end-of-archive marker: two zero blocks.
+        self.pending.extend_from_slice(&[0u8; 1024]);
+        self.flush()
     }
-    Ok(())
+
+    /// Queues an entry's header (with a long-name entry before it if needed).
+    fn header(&mut self, header: &mut Header, relative: &Path, path: &Path) -> io::Result<()> {
+        // Writing into a Vec completes at once: block_on never waits.
+        futures::executor::block_on(
+            self.headers
+                .append_data(header, relative, tokio::io::empty()),
+        )
+        .map_err(|err| at(path, err))?;
+        let written = self.headers.get_mut();
+        self.pending.extend_from_slice(written);
+        written.clear();
+        Ok(())
+    }
+
+    fn file(&mut self, path: &Path, relative: &Path) -> io::Result<()> {
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(at(path, err)),
+        };
+        let metadata = file.metadata().map_err(|err| at(path, err))?;
+        let size = metadata.len();
+        let mut header = Header::new_gnu();
+        header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
+        header.set_size(size);
+        self.header(&mut header, relative, path)?;
+
+        let mut remaining = size;
+        while remaining > 0 {
+            let want = remaining.min(CHUNK_SIZE as u64);
+            let mut chunk = Vec::with_capacity(want as usize);
+            let read = (&mut file)
+                .take(want)
+                .read_to_end(&mut chunk)
+                .map_err(|err| at(path, err))? as u64;
+            if read == 0 {
+                // The file shrank while being read: pad to keep the archive valid.
+                self.reporter.log(
+                    LogLevel::Warn,
+                    format!(
+                        "{} shrank by {remaining} bytes while being read; padded with zeros",
+                        path.display()
+                    ),
+                );
+                self.zeros(remaining)?;
+                break;
+            }
+            remaining -= read;
+            if size <= SMALL_FILE {
+                self.pending.extend_from_slice(&chunk);
+            } else {
+                self.flush()?;
+                self.send(Bytes::from(chunk))?;
+            }
+        }
+        let padding = (512 - size % 512) % 512;
+        self.zeros(padding)?;
+        if self.pending.len() >= CHUNK_SIZE / 2 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn zeros(&mut self, count: u64) -> io::Result<()> {
+        let mut left = count;
+        while left > 0 {
+            let now = left.min(CHUNK_SIZE as u64) as usize;
+            self.pending.resize(self.pending.len() + now, 0);
+            left -= now as u64;
+            if self.pending.len() >= CHUNK_SIZE {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let ready = self.pending.split().freeze();
+        self.send(ready)
+    }
+
+    fn send(&self, chunk: Bytes) -> io::Result<()> {
+        self.chunks
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped reading"))
+    }
 }

@@ -10,7 +10,7 @@ mod sqlite;
 use std::future::Future;
 use std::pin::Pin;
 
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncBufRead, AsyncRead, BufReader};
 
 use super::error::BackupError;
 use super::job::SourceSpec;
@@ -22,10 +22,20 @@ pub type Done = Pin<Box<dyn Future<Output = Result<(), BackupError>> + Send>>;
 
 /// An open source: the bytes to store and how to learn whether they are complete.
 pub struct SourceStream {
-    pub reader: Box<dyn AsyncRead + Send + Unpin>,
+    pub reader: Box<dyn AsyncBufRead + Send + Unpin>,
     pub done: Done,
     /// Whatever must live until the stream is read (a snapshot's temporary directory).
     pub keep_alive: Option<Box<dyn Send + Sync>>,
+}
+
+/// Bytes read at once from a file or a tool's output.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Buffers a plain reader for the compressor.
+fn buffered(
+    reader: impl AsyncRead + Send + Unpin + 'static,
+) -> Box<dyn AsyncBufRead + Send + Unpin> {
+    Box::new(BufReader::with_capacity(READ_BUFFER, reader))
 }
 
 pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {

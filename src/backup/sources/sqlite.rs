@@ -48,7 +48,7 @@ pub async fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
         .await
         .map_err(|cause| io_error("opening the snapshot", cause))?;
     Ok(SourceStream {
-        reader: Box::new(file),
+        reader: super::buffered(file),
         done: Box::pin(async { Ok(()) }),
         keep_alive: Some(Box::new(dir)),
     })

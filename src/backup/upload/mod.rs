@@ -2,23 +2,25 @@
 //! multipart upload with a bounded number of parts in flight, aborted on any failure. The
 //! object is then checked on the server (size, and CRC32 where the server reports it).
 
+mod abort;
+mod buffers;
+mod verify;
+
 use std::future::Future;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
-use base64::Engine as _;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 
+use self::abort::AbortGuard;
+use self::buffers::{BufferPool, parts_in_flight, read_part};
+use self::verify::{Digests, crc32_base64, verify};
 use super::error::{BackupError, S3Failure};
 use super::part_size::PartSizer;
-use super::progress::{LogLevel, Reporter};
-
-/// Parts being sent at once; with the part being filled this bounds the buffered bytes.
-const PARTS_IN_FLIGHT: usize = 2;
+use super::progress::Reporter;
 
 /// Where an object goes.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct Destination {
     pub client: Client,
     /// The source whose data this is, for error messages.
     pub source: String,
+    /// Whether request bodies are signed (SHA-256) in addition to their CRC32.
+    pub sign_payload: bool,
     pub bucket: String,
     pub key: String,
 }
@@ -50,33 +54,6 @@ impl Destination {
     }
 }
 
-/// Running digests of everything sent.
-struct Digests {
-    sha256: Sha256,
-    crc32: crc32fast::Hasher,
-    size: u64,
-}
-
-impl Digests {
-    fn new() -> Self {
-        Self {
-            sha256: Sha256::new(),
-            crc32: crc32fast::Hasher::new(),
-            size: 0,
-        }
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        self.sha256.update(bytes);
-        self.crc32.update(bytes);
-        self.size += bytes.len() as u64;
-    }
-}
-
-fn crc32_base64(value: u32) -> String {
-    base64::engine::general_purpose::STANDARD.encode(value.to_be_bytes())
-}
-
 /// Uploads everything `reader` yields. `source_done` resolves once the producer has finished
 /// (a dump tool exited); its failure fails the upload before anything becomes visible.
 pub async fn upload_stream<R, F>(
@@ -91,8 +68,9 @@ where
     F: Future<Output = Result<(), BackupError>>,
 {
     let mut digests = Digests::new();
+    let pool = BufferPool::default();
     let first_size = sizer.size_of(1);
-    let first = read_part(&mut reader, first_size)
+    let first = read_part(&mut reader, pool.take(first_size), first_size)
         .await
         .map_err(|cause| read_error(dest, cause))?;
     digests.update(&first);
@@ -130,7 +108,7 @@ where
         dest,
         &upload_id,
         sizer,
-        first,
+        (first, pool),
         &mut reader,
         &mut digests,
         source_done,
@@ -164,7 +142,7 @@ async fn send_parts<R, F>(
     dest: &Destination,
     upload_id: &str,
     sizer: PartSizer,
-    first: Bytes,
+    (first, pool): (Bytes, BufferPool),
     reader: &mut R,
     digests: &mut Digests,
     source_done: F,
@@ -179,7 +157,7 @@ where
     let mut number: u32 = 1;
     let mut part = first;
     loop {
-        while in_flight.len() >= PARTS_IN_FLIGHT {
+        while in_flight.len() >= parts_in_flight(sizer.size_of(number)) {
             done.push(next_done(&mut in_flight, dest).await?);
         }
         let full = part.len() == sizer.size_of(number);
@@ -187,8 +165,11 @@ where
         let task_dest = dest.clone();
         let task_upload_id = upload_id.to_owned();
         let task_reporter = reporter.clone();
+        let task_pool = pool.clone();
         in_flight.spawn(async move {
-            let completed = upload_part(&task_dest, &task_upload_id, number, part).await?;
+            let completed = upload_part(&task_dest, &task_upload_id, number, part.clone()).await;
+            task_pool.give(part);
+            let completed = completed?;
             task_reporter.progress().add_uploaded(sent);
             Ok(completed)
         });
@@ -196,7 +177,7 @@ where
             break;
         }
         let next_size = sizer.size_of(number + 1);
-        let next = read_part(reader, next_size)
+        let next = read_part(reader, pool.take(next_size), next_size)
             .await
             .map_err(|cause| read_error(dest, cause))?;
         if next.is_empty() {
@@ -258,7 +239,7 @@ async fn upload_part(
 ) -> Result<CompletedPart, BackupError> {
     let crc = crc32_base64(crc32fast::hash(&body));
     let part_number = i32::try_from(number).unwrap_or(i32::MAX);
-    let output = dest
+    let request = dest
         .client
         .upload_part()
         .bucket(&dest.bucket)
@@ -267,15 +248,18 @@ async fn upload_part(
         .part_number(part_number)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(&crc)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|err| {
-            dest.s3_error(
-                format!("uploading part {number} of"),
-                S3Failure::from_sdk(&err),
-            )
-        })?;
+        .body(ByteStream::from(body));
+    let sent = if dest.sign_payload {
+        request.send().await
+    } else {
+        request.customize().disable_payload_signing().send().await
+    };
+    let output = sent.map_err(|err| {
+        dest.s3_error(
+            format!("uploading part {number} of"),
+            S3Failure::from_sdk(&err),
+        )
+    })?;
     Ok(CompletedPart::builder()
         .part_number(part_number)
         .set_e_tag(output.e_tag)
@@ -314,16 +298,20 @@ async fn complete(
 /// A single checksummed PUT (small objects and the manifest).
 pub async fn put_object(dest: &Destination, body: Bytes) -> Result<(), BackupError> {
     let crc = crc32_base64(crc32fast::hash(&body));
-    dest.client
+    let request = dest
+        .client
         .put_object()
         .bucket(&dest.bucket)
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(crc)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
+        .body(ByteStream::from(body));
+    let sent = if dest.sign_payload {
+        request.send().await
+    } else {
+        request.customize().disable_payload_signing().send().await
+    };
+    sent.map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
     Ok(())
 }
 
@@ -335,80 +323,6 @@ pub async fn put_and_verify(dest: &Destination, body: Bytes) -> Result<Uploaded,
     verify(dest, digests, None).await
 }
 
-/// Checks the stored object against what was sent: its size always, its CRC32 when the
-/// server reports one (whole-object or composite of the parts).
-async fn verify(
-    dest: &Destination,
-    digests: Digests,
-    part_crcs: Option<Vec<String>>,
-) -> Result<Uploaded, BackupError> {
-    let head = dest
-        .client
-        .head_object()
-        .bucket(&dest.bucket)
-        .key(&dest.key)
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-        .map_err(|err| dest.s3_error("checking", S3Failure::from_sdk(&err)))?;
-    let size = digests.size;
-    let stored = head.content_length.unwrap_or(-1);
-    if u64::try_from(stored).ok() != Some(size) {
-        return Err(BackupError::Verify {
-            bucket: dest.bucket.clone(),
-            key: dest.key.clone(),
-            detail: format!("the server holds {stored} bytes, {size} were sent"),
-        });
-    }
-    let full_crc = crc32_base64(digests.crc32.finalize());
-    let checksum_verified = match head.checksum_crc32.as_deref() {
-        None => false,
-        Some(reported) => {
-            let expected = match (reported.split_once('-'), &part_crcs) {
-                (Some(_), Some(crcs)) => composite_crc32(crcs),
-                _ => full_crc,
-            };
-            if reported != expected {
-                return Err(BackupError::Verify {
-                    bucket: dest.bucket.clone(),
-                    key: dest.key.clone(),
-                    detail: format!("CRC32 {reported} on the server, {expected} sent"),
-                });
-            }
-            true
-        }
-    };
-    Ok(Uploaded {
-        size,
-        sha256: hex::encode(digests.sha256.finalize()),
-        checksum_verified,
-    })
-}
-
-/// S3's checksum of a multipart object: the CRC32 of the parts' CRC32s, then `-<parts>`.
-fn composite_crc32(part_crcs: &[String]) -> String {
-    let mut hasher = crc32fast::Hasher::new();
-    for crc in part_crcs {
-        if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(crc) {
-            hasher.update(&raw);
-        }
-    }
-    format!("{}-{}", crc32_base64(hasher.finalize()), part_crcs.len())
-}
-
-/// Reads until `size` bytes or the end of the stream.
-async fn read_part<R: AsyncRead + Unpin>(reader: &mut R, size: usize) -> std::io::Result<Bytes> {
-    let mut buf = Vec::with_capacity(size);
-    while buf.len() < size {
-        let remaining = (size - buf.len()) as u64;
-        let read = (&mut *reader).take(remaining).read_buf(&mut buf).await?;
-        if read == 0 {
-            break;
-        }
-    }
-    Ok(Bytes::from(buf))
-}
-
 /// A read error of the compressed stream: the source's own error, whose message already
 /// names the file or tool involved.
 fn read_error(dest: &Destination, cause: std::io::Error) -> BackupError {
@@ -416,110 +330,5 @@ fn read_error(dest: &Destination, cause: std::io::Error) -> BackupError {
         source_name: dest.source.clone(),
         step: "reading and compressing".into(),
         cause,
-    }
-}
-
-/// Aborts an open multipart upload unless disarmed: explicitly on error paths, and from
-/// `Drop` when the task is cancelled or panics, so no partial upload is left behind.
-struct AbortGuard {
-    dest: Destination,
-    upload_id: Option<String>,
-    reporter: Reporter,
-}
-
-impl AbortGuard {
-    fn new(dest: Destination, upload_id: String, reporter: Reporter) -> Self {
-        Self {
-            dest,
-            upload_id: Some(upload_id),
-            reporter,
-        }
-    }
-
-    fn disarm(&mut self) {
-        self.upload_id = None;
-    }
-
-    async fn abort(&mut self) {
-        if let Some(upload_id) = self.upload_id.take() {
-            abort_upload(&self.dest, &upload_id, &self.reporter).await;
-        }
-    }
-}
-
-impl Drop for AbortGuard {
-    fn drop(&mut self) {
-        if let Some(upload_id) = self.upload_id.take()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            let dest = self.dest.clone();
-            let reporter = self.reporter.clone();
-            runtime.spawn(async move { abort_upload(&dest, &upload_id, &reporter).await });
-        }
-    }
-}
-
-async fn abort_upload(dest: &Destination, upload_id: &str, reporter: &Reporter) {
-    let result = dest
-        .client
-        .abort_multipart_upload()
-        .bucket(&dest.bucket)
-        .key(&dest.key)
-        .upload_id(upload_id)
-        .send()
-        .await;
-    match result {
-        Ok(_) => reporter.log(
-            LogLevel::Info,
-            format!(
-                "aborted the multipart upload of s3://{}/{}",
-                dest.bucket, dest.key
-            ),
-        ),
-        Err(err) => reporter.log(
-            LogLevel::Warn,
-            format!(
-                "could not abort the multipart upload {upload_id} of s3://{}/{} ({}); \
-                 no object was created, and a lifecycle rule that removes incomplete \
-                 multipart uploads will free its space",
-                dest.bucket,
-                dest.key,
-                S3Failure::from_sdk(&err)
-            ),
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn composite_checksum_matches_s3s_definition() {
-        // CRC32 of the big-endian bytes of two part checksums, then the part count.
-        let a = crc32_base64(crc32fast::hash(b"hello"));
-        let b = crc32_base64(crc32fast::hash(b"world"));
-        let mut joined = crc32fast::hash(b"hello").to_be_bytes().to_vec();
-        joined.extend_from_slice(&crc32fast::hash(b"world").to_be_bytes());
-        let expected = format!("{}-2", crc32_base64(crc32fast::hash(&joined)));
-        assert_eq!(composite_crc32(&[a, b]), expected);
-    }
-
-    #[tokio::test]
-    async fn read_part_stops_at_size_and_at_end() {
-        let data = [7u8; 100];
-        let mut reader = &data[..];
-        assert_eq!(
-            read_part(&mut reader, 60).await.map(|b| b.len()).ok(),
-            Some(60)
-        );
-        assert_eq!(
-            read_part(&mut reader, 60).await.map(|b| b.len()).ok(),
-            Some(40)
-        );
-        assert_eq!(
-            read_part(&mut reader, 60).await.map(|b| b.len()).ok(),
-            Some(0)
-        );
     }
 }

@@ -1,0 +1,76 @@
+//! Never leaving a partial upload behind.
+
+use super::Destination;
+use crate::backup::error::S3Failure;
+use crate::backup::progress::{LogLevel, Reporter};
+
+/// Aborts an open multipart upload unless disarmed: explicitly on error paths, and from
+/// `Drop` when the task is cancelled or panics, so no partial upload is left behind.
+pub(super) struct AbortGuard {
+    dest: Destination,
+    upload_id: Option<String>,
+    reporter: Reporter,
+}
+
+impl AbortGuard {
+    pub(super) fn new(dest: Destination, upload_id: String, reporter: Reporter) -> Self {
+        Self {
+            dest,
+            upload_id: Some(upload_id),
+            reporter,
+        }
+    }
+
+    pub(super) fn disarm(&mut self) {
+        self.upload_id = None;
+    }
+
+    pub(super) async fn abort(&mut self) {
+        if let Some(upload_id) = self.upload_id.take() {
+            abort_upload(&self.dest, &upload_id, &self.reporter).await;
+        }
+    }
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if let Some(upload_id) = self.upload_id.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let dest = self.dest.clone();
+            let reporter = self.reporter.clone();
+            runtime.spawn(async move { abort_upload(&dest, &upload_id, &reporter).await });
+        }
+    }
+}
+
+async fn abort_upload(dest: &Destination, upload_id: &str, reporter: &Reporter) {
+    let result = dest
+        .client
+        .abort_multipart_upload()
+        .bucket(&dest.bucket)
+        .key(&dest.key)
+        .upload_id(upload_id)
+        .send()
+        .await;
+    match result {
+        Ok(_) => reporter.log(
+            LogLevel::Info,
+            format!(
+                "aborted the multipart upload of s3://{}/{}",
+                dest.bucket, dest.key
+            ),
+        ),
+        Err(err) => reporter.log(
+            LogLevel::Warn,
+            format!(
+                "could not abort the multipart upload {upload_id} of s3://{}/{} ({}); \
+                 no object was created, and a lifecycle rule that removes incomplete \
+                 multipart uploads will free its space",
+                dest.bucket,
+                dest.key,
+                S3Failure::from_sdk(&err)
+            ),
+        ),
+    }
+}
