@@ -11,8 +11,8 @@ use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::SimpleAuth;
 use s3s::dto::{
-    DeleteObjectInput, DeleteObjectsInput, HeadBucketInput, ListObjectsV2Input, PutObjectInput,
-    UploadPartInput,
+    DeleteObjectInput, DeleteObjectsInput, GetObjectInput, HeadBucketInput, HeadObjectInput,
+    ListObjectsV2Input, PutObjectInput, UploadPartInput,
 };
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3Request, S3Result};
@@ -32,6 +32,9 @@ pub struct Hooks {
     pub deny_delete: AtomicBool,
     /// Refuse PutObject with AccessDenied (a policy without s3:PutObject).
     pub deny_put: AtomicBool,
+    /// Refuse GetObject and HeadObject with AccessDenied (no s3:GetObject, as in the
+    /// minimal policy of ListBucket and PutObject).
+    pub deny_get: AtomicBool,
     /// Refuse ListObjects(V2) and HeadBucket with AccessDenied (no s3:ListBucket).
     pub deny_list: AtomicBool,
     /// Refuse UploadPart from this part number on (0: never).
@@ -46,6 +49,7 @@ impl Hooks {
         Self {
             deny_delete: AtomicBool::new(false),
             deny_put: AtomicBool::new(false),
+            deny_get: AtomicBool::new(false),
             deny_list: AtomicBool::new(false),
             fail_part_from: AtomicI32::new(0),
             parts_received: watch::channel(0).0,
@@ -112,6 +116,20 @@ impl S3Access for Access {
     async fn put_object(&self, _req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
         if self.0.deny_put.load(Ordering::SeqCst) {
             return Err(s3s::s3_error!(AccessDenied, "s3:PutObject is not allowed"));
+        }
+        Ok(())
+    }
+
+    async fn head_object(&self, _req: &mut S3Request<HeadObjectInput>) -> S3Result<()> {
+        if self.0.deny_get.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(AccessDenied, "s3:GetObject is not allowed"));
+        }
+        Ok(())
+    }
+
+    async fn get_object(&self, _req: &mut S3Request<GetObjectInput>) -> S3Result<()> {
+        if self.0.deny_get.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(AccessDenied, "s3:GetObject is not allowed"));
         }
         Ok(())
     }

@@ -256,3 +256,29 @@ async fn a_run_of_another_live_process_blocks_backup_now_until_that_process_is_g
         "the dead process's run is interrupted"
     );
 }
+
+#[tokio::test]
+async fn backups_succeed_with_only_list_and_put_allowed_as_the_setup_guide_suggests() {
+    let app = TestApp::spawn_logged_in().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let _sources = configure(&app, &s3, &bucket, SECRET_KEY).await;
+    // The IAM policy of the guide: s3:ListBucket and s3:PutObject, nothing else.
+    s3.hooks
+        .deny_get
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    s3.hooks
+        .deny_delete
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+    s3.hooks
+        .deny_get
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let keys = s3.keys(&bucket, "erp/").await;
+    assert!(
+        keys.iter().any(|k| k.ends_with("/manifest.json")),
+        "{keys:?}"
+    );
+}

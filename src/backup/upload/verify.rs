@@ -48,10 +48,21 @@ pub(super) async fn verify(
         .key(&dest.key)
         .checksum_mode(ChecksumMode::Enabled)
         .send()
-        .await
-        .map_err(|err| dest.s3_error("checking", S3Failure::from_sdk(&err)))?;
+        .await;
+    let (stored, reported_crc) = match head {
+        Ok(head) => (head.content_length.unwrap_or(-1), head.checksum_crc32),
+        Err(err) => {
+            let failure = S3Failure::from_sdk(&err);
+            if !failure.is_access_denied() {
+                return Err(dest.s3_error("checking", failure));
+            }
+            // HeadObject needs s3:GetObject, which the minimal policy (ListBucket and
+            // PutObject) does not grant: the listing gives the size, and the CRC32 every
+            // part carried was checked by the server when it was stored.
+            (listed_size(dest).await?, None)
+        }
+    };
     let size = digests.size;
-    let stored = head.content_length.unwrap_or(-1);
     if u64::try_from(stored).ok() != Some(size) {
         return Err(BackupError::Verify {
             bucket: dest.bucket.clone(),
@@ -60,7 +71,7 @@ pub(super) async fn verify(
         });
     }
     let full_crc = crc32_base64(digests.crc32.finalize());
-    let checksum_verified = match head.checksum_crc32.as_deref() {
+    let checksum_verified = match reported_crc.as_deref() {
         None => false,
         Some(reported) => {
             let expected = match (reported.split_once('-'), &part_crcs) {
@@ -82,6 +93,25 @@ pub(super) async fn verify(
         sha256: hex::encode(digests.sha256.finalize()),
         checksum_verified,
     })
+}
+
+/// The size of the object as listed (ListBucket), or -1 when the listing lacks it.
+async fn listed_size(dest: &Destination) -> Result<i64, BackupError> {
+    let listing = dest
+        .client
+        .list_objects_v2()
+        .bucket(&dest.bucket)
+        .prefix(&dest.key)
+        .max_keys(10)
+        .send()
+        .await
+        .map_err(|err| dest.s3_error("checking (listing)", S3Failure::from_sdk(&err)))?;
+    Ok(listing
+        .contents()
+        .iter()
+        .find(|object| object.key() == Some(dest.key.as_str()))
+        .and_then(|object| object.size())
+        .unwrap_or(-1))
 }
 
 /// S3's checksum of a multipart object: the CRC32 of the parts' CRC32s, then `-<parts>`.
