@@ -32,7 +32,15 @@ pub struct User {
     pub username: String,
 }
 
+/// Argon2 takes about 19 MiB and a core for a moment: at most this many at once, so a flood
+/// of login attempts queues up instead of starving backups of CPU and memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 pub async fn hash(password: &str) -> Result<String, AccountError> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         Argon2::default()
@@ -45,6 +53,9 @@ pub async fn hash(password: &str) -> Result<String, AccountError> {
 }
 
 async fn verify(password: &str, stored: &str) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
     let password = password.to_owned();
     let stored = stored.to_owned();
     tokio::task::spawn_blocking(move || {

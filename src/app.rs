@@ -148,15 +148,16 @@ impl Server {
     /// (which may start a catch-up run at once).
     fn start_background_work(&self) {
         let state = &self.state;
-        let resume = state.notifier.clone();
+        state.notifier.spawn(&state.runner);
+        let (resume, scheduler) = (state.notifier.clone(), state.scheduler.clone());
         tokio::spawn(async move {
             let since = chrono::Utc::now() - chrono::Duration::days(1);
             if let Err(error) = resume.resume(since).await {
                 tracing::error!(%error, "cannot resume unsent notifications");
             }
+            // Only now: the scheduler may mail an overdue alert at once.
+            scheduler.start();
         });
-        state.notifier.spawn(&state.runner);
-        state.scheduler.start();
     }
 
     /// Serves until `shutdown` completes.

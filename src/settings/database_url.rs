@@ -48,6 +48,14 @@ impl DatabaseUrl {
         if url.fragment().is_some() {
             return Err(format());
         }
+        // A password in the query would be stored and shown in clear: it goes after the
+        // user name, where it is split off and sealed.
+        if url
+            .query_pairs()
+            .any(|(key, _)| matches!(key.as_ref(), "password" | "sslpassword"))
+        {
+            return Err(Invalid::new("invalid.db_url.query_password"));
+        }
         let database = url.path().strip_prefix('/').unwrap_or(url.path());
         if database.is_empty() || database.contains('/') {
             return Err(Invalid::new("invalid.db_url.database"));

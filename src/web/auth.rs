@@ -198,15 +198,18 @@ async fn login(
         )
             .into_response());
     }
+    // Counted before checking, so parallel guesses cannot all slip under the limit.
+    login_failures::record_failure(&state.pool, &subjects, now).await?;
     match accounts::check_login(&state.pool, &username, &input.password).await? {
         Some(user) => {
-            login_failures::clear(&state.pool, &user_subject).await?;
+            for subject in &subjects {
+                login_failures::clear(&state.pool, subject).await?;
+            }
             session::log_in(&session, &user).await?;
             tracing::info!(user = %user.username, addr = %peer.ip(), "logged in");
             Ok(Redirect::to(&next).into_response())
         }
         None => {
-            login_failures::record_failure(&state.pool, &subjects, now).await?;
             tracing::warn!(user = %username, addr = %peer.ip(), "failed login");
             form.add_error("password", lang.t("login.failed"));
             Ok((StatusCode::UNAUTHORIZED, LoginPage { page, form, next }).into_response())

@@ -133,10 +133,20 @@ impl EmailAccountForm {
         else {
             return Ok(None);
         };
+        // The stored password only ever goes to the server it was typed for.
+        let same_server = host.as_str() == previous.smtp_host
+            && i64::from(port) == previous.smtp_port
+            && self.smtp_username.trim() == previous.smtp_username;
         let smtp_password = match (new_password, self.remove_password.is_some()) {
             (Some(password), _) => Some(key.seal(PASSWORD_PURPOSE, password.expose())?),
             (None, true) => None,
-            (None, false) => previous.smtp_password.clone(),
+            (None, false) if same_server || !previous.has_password() => {
+                previous.smtp_password.clone()
+            }
+            (None, false) => {
+                form.add_error("smtp_password", lang.t("email.password_retype"));
+                return Ok(None);
+            }
         };
         Ok(Some(StoredEmailAccount {
             smtp_host: host.as_str().to_owned(),

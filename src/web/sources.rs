@@ -129,10 +129,11 @@ struct Parsed {
     password: Option<Vec<u8>>,
 }
 
-/// Parses the form; `previous_password` is kept when the URL shows no new password.
+/// Parses the form; `previous` (the stored location and sealed password) keeps its
+/// password when the URL shows no new one and still points at the same server.
 fn parse(
     input: &SourceForm,
-    previous_password: Option<&Vec<u8>>,
+    previous: Option<(&str, Option<&Vec<u8>>)>,
     key: &MasterKey,
     lang: Lang,
     form: &mut FormState,
@@ -149,9 +150,23 @@ fn parse(
     let (Some(name), Some(kind), Some(location)) = (name, kind, location) else {
         return Ok(None);
     };
+    // A stored password only ever goes to the server it was typed for.
+    let same_server = previous.is_some_and(|(stored, _)| {
+        let before = SourceLocation::parse(kind, stored).ok();
+        let server = |l: &SourceLocation| {
+            l.database_url()
+                .map(|u| (u.host().to_owned(), u.port(), u.username()))
+        };
+        before.as_ref().and_then(server) == server(&location)
+    });
+    let previous_password = previous.and_then(|(_, password)| password);
     let password = match location.password() {
         Some(p) if p != MASK => Some(key.seal(PASSWORD_PURPOSE, p)?),
         _ if input.remove_password.is_some() => None,
+        _ if previous_password.is_some() && !same_server => {
+            form.add_error("location", lang.t("sources.password_retype"));
+            return Ok(None);
+        }
         _ => previous_password.cloned(),
     };
     let stored_location = location.without_password();
@@ -226,13 +241,8 @@ async fn update(
         .ok_or(WebError::NotFound)?;
     let mut form = input.echo();
     let username = page.user.clone().unwrap_or_default();
-    let parsed = parse(
-        &input,
-        source.password.as_ref(),
-        &state.key,
-        page.lang,
-        &mut form,
-    )?;
+    let previous = Some((source.location.as_str(), source.password.as_ref()));
+    let parsed = parse(&input, previous, &state.key, page.lang, &mut form)?;
     if let Some(parsed) = parsed {
         let row = SourceRow {
             name: parsed.name.as_str(),

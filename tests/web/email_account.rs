@@ -137,3 +137,24 @@ mod send_test {
         assert!(html.contains("refused the connection"), "{html}");
     }
 }
+
+#[tokio::test]
+async fn the_stored_smtp_password_is_not_sent_to_a_new_server() {
+    let app = TestApp::spawn_logged_in().await;
+    let mut fields = vec![
+        ("smtp_host", "smtp.example.com"),
+        ("smtp_port", "587"),
+        ("smtp_security", "starttls"),
+        ("smtp_username", "me"),
+        ("smtp_password", PASSWORD),
+        ("sender", "backups@example.com"),
+    ];
+    assert_eq!(app.post_form("/email-account", &fields).await.status(), 200);
+    fields.retain(|(n, _)| !matches!(*n, "smtp_password" | "smtp_host"));
+    fields.push(("smtp_password", ""));
+    fields.push(("smtp_host", "smtp.attacker.example"));
+    let moved = app.post_form("/email-account", &fields).await;
+    assert_eq!(moved.status(), 422);
+    let html = moved.text().await.expect("body");
+    assert!(field_error(&html, "smtp_password").is_some_and(|m| m.contains("again")));
+}

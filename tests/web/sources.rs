@@ -129,3 +129,53 @@ async fn a_connection_password_is_masked_and_sealed() {
     assert!(!edit.contains(secret));
     assert!(edit.contains("A password is stored"));
 }
+
+#[tokio::test]
+async fn a_stored_password_is_not_sent_to_a_new_server() {
+    let app = TestApp::spawn_logged_in().await;
+    let url = "postgres://backup:pg-Secret-9@db.example.com:5432/erp";
+    app.post_form(
+        "/sources",
+        &[("name", "erp"), ("kind", "postgres"), ("location", url)],
+    )
+    .await;
+    let list = app.get_text("/sources").await;
+    let id_start = list.find("href=\"/sources/").expect("edit link") + "href=\"/sources/".len();
+    let id: String = list[id_start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let moved = app
+        .post_form(
+            &format!("/sources/{id}"),
+            &[
+                ("name", "erp"),
+                ("kind", "postgres"),
+                (
+                    "location",
+                    "postgres://backup:***@attacker.example.com:5432/erp",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status(), 422);
+    let html = moved.text().await.expect("body");
+    assert!(field_error(&html, "location").is_some_and(|m| m.contains("again")));
+    // The same server with the mask keeps the password.
+    let same = app
+        .post_form(
+            &format!("/sources/{id}"),
+            &[
+                ("name", "erp"),
+                ("kind", "postgres"),
+                ("location", "postgres://backup:***@db.example.com:5432/erp"),
+            ],
+        )
+        .await;
+    assert_eq!(same.status(), 200);
+    assert!(
+        app.get_text(&format!("/sources/{id}"))
+            .await
+            .contains("A password is stored")
+    );
+}
