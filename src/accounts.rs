@@ -140,6 +140,24 @@ pub async fn set_password(
     if done.rows_affected() == 0 {
         return Err(AccountError::NoSuchUser(username.to_owned()));
     }
+    end_all_sessions(pool).await
+}
+
+/// Logs everyone out (after a password change, a session opened with the old password
+/// must not live on). The session table exists once the server has run.
+async fn end_all_sessions(pool: &SqlitePool) -> Result<(), AccountError> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tower_sessions')",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db("looking for sessions"))?;
+    if exists {
+        sqlx::query("DELETE FROM tower_sessions")
+            .execute(pool)
+            .await
+            .map_err(db("ending sessions"))?;
+    }
     Ok(())
 }
 
