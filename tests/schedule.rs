@@ -289,7 +289,7 @@ impl World {
         s3_backup::db::settings::save(&self.pool, &settings, "admin")
             .await
             .expect("save");
-        sqlx::query("UPDATE settings SET updated_at = ?1 WHERE id = 1")
+        sqlx::query("UPDATE settings SET schedule_saved_at = ?1 WHERE id = 1")
             .bind(self.clock_now())
             .execute(&self.pool)
             .await
@@ -664,7 +664,7 @@ async fn the_plan_comes_from_the_saved_settings() {
     settings.backup_monthday = 31;
     settings.backup_time = "03:00".into();
     settings.timezone = "Europe/Paris".into();
-    settings.updated_at = Some(at("2027-01-10 00:00"));
+    settings.schedule_saved_at = Some(at("2027-01-10 00:00"));
     let plan = Plan::from_settings(&settings)
         .expect("valid")
         .expect("scheduled");

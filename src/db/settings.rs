@@ -26,7 +26,20 @@ pub struct StoredSettings {
     pub backup_files: bool,
     pub backup_limit: i64,
     pub updated_at: Option<DateTime<Utc>>,
+    /// When a field of the schedule last changed (see `SCHEDULE_FIELDS`).
+    pub schedule_saved_at: Option<DateTime<Utc>>,
 }
+
+/// The fields that decide when automatic backups run.
+pub const SCHEDULE_FIELDS: [&str; 7] = [
+    "enabled",
+    "frequency",
+    "backup_time",
+    "backup_weekday",
+    "backup_monthday",
+    "cron",
+    "timezone",
+];
 
 impl StoredSettings {
     pub fn has_secret(&self) -> bool {
@@ -79,7 +92,7 @@ impl StoredSettings {
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
-    backup_limit, updated_at
+    backup_limit, updated_at, schedule_saved_at
     FROM settings WHERE id = 1";
 
 pub async fn load(pool: &SqlitePool) -> Result<StoredSettings, sqlx::Error> {
@@ -107,7 +120,8 @@ pub async fn save(
             notify_email = ?4, send_email_for_successful_backup = ?5, bucket = ?6,
             endpoint_url = ?7, region = ?8, path_style = ?9, backup_path = ?10,
             frequency = ?11, backup_time = ?12, backup_weekday = ?13, backup_monthday = ?14,
-            cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18, updated_at = ?19
+            cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18, updated_at = ?19,
+            schedule_saved_at = ?20
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -129,6 +143,13 @@ pub async fn save(
     .bind(new.backup_files)
     .bind(new.backup_limit)
     .bind(Utc::now())
+    .bind(
+        if changed.iter().any(|field| SCHEDULE_FIELDS.contains(field)) {
+            Some(Utc::now())
+        } else {
+            old.schedule_saved_at
+        },
+    )
     .execute(&mut *tx)
     .await?;
     crate::db::changes::record(&mut *tx, username, "settings", &changed).await?;

@@ -45,7 +45,7 @@ impl Plan {
         Ok(Some(Plan {
             schedule,
             tz: TimeZone::parse(&settings.timezone)?,
-            saved_at: settings.updated_at.unwrap_or(DateTime::UNIX_EPOCH),
+            saved_at: settings.schedule_saved_at.unwrap_or(DateTime::UNIX_EPOCH),
         }))
     }
 

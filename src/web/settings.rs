@@ -403,6 +403,7 @@ impl ValidSettings {
             backup_files: self.backup_files,
             backup_limit: i64::from(self.backup_limit.get()),
             updated_at: previous.updated_at,
+            schedule_saved_at: previous.schedule_saved_at,
         })
     }
 }

@@ -121,7 +121,7 @@ async fn overdue_backups_show_a_banner_on_every_page() {
     let pool = s3_backup::db::open(&app.data_dir().join("s3-backup.sqlite3"))
         .await
         .expect("open db");
-    sqlx::query("UPDATE settings SET updated_at = ?1")
+    sqlx::query("UPDATE settings SET schedule_saved_at = ?1")
         .bind(chrono::Utc::now() - chrono::Duration::days(2))
         .execute(&pool)
         .await
@@ -130,4 +130,17 @@ async fn overdue_backups_show_a_banner_on_every_page() {
         let html = app.get_text(path).await;
         assert!(html.contains("id=\"overdue-banner\""), "{path}");
     }
+    // Fixing an unrelated field does not hide it: backups are still late.
+    let mut fields = settings("http://127.0.0.1:9", "some-bucket", "");
+    fields.retain(|(n, _)| *n != "notify_email");
+    fields.push(("notify_email", "someone-else@example.com"));
+    let saved = app.post_form("/settings", &fields).await;
+    assert_eq!(saved.status(), 200);
+    assert!(
+        saved
+            .text()
+            .await
+            .expect("body")
+            .contains("id=\"overdue-banner\"")
+    );
 }
