@@ -149,15 +149,16 @@ impl Server {
     fn start_background_work(&self) {
         let state = &self.state;
         state.notifier.spawn(&state.runner);
-        let (resume, scheduler) = (state.notifier.clone(), state.scheduler.clone());
+        let resume = state.notifier.clone();
         tokio::spawn(async move {
             let since = chrono::Utc::now() - chrono::Duration::days(1);
             if let Err(error) = resume.resume(since).await {
                 tracing::error!(%error, "cannot resume unsent notifications");
             }
-            // Only now: the scheduler may mail an overdue alert at once.
-            scheduler.start();
         });
+        // Not after resuming: resending old mail may take minutes of retries, and scheduled
+        // backups must not wait for it.
+        state.scheduler.start();
     }
 
     /// Serves until `shutdown` completes.

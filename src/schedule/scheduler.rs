@@ -118,6 +118,12 @@ impl Scheduler {
         }
     }
 
+    /// Whether the scheduler task is running (not yet started or ended: false).
+    pub fn is_alive(&self) -> bool {
+        let started = self.pending.lock().map(|p| p.is_none()).unwrap_or(false);
+        started && self.next_run.has_changed().is_ok()
+    }
+
     /// The next automatic run, for display.
     pub fn next_run(&self) -> Option<DateTime<Utc>> {
         *self.next_run.borrow()

@@ -23,15 +23,18 @@ pub fn router() -> Router<AppState> {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     let database = stats::ping(&state.pool).await;
+    let scheduler = state.scheduler.is_alive();
+    let healthy = database.is_ok() && scheduler;
     let body = serde_json::json!({
-        "status": if database.is_ok() { "ok" } else { "unavailable" },
+        "status": if healthy { "ok" } else { "unavailable" },
         "database": if database.is_ok() { "ok" } else { "unreachable" },
+        "scheduler": if scheduler { "ok" } else { "stopped" },
         "backup_running": state.runner.current().is_some(),
     });
-    let status = if database.is_ok() {
+    let status = if healthy {
         StatusCode::OK
     } else {
-        tracing::error!(error = ?database.err(), "health check: database unreachable");
+        tracing::error!(error = ?database.err(), scheduler, "health check failed");
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()

@@ -8,6 +8,7 @@ async fn healthz_answers_without_login() {
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
+    assert_eq!(body["scheduler"], "ok");
 }
 
 #[tokio::test]
