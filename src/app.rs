@@ -181,6 +181,12 @@ impl Server {
         .map_err(|source| StartError::Listen {
             addr: self.state.config.listen,
             source,
-        })
+        })?;
+        // A backup in progress is cancelled cleanly: recorded, mailed, uploads aborted.
+        self.state
+            .runner
+            .shutdown(self.state.config.shutdown_grace)
+            .await;
+        Ok(())
     }
 }

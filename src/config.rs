@@ -16,6 +16,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// A PEM file of certificates to trust for the SMTP server besides the public roots.
     pub smtp_ca_file: Option<PathBuf>,
+    /// How long stopping waits for a cancelled backup to be recorded and its uploads aborted.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Config {
@@ -27,6 +29,7 @@ impl Config {
             public_url: None,
             metrics_token: None,
             smtp_ca_file: None,
+            shutdown_grace: std::time::Duration::from_secs(20),
         }
     }
 

@@ -78,6 +78,10 @@ struct Inner {
     pool: SqlitePool,
     slot: Mutex<Slot>,
     finished: broadcast::Sender<RunFinished>,
+    /// The engine task of the run in progress, to cancel it at shutdown.
+    engine: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Signalled whenever the slot becomes free.
+    idle: tokio::sync::Notify,
     /// A file locked for the whole run, so that two processes on the same data (the server
     /// and the `backup` command) never run at once; the system frees it if a process dies.
     lock_file: Option<PathBuf>,
@@ -107,6 +111,7 @@ impl SlotGuard {
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         self.set(Slot::Idle);
+        self.inner.idle.notify_waiters();
     }
 }
 
@@ -128,6 +133,8 @@ impl Runner {
                 pool,
                 slot: Mutex::new(Slot::Idle),
                 finished,
+                engine: Mutex::new(None),
+                idle: tokio::sync::Notify::new(),
                 lock_file,
             }),
         }
@@ -165,6 +172,31 @@ impl Runner {
             Some(_held) => Ok(runs::mark_interrupted_at_startup(&self.inner.pool).await?),
             None => Ok(0),
         }
+    }
+
+    /// At shutdown: cancels the run in progress, waits (at most `limit`) for it to be
+    /// recorded as failed and for its multipart uploads to be aborted on the server.
+    pub async fn shutdown(&self, limit: Duration) {
+        let cancelled = self
+            .inner
+            .engine
+            .lock()
+            .ok()
+            .and_then(|mut engine| engine.take());
+        let Some(engine) = cancelled else { return };
+        tracing::warn!("stopping: cancelling the backup in progress");
+        engine.abort();
+        let ended = async {
+            loop {
+                let idle = self.inner.idle.notified();
+                if matches!(self.inner.slot.lock().map(|s| *s), Ok(Slot::Idle) | Err(_)) {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, ended).await;
+        super::upload::wait_for_pending_aborts(limit).await;
     }
 
     /// Runs that end from now on.
@@ -251,7 +283,13 @@ impl Runner {
         // The engine runs in its own task so that a panic ends the run as failed instead of
         // leaving it running.
         let engine = tokio::spawn(async move { run_backup(&job, &reporter).await });
+        if let Ok(mut current) = self.inner.engine.lock() {
+            *current = Some(engine.abort_handle());
+        }
         let result = engine.await;
+        if let Ok(mut current) = self.inner.engine.lock() {
+            *current = None;
+        }
         // Every event is recorded before the run's end is.
         if let Err(err) = recorder.await {
             tracing::error!(run_id, "run recorder stopped: {err}");
@@ -292,7 +330,12 @@ impl Runner {
                 }
             }
             Err(join_error) => {
-                let error = format!("the backup stopped unexpectedly: {join_error}");
+                let error = if join_error.is_cancelled() {
+                    "the application was stopped during this backup; its uploads were aborted"
+                        .to_owned()
+                } else {
+                    format!("the backup stopped unexpectedly: {join_error}")
+                };
                 summary.error = Some(error.clone());
                 Outcome::Failed {
                     error,

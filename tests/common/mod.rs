@@ -39,6 +39,7 @@ async fn start(
 ) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir);
     config.smtp_ca_file = smtp_ca_file;
+    config.shutdown_grace = std::time::Duration::from_secs(2);
     let state = app::open_state(config).await.expect("open app state");
     let server = Server::bind(state).await.expect("bind");
     let addr = server.local_addr().expect("bound address");

@@ -282,3 +282,46 @@ async fn backups_succeed_with_only_list_and_put_allowed_as_the_setup_guide_sugge
         "{keys:?}"
     );
 }
+
+#[tokio::test]
+async fn stopping_the_app_during_a_backup_aborts_its_upload_and_records_the_run() {
+    let mut app = TestApp::spawn_logged_in().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let sources = configure(&app, &s3, &bucket, SECRET_KEY).await;
+    // Enough incompressible data for a multipart upload of several parts.
+    let mut noise = vec![0u8; 24 * 1024 * 1024];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut noise);
+    std::fs::write(sources.path().join("files").join("photo.raw"), &noise).expect("write");
+
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    s3.hooks.parts_received(1).await;
+    s3.hooks.hold();
+    app.shutdown().await;
+    s3.hooks.open();
+    // The abort sent at shutdown reaches the server once it answers again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !s3.open_multipart_uploads().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "multipart upload left open"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let keys = s3.keys(&bucket, "erp/").await;
+    assert!(
+        !keys.iter().any(|k| k.ends_with("files.tar.zst")),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.ends_with("manifest.json")),
+        "{keys:?}"
+    );
+
+    app.restart().await;
+    let page = app.get_text(&run_page).await;
+    assert!(page.contains("status-failed"), "{page}");
+    assert!(page.contains("stopped during this backup"));
+}
