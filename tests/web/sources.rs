@@ -1,5 +1,15 @@
 use crate::common::{TestApp, field_error};
 
+/// The id of the first source listed, from its edit link.
+async fn first_source_id(app: &TestApp) -> String {
+    let list = app.get_text("/sources").await;
+    let start = list.find("href=\"/sources/").expect("edit link") + "href=\"/sources/".len();
+    list[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
+
 #[tokio::test]
 async fn sources_are_added_listed_edited_and_removed() {
     let app = TestApp::spawn_logged_in().await;
@@ -35,12 +45,7 @@ async fn sources_are_added_listed_edited_and_removed() {
     let html = duplicate.text().await.expect("body");
     assert!(field_error(&html, "name").is_some_and(|m| m.contains("already exists")));
 
-    let list = app.get_text("/sources").await;
-    let id_start = list.find("href=\"/sources/").expect("edit link") + "href=\"/sources/".len();
-    let id: String = list[id_start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let id = first_source_id(&app).await;
     let edited = app
         .post_form(
             &format!("/sources/{id}"),
@@ -119,12 +124,7 @@ async fn a_connection_password_is_masked_and_sealed() {
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
 
     // Editing with the mask left in place keeps the stored password.
-    let list = app.get_text("/sources").await;
-    let id_start = list.find("href=\"/sources/").expect("edit link") + "href=\"/sources/".len();
-    let id: String = list[id_start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let id = first_source_id(&app).await;
     let edit = app.get_text(&format!("/sources/{id}")).await;
     assert!(!edit.contains(secret));
     assert!(edit.contains("A password is stored"));
@@ -139,12 +139,7 @@ async fn a_stored_password_is_not_sent_to_a_new_server() {
         &[("name", "erp"), ("kind", "postgres"), ("location", url)],
     )
     .await;
-    let list = app.get_text("/sources").await;
-    let id_start = list.find("href=\"/sources/").expect("edit link") + "href=\"/sources/".len();
-    let id: String = list[id_start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let id = first_source_id(&app).await;
     let moved = app
         .post_form(
             &format!("/sources/{id}"),
