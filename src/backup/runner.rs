@@ -350,8 +350,21 @@ impl Runner {
                 tracing::error!(run_id, "{err}");
             }
         }
-        if let Err(err) = runs::finish(pool, run_id, &outcome).await {
-            tracing::error!(run_id, "{err}");
+        // The end must be written, or the run would look stuck: retry a busy or failing
+        // database a few times before giving up (start-up then marks it interrupted).
+        for (attempt, pause) in [1u64, 2, 4, 8, 0].into_iter().enumerate() {
+            match runs::finish(pool, run_id, &outcome).await {
+                Ok(_) => break,
+                Err(err) if pause > 0 => {
+                    tracing::warn!(
+                        run_id,
+                        attempt,
+                        "cannot record the end of the run, retrying: {err}"
+                    );
+                    tokio::time::sleep(Duration::from_secs(pause)).await;
+                }
+                Err(err) => tracing::error!(run_id, "cannot record the end of the run: {err}"),
+            }
         }
         drop(guard);
         // Nobody listening is fine: the history has it.
