@@ -1,6 +1,7 @@
 //! The running application: shared state, router assembly, and the server loop.
 
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use sqlx::SqlitePool;
@@ -58,10 +59,15 @@ pub struct AppState {
 
 /// Opens the data directory: creates it, loads (or makes) the master key, migrates the db.
 pub async fn open_state(config: Config) -> Result<AppState, StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
+    // Private: the database holds password hashes and sealed secrets next to their key.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
     let key = MasterKey::load_or_create(&config.master_key_path())?;
     let pool = crate::db::open(&config.database_path()).await?;
     let runner = Runner::with_lock_file(pool.clone(), config.data_dir.join("run.lock"));

@@ -21,3 +21,14 @@ async fn metrics_need_a_login_and_speak_prometheus() {
     assert!(text.contains("s3backup_last_success_timestamp_seconds 0"));
     assert!(text.contains("s3backup_backup_running 0"));
 }
+
+#[tokio::test]
+async fn the_data_directory_and_key_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn().await;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(app.data_dir()), 0o700);
+    assert_eq!(mode(&app.data_dir().join("master.key")), 0o600);
+    assert!(app.data_dir().join("s3-backup.sqlite3").exists());
+}
