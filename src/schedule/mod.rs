@@ -10,7 +10,7 @@ mod plan;
 mod scheduler;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use overdue::{Overdue, check as check_overdue, overdue};
+pub use overdue::{Overdue, check as check_overdue, overdue, overdue_banner};
 pub use plan::{Decision, Plan, due, expected_by, grace};
 pub use scheduler::{JobSource, Scheduler, SchedulerEvent, SchedulerParts};
 

@@ -67,6 +67,24 @@ pub async fn overdue(
     overdue_under(pool, &plan, now).await
 }
 
+/// The banner every page shows in `locale` while backups are overdue, times in the
+/// schedule's own zone; the settings are read once.
+pub async fn overdue_banner(
+    pool: &SqlitePool,
+    now: DateTime<Utc>,
+    locale: &str,
+) -> Result<Option<String>, ScheduleError> {
+    let settings = crate::db::settings::load(pool)
+        .await
+        .map_err(ScheduleError::db("reading the settings"))?;
+    let Ok(Some(plan)) = Plan::from_settings(&settings) else {
+        return Ok(None);
+    };
+    Ok(overdue_under(pool, &plan, now)
+        .await?
+        .map(|overdue| overdue.banner(locale, plan.tz.tz())))
+}
+
 pub(super) async fn overdue_under(
     pool: &SqlitePool,
     plan: &Plan,

@@ -13,7 +13,8 @@ use crate::web::session;
 /// Forms are small; anything larger than this is refused before parsing.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
-fn same(a: &[u8], b: &[u8]) -> bool {
+/// Compares secrets in time independent of where they differ.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

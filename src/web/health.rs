@@ -48,14 +48,7 @@ fn bearer_matches(headers: &HeaderMap, expected: Option<&str>) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|sent| {
-            sent.len() == expected.len()
-                && sent
-                    .bytes()
-                    .zip(expected.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        })
+        .is_some_and(|sent| crate::web::csrf::same(sent.as_bytes(), expected.as_bytes()))
 }
 
 async fn metrics(

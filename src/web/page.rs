@@ -74,16 +74,7 @@ impl FromRequestParts<AppState> for Page {
 
 /// The overdue alert in `lang`, with times in the settings' time zone.
 async fn overdue_banner(state: &AppState, lang: Lang) -> Result<Option<String>, WebError> {
-    let now = chrono::Utc::now();
-    let Some(overdue) = crate::schedule::overdue(&state.pool, now)
+    crate::schedule::overdue_banner(&state.pool, chrono::Utc::now(), lang.code())
         .await
-        .map_err(|e| WebError::internal("checking for overdue backups", e))?
-    else {
-        return Ok(None);
-    };
-    let stored = crate::db::settings::load(&state.pool).await?;
-    let tz = crate::settings::TimeZone::parse(&stored.timezone)
-        .unwrap_or_default()
-        .tz();
-    Ok(Some(overdue.banner(lang.code(), tz)))
+        .map_err(|e| WebError::internal("checking for overdue backups", e))
 }
