@@ -13,17 +13,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [endpoint, bucket, prefix, directory, rest @ ..] = args.as_slice() else {
         return Err("usage: bench_backup ENDPOINT BUCKET PREFIX DIRECTORY [POSTGRES_URL]".into());
     };
-    let mut sources = vec![SourceSpec {
-        name: "files".into(),
-        kind: SourceKind::Directory,
-        location: directory.clone(),
-    }];
+    let mut sources = vec![SourceSpec::parse(
+        "files",
+        SourceKind::Directory,
+        directory,
+    )?];
     if let Some(postgres) = rest.first() {
-        sources.push(SourceSpec {
-            name: "db".into(),
-            kind: SourceKind::Postgres,
-            location: postgres.clone(),
-        });
+        sources.push(SourceSpec::parse("db", SourceKind::Postgres, postgres)?);
     }
     let job = Job {
         target: S3Target {

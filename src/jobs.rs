@@ -1,97 +1,91 @@
-//! Turns what the admin stored (settings, sources, sealed secrets) into the engine's job.
+//! Turns what the admin stored (settings, sources, sealed secrets) into the engine's job:
+//! the one place the S3 target is derived from the settings.
 
 use sqlx::SqlitePool;
 
 use crate::backup::{Job, S3Target, SourceSpec};
 use crate::crypto::MasterKey;
 use crate::crypto::purpose;
-use crate::db::settings::StoredSettings;
-use crate::db::sources::StoredSource;
-use crate::settings::{Endpoint, SourceKind, SourceLocation};
+use crate::db::settings::SettingsError;
+use crate::db::sources::Source;
+use crate::lang::Message;
+use crate::settings::{Field, Settings, SourceKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("the S3 settings are incomplete: {0} is missing")]
-    Incomplete(&'static str),
+    #[error("the S3 settings are incomplete: {} missing", names(.0))]
+    Incomplete(Vec<Field>),
     #[error("no source to back up: add one on the Sources page")]
     NoSources,
-    #[error("the stored value of {field} is not valid any more: {reason}")]
-    Stored { field: String, reason: String },
     #[error("cannot read a stored secret: {0}")]
     Secret(#[from] crate::crypto::CryptoError),
-    #[error("cannot read the settings: {0}")]
-    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("cannot read the sources: {0}")]
+    Sources(#[from] crate::db::sources::SourcesError),
+}
+
+fn names(fields: &[Field]) -> String {
+    fields
+        .iter()
+        .map(|field| field.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl JobError {
-    /// What fills the message's `%{detail}`: the missing field, or the whole reason.
-    pub fn detail(&self) -> String {
+    /// What to tell the reader, in their language.
+    pub fn message(&self) -> Message {
         match self {
-            Self::Incomplete(field) => (*field).to_owned(),
-            other => other.to_string(),
-        }
-    }
-
-    /// Translation key of the message shown on a page.
-    pub fn key(&self) -> &'static str {
-        match self {
-            Self::Incomplete(_) => "backups.not_configured",
-            Self::NoSources => "backups.no_sources",
-            _ => "backups.job_error",
+            Self::Incomplete(fields) => Message::new("backups.not_configured")
+                .with_labels("fields", fields.iter().map(|field| field.label_key())),
+            Self::NoSources => Message::new("backups.no_sources"),
+            other => Message::new("backups.job_error").detail(other.to_string()),
         }
     }
 }
 
-/// The S3 target described by stored settings, with the secret opened.
-pub fn target(settings: &StoredSettings, key: &MasterKey) -> Result<S3Target, JobError> {
-    if settings.bucket.is_empty() {
-        return Err(JobError::Incomplete("bucket"));
-    }
-    if settings.access_key_id.is_empty() {
-        return Err(JobError::Incomplete("access_key_id"));
-    }
-    let sealed = settings
-        .secret_access_key
-        .as_deref()
-        .ok_or(JobError::Incomplete("secret_access_key"))?;
-    let endpoint = Endpoint::parse(&settings.endpoint_url).map_err(|e| JobError::Stored {
-        field: "endpoint_url".into(),
-        reason: e.to_string(),
-    })?;
+/// The S3 target of `settings`, with the secret opened.
+pub fn target(settings: &Settings, key: &MasterKey) -> Result<S3Target, JobError> {
+    let (Some(bucket), Some(access_key_id), Some(sealed)) = (
+        &settings.bucket,
+        &settings.access_key_id,
+        &settings.sealed_secret,
+    ) else {
+        let mut missing = Vec::new();
+        if settings.access_key_id.is_none() {
+            missing.push(Field::AccessKeyId);
+        }
+        if settings.sealed_secret.is_none() {
+            missing.push(Field::SecretAccessKey);
+        }
+        if settings.bucket.is_none() {
+            missing.push(Field::Bucket);
+        }
+        return Err(JobError::Incomplete(missing));
+    };
     Ok(S3Target {
-        endpoint: endpoint.url().cloned(),
-        region: settings.region.clone(),
-        bucket: settings.bucket.clone(),
-        access_key_id: settings.access_key_id.clone(),
+        endpoint: settings.endpoint.url().cloned(),
+        region: settings.region.as_str().to_owned(),
+        bucket: bucket.as_str().to_owned(),
+        access_key_id: access_key_id.as_str().to_owned(),
         secret_access_key: key.open(purpose::S3_SECRET_KEY, sealed)?,
         path_style: settings.path_style,
-        prefix: settings.backup_path.clone(),
+        prefix: settings.prefix.as_str().to_owned(),
         max_parts: S3Target::DEFAULT_MAX_PARTS,
     })
 }
 
 /// A source as the engine needs it: the connection URL with its password put back.
-pub fn source_spec(source: &StoredSource, key: &MasterKey) -> Result<SourceSpec, JobError> {
-    let stored = |reason: String| JobError::Stored {
-        field: format!("source {}", source.name),
-        reason,
-    };
-    let kind = SourceKind::parse(&source.kind).map_err(|e| stored(e.to_string()))?;
-    let location = match (&source.password, kind) {
-        (Some(sealed), SourceKind::Postgres | SourceKind::Mysql) => {
-            let password = key.open(purpose::SOURCE_PASSWORD, sealed)?;
-            SourceLocation::parse(kind, &source.location)
-                .map_err(|e| stored(e.to_string()))?
-                .with_password(&password)
-                .database_url()
-                .map(|url| url.expose().to_string())
-                .ok_or_else(|| stored("not a connection URL".to_owned()))?
-        }
-        _ => source.location.clone(),
+pub fn source_spec(source: &Source, key: &MasterKey) -> Result<SourceSpec, JobError> {
+    let location = match &source.sealed_password {
+        Some(sealed) => source
+            .location
+            .with_password(&key.open(purpose::SOURCE_PASSWORD, sealed)?),
+        None => source.location.clone(),
     };
     Ok(SourceSpec {
-        name: source.name.clone(),
-        kind,
+        name: source.name.as_str().to_owned(),
         location,
     })
 }
@@ -103,7 +97,7 @@ pub async fn load(pool: &SqlitePool, key: &MasterKey) -> Result<Job, JobError> {
     let sources = crate::db::sources::list(pool)
         .await?
         .iter()
-        .filter(|s| settings.backup_files || s.kind != SourceKind::Directory.as_str())
+        .filter(|s| settings.backup_files || s.location.kind() != SourceKind::Directory)
         .map(|s| source_spec(s, key))
         .collect::<Result<Vec<_>, _>>()?;
     if sources.is_empty() {
@@ -112,6 +106,6 @@ pub async fn load(pool: &SqlitePool, key: &MasterKey) -> Result<Job, JobError> {
     Ok(Job {
         target,
         sources,
-        backup_limit: u32::try_from(settings.backup_limit).unwrap_or(0),
+        backup_limit: settings.backup_limit.get(),
     })
 }

@@ -233,11 +233,7 @@ fn job(target: s3_backup::backup::S3Target, sources: Vec<SourceSpec>) -> Job {
 }
 
 fn source(name: &str, kind: SourceKind, location: impl Into<String>) -> SourceSpec {
-    SourceSpec {
-        name: name.to_owned(),
-        kind,
-        location: location.into(),
-    }
+    SourceSpec::parse(name, kind, &location.into()).expect("a valid source")
 }
 
 /// A reporter whose log lines the test can read afterwards.

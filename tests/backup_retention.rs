@@ -18,11 +18,7 @@ fn sqlite_source(dir: &std::path::Path) -> SourceSpec {
         .status()
         .expect("sqlite3 is installed (apt-get install -y sqlite3)");
     assert!(status.success());
-    SourceSpec {
-        name: "app".into(),
-        kind: SourceKind::Sqlite,
-        location: path.to_string_lossy().into_owned(),
-    }
+    SourceSpec::parse("app", SourceKind::Sqlite, &path.to_string_lossy()).expect("a valid source")
 }
 
 async fn seed_backup(s3: &TestS3, bucket: &str, folder: &str, complete: bool) {
@@ -133,11 +129,8 @@ async fn a_failed_run_deletes_nothing() {
     let bucket = s3.new_bucket().await;
     seed_backup(&s3, &bucket, "p/2020-01-01T000000Z", true).await;
     seed_backup(&s3, &bucket, "p/2020-01-02T000000Z", true).await;
-    let missing = SourceSpec {
-        name: "app".into(),
-        kind: SourceKind::Sqlite,
-        location: "/nonexistent/app.sqlite3".into(),
-    };
+    let missing = SourceSpec::parse("app", SourceKind::Sqlite, "/nonexistent/app.sqlite3")
+        .expect("a valid source");
 
     let result = run_backup(
         &Job {

@@ -34,11 +34,10 @@ async fn setup() -> Setup {
     std::fs::write(files.join("invoice.pdf"), "facture n°1\n".repeat(10_000)).expect("file");
     let job = Job {
         target: s3.target(&bucket, "backups"),
-        sources: vec![SourceSpec {
-            name: "files".into(),
-            kind: SourceKind::Directory,
-            location: files.to_string_lossy().into_owned(),
-        }],
+        sources: vec![
+            SourceSpec::parse("files", SourceKind::Directory, &files.to_string_lossy())
+                .expect("a valid source"),
+        ],
         backup_limit: 0,
     };
     Setup {

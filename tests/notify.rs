@@ -6,7 +6,8 @@ mod smtp;
 
 use s3_backup::crypto::MasterKey;
 use s3_backup::db::runs::{self, Outcome, RunId, RunStatus, Trigger};
-use s3_backup::notify::{self, DeliveryState, MailOptions, MailProblem, Notifier, Tr};
+use s3_backup::lang::Lang as Tr;
+use s3_backup::notify::{self, DeliveryState, MailOptions, MailProblem, Notifier};
 use s3_backup::settings::EmailList;
 use s3_backup::settings::SmtpSecurity;
 use smtp::TestSmtp;
@@ -48,10 +49,10 @@ impl World {
         let mut settings = s3_backup::db::settings::load(&self.pool)
             .await
             .expect("load");
-        settings.notify_email = notify_email.to_owned();
+        settings.notify_email = EmailList::parse(notify_email).unwrap_or_default();
         settings.send_email_for_successful_backup = on_success;
-        settings.timezone = "Europe/Paris".to_owned();
-        s3_backup::db::settings::save(&self.pool, &settings, "admin")
+        settings.timezone = s3_backup::settings::TimeZone::parse("Europe/Paris").expect("a zone");
+        s3_backup::db::settings::store(&self.pool, &settings, "admin")
             .await
             .expect("save settings");
     }
@@ -182,7 +183,11 @@ async fn success_is_not_mailed_when_the_box_is_unchecked() {
 #[tokio::test]
 async fn success_is_mailed_when_the_box_is_checked_in_the_admins_language() {
     let world = World::new(true).await;
-    notify::set_language(&world.pool, "fr")
+    let mut settings = s3_backup::db::settings::load(&world.pool)
+        .await
+        .expect("load");
+    settings.language = Tr::FR;
+    s3_backup::db::settings::store(&world.pool, &settings, "admin")
         .await
         .expect("language");
     let run = world.successful_run().await;
@@ -201,7 +206,7 @@ async fn success_is_mailed_when_the_box_is_checked_in_the_admins_language() {
         mail.subject()
     );
     let text = mail.text();
-    assert!(text.contains("1.5 MB"), "{text}");
+    assert!(text.contains("1,4 Mio"), "sizes in French units: {text}");
     assert!(
         text.contains("Objets: 2") || text.contains("Objets : 2") || text.contains("Objets"),
         "{text}"
@@ -269,11 +274,14 @@ async fn the_notifier_reports_runs_the_runner_finishes() {
             prefix: String::new(),
             max_parts: 10_000,
         },
-        sources: vec![s3_backup::backup::SourceSpec {
-            name: "erp-db".into(),
-            kind: s3_backup::settings::SourceKind::Sqlite,
-            location: "/nonexistent/erp.sqlite3".into(),
-        }],
+        sources: vec![
+            s3_backup::backup::SourceSpec::parse(
+                "erp-db",
+                s3_backup::settings::SourceKind::Sqlite,
+                "/nonexistent/erp.sqlite3",
+            )
+            .expect("a valid source"),
+        ],
         backup_limit: 0,
     };
 

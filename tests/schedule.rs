@@ -17,7 +17,7 @@ use s3_backup::schedule::{
     self, Decision, ManualClock, Plan, Scheduler, SchedulerEvent, SchedulerParts, due,
 };
 use s3_backup::settings::{
-    CronExpr, Frequency, MonthDay, Schedule, SourceKind, TimeOfDay, TimeZone, Weekday,
+    CronExpr, EmailList, Frequency, MonthDay, Schedule, SourceKind, TimeOfDay, TimeZone, Weekday,
 };
 use smtp::TestSmtp;
 use sqlx::SqlitePool;
@@ -282,11 +282,11 @@ impl World {
             .await
             .expect("load");
         settings.enabled = frequency != "none";
-        settings.frequency = frequency.to_owned();
-        settings.backup_time = backup_time.to_owned();
-        settings.timezone = timezone.to_owned();
-        settings.notify_email = "ops@example.com".to_owned();
-        s3_backup::db::settings::save(&self.pool, &settings, "admin")
+        settings.frequency = Frequency::parse(frequency).expect("a frequency");
+        settings.time = TimeOfDay::parse(backup_time).expect("a time");
+        settings.timezone = TimeZone::parse(timezone).expect("a time zone");
+        settings.notify_email = EmailList::parse("ops@example.com").expect("an address");
+        s3_backup::db::settings::store(&self.pool, &settings, "admin")
             .await
             .expect("save");
         sqlx::query("UPDATE settings SET schedule_saved_at = ?1 WHERE id = 1")
@@ -494,11 +494,10 @@ async fn stuck_job(world: &World) -> Job {
             prefix: String::new(),
             max_parts: S3Target::DEFAULT_MAX_PARTS,
         },
-        sources: vec![SourceSpec {
-            name: "files".into(),
-            kind: SourceKind::Directory,
-            location: files.display().to_string(),
-        }],
+        sources: vec![
+            SourceSpec::parse("files", SourceKind::Directory, &files.display().to_string())
+                .expect("a valid source"),
+        ],
         backup_limit: 0,
     }
 }
@@ -657,26 +656,31 @@ async fn the_plan_comes_from_the_saved_settings() {
     let mut settings = s3_backup::db::settings::load(&world.pool)
         .await
         .expect("load");
-    assert_eq!(Plan::from_settings(&settings), Ok(None), "off by default");
+    assert_eq!(Plan::from_settings(&settings), None, "off by default");
 
     settings.enabled = true;
-    settings.frequency = "monthly".into();
-    settings.backup_monthday = 31;
-    settings.backup_time = "03:00".into();
-    settings.timezone = "Europe/Paris".into();
+    assert_eq!(Plan::from_settings(&settings), None, "manual mode");
+    settings.frequency = Frequency::Monthly;
+    settings.monthday = MonthDay::new(31).expect("a day");
+    settings.time = TimeOfDay::new(3, 0).expect("a time");
+    settings.timezone = TimeZone::parse("Europe/Paris").expect("a zone");
     settings.schedule_saved_at = Some(at("2027-01-10 00:00"));
-    let plan = Plan::from_settings(&settings)
-        .expect("valid")
-        .expect("scheduled");
+    let plan = Plan::from_settings(&settings).expect("scheduled");
     // February 2027 has 28 days; 03:00 in Paris is 02:00 UTC in winter.
     assert_eq!(
         plan.next_after(at("2027-02-01 00:00")),
         Some(at("2027-02-28 02:00"))
     );
 
-    settings.frequency = "cron".into();
-    settings.cron = "61 * * * *".into();
-    assert!(Plan::from_settings(&settings).is_err());
+    settings.frequency = Frequency::Cron;
+    settings.cron = None;
+    assert_eq!(
+        Plan::from_settings(&settings),
+        None,
+        "no expression, nothing fires"
+    );
+    settings.cron = Some(CronExpr::parse("30 4 * * *").expect("an expression"));
+    assert!(Plan::from_settings(&settings).is_some());
     settings.enabled = false;
-    assert_eq!(Plan::from_settings(&settings), Ok(None));
+    assert_eq!(Plan::from_settings(&settings), None);
 }

@@ -171,7 +171,7 @@ async fn back_up_source(
     drop(stream.keep_alive);
     let object = StoredObject {
         source: spec.name.clone(),
-        kind: spec.kind.as_str().to_owned(),
+        kind: spec.kind().as_str().to_owned(),
         key,
         size: uploaded.size,
         sha256: uploaded.sha256,

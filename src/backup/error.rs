@@ -75,6 +75,8 @@ impl fmt::Display for S3Failure {
 pub enum BackupError {
     #[error("job has no source to back up")]
     NoSources,
+    #[error("source {source_name}: its location is not of its kind")]
+    NotADatabase { source_name: String },
     #[error("source {source_name}: cannot start {tool}: {cause}")]
     ToolMissing {
         source_name: String,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::settings::SourceKind;
+use crate::settings::{Invalid, SourceKind, SourceLocation};
 
 /// Where backups go.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,15 +64,26 @@ impl fmt::Debug for S3Target {
 pub struct SourceSpec {
     /// Unique among the job's sources; becomes the object's file name.
     pub name: String,
-    pub kind: SourceKind,
-    /// Absolute path (SQLite file, directory) or full connection URL including the password.
-    pub location: String,
+    /// Where it is, parsed: a path, or the connection URL with its password put back.
+    pub location: SourceLocation,
 }
 
 impl SourceSpec {
+    /// A source from its stored text (checked for form, not on disk).
+    pub fn parse(name: &str, kind: SourceKind, location: &str) -> Result<Self, Invalid> {
+        Ok(Self {
+            name: name.to_owned(),
+            location: SourceLocation::from_stored(kind, location)?,
+        })
+    }
+
+    pub fn kind(&self) -> SourceKind {
+        self.location.kind()
+    }
+
     /// The object's file name inside the run's folder, e.g. `main.sql.zst`.
     pub fn object_name(&self) -> String {
-        format!("{}.{}.zst", self.name, self.kind.extension())
+        format!("{}.{}.zst", self.name, self.kind().extension())
     }
 }
 
@@ -81,21 +92,8 @@ impl fmt::Debug for SourceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SourceSpec")
             .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("location", &redact_location(&self.location))
+            .field("location", &self.location.masked())
             .finish()
-    }
-}
-
-/// The location with any password in it replaced, for logs and messages.
-pub fn redact_location(location: &str) -> String {
-    match url::Url::parse(location) {
-        Ok(mut url) if url.password().is_some() => {
-            // Cannot fail: the URL already has a password, so it can have one.
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => location.to_owned(),
     }
 }
 
@@ -125,11 +123,12 @@ mod tests {
             max_parts: 10_000,
         };
         assert!(!format!("{target:?}").contains("very-secret"));
-        let source = SourceSpec {
-            name: "db".into(),
-            kind: SourceKind::Postgres,
-            location: "postgres://u:hunter2@localhost/db".into(),
-        };
+        let source = SourceSpec::parse(
+            "db",
+            SourceKind::Postgres,
+            "postgres://u:hunter2@localhost/db",
+        )
+        .expect("a valid URL");
         assert!(!format!("{source:?}").contains("hunter2"));
     }
 

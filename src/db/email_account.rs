@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
+use crate::lang::Message;
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredEmailAccount {
     pub smtp_host: String,
@@ -54,7 +56,7 @@ pub async fn save(
     new: &StoredEmailAccount,
     username: &str,
 ) -> Result<Vec<&'static str>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let old = sqlx::query_as::<_, StoredEmailAccount>(SELECT_ROW)
         .fetch_one(&mut *tx)
         .await?;
@@ -75,7 +77,11 @@ pub async fn save(
     .bind(Utc::now())
     .execute(&mut *tx)
     .await?;
-    crate::db::changes::record(&mut *tx, username, "email_account", &changed).await?;
+    let labels: Vec<Message> = changed
+        .iter()
+        .map(|field| Message::new_owned(format!("email.{field}")))
+        .collect();
+    crate::db::changes::record(&mut *tx, username, "email_account", &labels).await?;
     tx.commit().await?;
     Ok(changed)
 }

@@ -1,158 +1,342 @@
-//! The stored S3 Backup Settings (one row). Values are stored as the normalised text of
-//! their domain types; the secret access key as a sealed blob.
+//! The stored S3 Backup Settings (one row). Each column holds the normalised text of its
+//! domain type, the secret access key a sealed blob; loading parses the row back into
+//! `Settings`, and a value that no longer parses is an error naming its field.
 
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
-/// The settings row as stored, secret still sealed.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct StoredSettings {
-    pub enabled: bool,
-    pub access_key_id: String,
-    pub secret_access_key: Option<Vec<u8>>,
-    pub notify_email: String,
-    pub send_email_for_successful_backup: bool,
-    pub bucket: String,
-    pub endpoint_url: String,
-    pub region: String,
-    pub path_style: bool,
-    pub backup_path: String,
-    pub frequency: String,
-    pub backup_time: String,
-    pub backup_weekday: String,
-    pub backup_monthday: i64,
-    pub cron: String,
-    pub timezone: String,
-    pub backup_files: bool,
-    pub backup_limit: i64,
-    pub updated_at: Option<DateTime<Utc>>,
-    /// When a field of the schedule last changed (see `SCHEDULE_FIELDS`).
-    pub schedule_saved_at: Option<DateTime<Utc>>,
+use crate::lang::Lang;
+use crate::settings::{
+    AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
+    KeyPrefix, MonthDay, Region, Settings, TimeOfDay, TimeZone, Weekday,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("settings: {step}: {source}")]
+    Db {
+        step: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stored value that the current rules refuse (edited by hand, or from an older
+    /// version).
+    #[error("the stored value of the setting \"{}\" is not valid any more: {invalid}", .field.name())]
+    Corrupt { field: Field, invalid: Invalid },
 }
 
-/// The fields that decide when automatic backups run.
-pub const SCHEDULE_FIELDS: [&str; 7] = [
-    "enabled",
-    "frequency",
-    "backup_time",
-    "backup_weekday",
-    "backup_monthday",
-    "cron",
-    "timezone",
-];
-
-impl StoredSettings {
-    pub fn has_secret(&self) -> bool {
-        self.secret_access_key.is_some()
+impl SettingsError {
+    fn db(step: &'static str) -> impl FnOnce(sqlx::Error) -> SettingsError {
+        move |source| SettingsError::Db { step, source }
     }
+}
 
-    /// Names of the fields that differ from `other` (the secret compares by presence and
-    /// ciphertext, never by value).
-    pub fn changed_fields(&self, other: &StoredSettings) -> Vec<&'static str> {
-        let mut changed = Vec::new();
-        let mut diff = |name: &'static str, differs: bool| {
-            if differs {
-                changed.push(name);
-            }
-        };
-        diff("enabled", self.enabled != other.enabled);
-        diff("access_key_id", self.access_key_id != other.access_key_id);
-        diff(
-            "secret_access_key",
-            self.secret_access_key != other.secret_access_key,
-        );
-        diff("notify_email", self.notify_email != other.notify_email);
-        diff(
-            "send_email_for_successful_backup",
-            self.send_email_for_successful_backup != other.send_email_for_successful_backup,
-        );
-        diff("bucket", self.bucket != other.bucket);
-        diff("endpoint_url", self.endpoint_url != other.endpoint_url);
-        diff("region", self.region != other.region);
-        diff("path_style", self.path_style != other.path_style);
-        diff("backup_path", self.backup_path != other.backup_path);
-        diff("frequency", self.frequency != other.frequency);
-        diff("backup_time", self.backup_time != other.backup_time);
-        diff(
-            "backup_weekday",
-            self.backup_weekday != other.backup_weekday,
-        );
-        diff(
-            "backup_monthday",
-            self.backup_monthday != other.backup_monthday,
-        );
-        diff("cron", self.cron != other.cron);
-        diff("timezone", self.timezone != other.timezone);
-        diff("backup_files", self.backup_files != other.backup_files);
-        diff("backup_limit", self.backup_limit != other.backup_limit);
-        changed
+/// The row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Row {
+    enabled: bool,
+    access_key_id: String,
+    secret_access_key: Option<Vec<u8>>,
+    notify_email: String,
+    send_email_for_successful_backup: bool,
+    bucket: String,
+    endpoint_url: String,
+    region: String,
+    path_style: bool,
+    backup_path: String,
+    frequency: String,
+    backup_time: String,
+    backup_weekday: String,
+    backup_monthday: i64,
+    cron: String,
+    timezone: String,
+    backup_files: bool,
+    backup_limit: i64,
+    notify_language: String,
+    updated_at: Option<DateTime<Utc>>,
+    schedule_saved_at: Option<DateTime<Utc>>,
+}
+
+fn field<T>(field: Field, parsed: Result<T, Invalid>) -> Result<T, SettingsError> {
+    parsed.map_err(|invalid| SettingsError::Corrupt { field, invalid })
+}
+
+fn optional<T>(
+    input: &str,
+    parse: impl FnOnce(&str) -> Result<T, Invalid>,
+) -> Result<Option<T>, Invalid> {
+    if input.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse(input).map(Some)
+    }
+}
+
+fn whole(value: i64, invalid: &'static str) -> Result<u32, Invalid> {
+    u32::try_from(value).map_err(|_| Invalid::new(invalid))
+}
+
+impl Row {
+    fn parse(self) -> Result<Settings, SettingsError> {
+        Ok(Settings {
+            enabled: self.enabled,
+            access_key_id: field(
+                Field::AccessKeyId,
+                optional(&self.access_key_id, AccessKeyId::parse),
+            )?,
+            sealed_secret: self.secret_access_key,
+            notify_email: field(Field::NotifyEmail, EmailList::parse(&self.notify_email))?,
+            send_email_for_successful_backup: self.send_email_for_successful_backup,
+            bucket: field(Field::Bucket, optional(&self.bucket, BucketName::parse))?,
+            endpoint: field(Field::EndpointUrl, Endpoint::parse(&self.endpoint_url))?,
+            region: field(Field::Region, Region::parse(&self.region))?,
+            path_style: self.path_style,
+            prefix: field(Field::BackupPath, KeyPrefix::parse(&self.backup_path))?,
+            frequency: field(Field::Frequency, Frequency::parse(&self.frequency))?,
+            time: field(Field::BackupTime, TimeOfDay::parse(&self.backup_time))?,
+            weekday: field(Field::BackupWeekday, Weekday::parse(&self.backup_weekday))?,
+            monthday: field(
+                Field::BackupMonthday,
+                whole(self.backup_monthday, "invalid.month_day").and_then(|day| {
+                    MonthDay::new(day).ok_or_else(|| Invalid::new("invalid.month_day"))
+                }),
+            )?,
+            // An expression kept for another frequency does not stop the settings loading.
+            cron: match optional(&self.cron, CronExpr::parse) {
+                Ok(cron) => cron,
+                Err(_) if self.frequency != Frequency::Cron.as_str() => None,
+                Err(invalid) => {
+                    return Err(SettingsError::Corrupt {
+                        field: Field::Cron,
+                        invalid,
+                    });
+                }
+            },
+            timezone: field(Field::Timezone, TimeZone::parse(&self.timezone))?,
+            backup_files: self.backup_files,
+            backup_limit: field(
+                Field::BackupLimit,
+                whole(self.backup_limit, "invalid.backup_limit").and_then(|limit| {
+                    BackupLimit::new(limit).ok_or_else(|| Invalid::new("invalid.backup_limit"))
+                }),
+            )?,
+            language: Lang::from_code_or_default(&self.notify_language),
+            updated_at: self.updated_at,
+            schedule_saved_at: self.schedule_saved_at,
+        })
     }
 }
 
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
-    backup_limit, updated_at, schedule_saved_at
+    backup_limit, notify_language, updated_at, schedule_saved_at
     FROM settings WHERE id = 1";
 
-pub async fn load(pool: &SqlitePool) -> Result<StoredSettings, sqlx::Error> {
-    sqlx::query_as::<_, StoredSettings>(SELECT_ROW)
+pub async fn load(pool: &SqlitePool) -> Result<Settings, SettingsError> {
+    sqlx::query_as::<_, Row>(SELECT_ROW)
         .fetch_one(pool)
         .await
+        .map_err(SettingsError::db("reading the settings"))?
+        .parse()
 }
 
-/// Saves `new` and records which fields changed, in one transaction. Returns those fields.
-pub async fn save(
+/// What a save did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved<T> {
+    pub changed: Vec<Field>,
+    pub value: T,
+}
+
+/// Reads the settings, lets `change` make the new ones from them, and stores the result
+/// with the list of changed fields, all under the write lock (`BEGIN IMMEDIATE`), so that
+/// concurrent saves wait for each other instead of failing, and the last one wins.
+/// `change` may refuse, with its own error, and nothing is written.
+pub async fn update<T, E>(
     pool: &SqlitePool,
-    new: &StoredSettings,
     username: &str,
-) -> Result<Vec<&'static str>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let old = sqlx::query_as::<_, StoredSettings>(SELECT_ROW)
+    change: impl FnOnce(&Settings) -> Result<(Settings, T), E>,
+) -> Result<Result<Saved<T>, E>, SettingsError> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(SettingsError::db("starting a save"))?;
+    let old = sqlx::query_as::<_, Row>(SELECT_ROW)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(SettingsError::db("reading the settings"))?
+        .parse()?;
+    let (new, value) = match change(&old) {
+        Ok(changed) => changed,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let changed = new.changed_fields(&old);
-    if changed.is_empty() {
-        return Ok(changed);
-    }
+    let now = Utc::now();
+    let schedule_saved_at = if changed.iter().any(|field| field.is_schedule()) {
+        Some(now)
+    } else {
+        old.schedule_saved_at
+    };
     sqlx::query(
         "UPDATE settings SET enabled = ?1, access_key_id = ?2, secret_access_key = ?3,
             notify_email = ?4, send_email_for_successful_backup = ?5, bucket = ?6,
             endpoint_url = ?7, region = ?8, path_style = ?9, backup_path = ?10,
             frequency = ?11, backup_time = ?12, backup_weekday = ?13, backup_monthday = ?14,
-            cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18, updated_at = ?19,
-            schedule_saved_at = ?20
+            cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18,
+            notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21
          WHERE id = 1",
     )
     .bind(new.enabled)
-    .bind(&new.access_key_id)
-    .bind(&new.secret_access_key)
-    .bind(&new.notify_email)
+    .bind(new.access_key_id.as_ref().map_or("", |k| k.as_str()))
+    .bind(&new.sealed_secret)
+    .bind(new.notify_email.to_string())
     .bind(new.send_email_for_successful_backup)
-    .bind(&new.bucket)
-    .bind(&new.endpoint_url)
-    .bind(&new.region)
+    .bind(new.bucket.as_ref().map_or("", |b| b.as_str()))
+    .bind(new.endpoint.as_str())
+    .bind(new.region.as_str())
     .bind(new.path_style)
-    .bind(&new.backup_path)
-    .bind(&new.frequency)
-    .bind(&new.backup_time)
-    .bind(&new.backup_weekday)
-    .bind(new.backup_monthday)
-    .bind(&new.cron)
-    .bind(&new.timezone)
+    .bind(new.prefix.as_str())
+    .bind(new.frequency.as_str())
+    .bind(new.time.to_string())
+    .bind(new.weekday.as_str())
+    .bind(i64::from(new.monthday.get()))
+    .bind(new.cron.as_ref().map_or("", |c| c.as_str()))
+    .bind(new.timezone.as_str())
     .bind(new.backup_files)
-    .bind(new.backup_limit)
-    .bind(Utc::now())
-    .bind(
-        if changed.iter().any(|field| SCHEDULE_FIELDS.contains(field)) {
-            Some(Utc::now())
-        } else {
-            old.schedule_saved_at
-        },
-    )
+    .bind(i64::from(new.backup_limit.get()))
+    .bind(new.language.code())
+    .bind(if changed.is_empty() {
+        old.updated_at
+    } else {
+        Some(now)
+    })
+    .bind(schedule_saved_at)
     .execute(&mut *tx)
+    .await
+    .map_err(SettingsError::db("saving the settings"))?;
+    if !changed.is_empty() {
+        let labels: Vec<crate::lang::Message> = changed
+            .iter()
+            .map(|field| crate::lang::Message::new_owned(field.label_key()))
+            .collect();
+        crate::db::changes::record(&mut *tx, username, "settings", &labels)
+            .await
+            .map_err(SettingsError::db("recording the change"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(SettingsError::db("saving the settings"))?;
+    Ok(Ok(Saved { changed, value }))
+}
+
+/// Stores `settings` as they are (tests and the command line set them up this way).
+pub async fn store(
+    pool: &SqlitePool,
+    settings: &Settings,
+    username: &str,
+) -> Result<Vec<Field>, SettingsError> {
+    let saved = update(pool, username, |_| {
+        Ok::<_, std::convert::Infallible>((settings.clone(), ()))
+    })
     .await?;
-    crate::db::changes::record(&mut *tx, username, "settings", &changed).await?;
-    tx.commit().await?;
-    Ok(changed)
+    Ok(match saved {
+        Ok(saved) => saved.changed,
+        Err(never) => match never {},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pool() -> (tempfile::TempDir, SqlitePool) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pool = crate::db::open(&dir.path().join("db.sqlite3"))
+            .await
+            .expect("database");
+        (dir, pool)
+    }
+
+    #[tokio::test]
+    async fn every_field_round_trips_through_the_store() {
+        let (_dir, pool) = pool().await;
+        assert_eq!(
+            load(&pool).await.expect("defaults"),
+            Settings::default(),
+            "a new installation reads as the defaults"
+        );
+        let settings = Settings {
+            enabled: true,
+            access_key_id: AccessKeyId::parse("AKIAROUNDTRIP").ok(),
+            sealed_secret: Some(vec![9, 8, 7]),
+            notify_email: EmailList::parse("a@example.com, b@example.org").unwrap_or_default(),
+            send_email_for_successful_backup: true,
+            bucket: BucketName::parse("round-trip").ok(),
+            endpoint: Endpoint::parse("http://127.0.0.1:9000").unwrap_or_default(),
+            region: Region::parse("fr-par").unwrap_or_default(),
+            path_style: true,
+            prefix: KeyPrefix::parse("site/db").unwrap_or_default(),
+            frequency: Frequency::Weekly,
+            time: TimeOfDay::new(3, 45).unwrap_or(TimeOfDay::MIDNIGHT),
+            weekday: Weekday::parse("friday").unwrap_or(Weekday::MONDAY),
+            monthday: MonthDay::new(31).unwrap_or(MonthDay::FIRST),
+            cron: CronExpr::parse("15 2 * * 1-5").ok(),
+            timezone: TimeZone::parse("Europe/Paris").unwrap_or_default(),
+            backup_files: false,
+            backup_limit: BackupLimit::new(30).unwrap_or(BackupLimit::KEEP_ALL),
+            language: Lang::FR,
+            updated_at: None,
+            schedule_saved_at: None,
+        };
+        let changed = store(&pool, &settings, "admin").await.expect("save");
+        assert_eq!(changed.len(), Field::ALL.len(), "{changed:?}");
+        let loaded = load(&pool).await.expect("load");
+        assert!(loaded.updated_at.is_some() && loaded.schedule_saved_at.is_some());
+        assert_eq!(
+            Settings {
+                updated_at: None,
+                schedule_saved_at: None,
+                ..loaded
+            },
+            settings
+        );
+    }
+
+    #[tokio::test]
+    async fn a_corrupted_stored_value_names_its_field() {
+        let (_dir, pool) = pool().await;
+        for (column, value, expected) in [
+            ("bucket", "Not A Bucket", Field::Bucket),
+            ("endpoint_url", "ftp://nope", Field::EndpointUrl),
+            ("timezone", "Mars/Olympus", Field::Timezone),
+            ("frequency", "fortnightly", Field::Frequency),
+        ] {
+            let restore = sqlx::query_scalar::<_, String>(&format!(
+                "SELECT CAST({column} AS TEXT) FROM settings WHERE id = 1"
+            ))
+            .fetch_one(&pool)
+            .await
+            .expect("read");
+            sqlx::query(&format!("UPDATE settings SET {column} = ?1 WHERE id = 1"))
+                .bind(value)
+                .execute(&pool)
+                .await
+                .expect("corrupt");
+            match load(&pool).await {
+                Err(SettingsError::Corrupt { field, .. }) => assert_eq!(field, expected),
+                other => panic!("{column}: expected a corrupt {expected:?}, got {other:?}"),
+            }
+            let error = load(&pool)
+                .await
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains(expected.name()), "{error}");
+            sqlx::query(&format!("UPDATE settings SET {column} = ?1 WHERE id = 1"))
+                .bind(restore)
+                .execute(&pool)
+                .await
+                .expect("restore");
+        }
+    }
 }

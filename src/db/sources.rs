@@ -4,13 +4,50 @@
 use chrono::Utc;
 use sqlx::SqlitePool;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct StoredSource {
+use crate::lang::Message;
+use crate::settings::{Invalid, SourceKind, SourceLocation, SourceName};
+
+/// A source as stored: its location parsed again (form only, not the disk), its password
+/// still sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
     pub id: i64,
-    pub name: String,
-    pub kind: String,
-    pub location: String,
-    pub password: Option<Vec<u8>>,
+    pub name: SourceName,
+    pub location: SourceLocation,
+    pub sealed_password: Option<Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    #[error("sources: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the stored source \"{name}\" is not valid any more: {invalid}")]
+    Corrupt { name: String, invalid: Invalid },
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    name: String,
+    kind: String,
+    location: String,
+    password: Option<Vec<u8>>,
+}
+
+impl Row {
+    fn parse(self) -> Result<Source, SourcesError> {
+        let corrupt = |invalid| SourcesError::Corrupt {
+            name: self.name.clone(),
+            invalid,
+        };
+        let kind = SourceKind::parse(&self.kind).map_err(corrupt)?;
+        Ok(Source {
+            id: self.id,
+            name: SourceName::parse(&self.name).map_err(corrupt)?,
+            location: SourceLocation::from_stored(kind, &self.location).map_err(corrupt)?,
+            sealed_password: self.password,
+        })
+    }
 }
 
 /// A source to insert or update.
@@ -36,21 +73,29 @@ fn classify(error: sqlx::Error) -> SourceWriteError {
     }
 }
 
-pub async fn list(pool: &SqlitePool) -> Result<Vec<StoredSource>, sqlx::Error> {
-    sqlx::query_as::<_, StoredSource>(
-        "SELECT id, name, kind, location, password FROM sources ORDER BY name",
-    )
-    .fetch_all(pool)
-    .await
+pub async fn list(pool: &SqlitePool) -> Result<Vec<Source>, SourcesError> {
+    sqlx::query_as::<_, Row>("SELECT id, name, kind, location, password FROM sources ORDER BY name")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(Row::parse)
+        .collect()
 }
 
-pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<StoredSource>, sqlx::Error> {
-    sqlx::query_as::<_, StoredSource>(
-        "SELECT id, name, kind, location, password FROM sources WHERE id = ?1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await
+pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<Source>, SourcesError> {
+    sqlx::query_as::<_, Row>("SELECT id, name, kind, location, password FROM sources WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(Row::parse)
+        .transpose()
+}
+
+/// The sources' names, even of rows that no longer parse (for mail subjects).
+pub async fn names(pool: &SqlitePool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM sources ORDER BY name")
+        .fetch_all(pool)
+        .await
 }
 
 pub async fn insert(
@@ -58,7 +103,7 @@ pub async fn insert(
     row: &SourceRow<'_>,
     username: &str,
 ) -> Result<i64, SourceWriteError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let id = sqlx::query_scalar::<_, i64>(
         "INSERT INTO sources (name, kind, location, password, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
@@ -71,8 +116,8 @@ pub async fn insert(
     .fetch_one(&mut *tx)
     .await
     .map_err(classify)?;
-    let what = format!("added {}", row.name);
-    crate::db::changes::record(&mut *tx, username, "sources", &[what.as_str()]).await?;
+    let what = Message::new("changes.source_added").with("name", row.name);
+    crate::db::changes::record(&mut *tx, username, "sources", &[what]).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -83,7 +128,7 @@ pub async fn update(
     row: &SourceRow<'_>,
     username: &str,
 ) -> Result<bool, SourceWriteError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let done = sqlx::query(
         "UPDATE sources SET name = ?1, kind = ?2, location = ?3, password = ?4 WHERE id = ?5",
     )
@@ -98,14 +143,14 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    let what = format!("changed {}", row.name);
-    crate::db::changes::record(&mut *tx, username, "sources", &[what.as_str()]).await?;
+    let what = Message::new("changes.source_changed").with("name", row.name);
+    crate::db::changes::record(&mut *tx, username, "sources", &[what]).await?;
     tx.commit().await?;
     Ok(true)
 }
 
 pub async fn delete(pool: &SqlitePool, id: i64, username: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let name = sqlx::query_scalar::<_, String>("DELETE FROM sources WHERE id = ?1 RETURNING name")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -113,8 +158,8 @@ pub async fn delete(pool: &SqlitePool, id: i64, username: &str) -> Result<bool, 
     let Some(name) = name else {
         return Ok(false);
     };
-    let what = format!("removed {name}");
-    crate::db::changes::record(&mut *tx, username, "sources", &[what.as_str()]).await?;
+    let what = Message::new("changes.source_removed").with("name", name);
+    crate::db::changes::record(&mut *tx, username, "sources", &[what]).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -14,35 +14,7 @@ use super::problem::MailProblem;
 use crate::db::runs::{Run, RunId, RunStatus, Trigger};
 use crate::settings::EmailList;
 
-/// A language mails are written in, with its translations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tr(&'static str);
-
-impl Tr {
-    pub const EN: Tr = Tr("en");
-    pub const FR: Tr = Tr("fr");
-
-    /// "fr" gives French; anything else English.
-    pub fn from_code(code: &str) -> Tr {
-        if code.trim().eq_ignore_ascii_case("fr") {
-            Self::FR
-        } else {
-            Self::EN
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        self.0
-    }
-
-    pub fn t(&self, key: &str) -> String {
-        rust_i18n::t!(key, locale = self.0).into_owned()
-    }
-
-    pub fn td(&self, key: &str, detail: &str) -> String {
-        rust_i18n::t!(key, locale = self.0, detail = detail).into_owned()
-    }
-}
+use crate::lang::Lang;
 
 /// Subject and bodies of one mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +33,7 @@ pub struct Link {
 }
 
 impl Link {
-    fn to_page(tr: Tr, public_url: Option<&url::Url>, path: &str, key: &str) -> Link {
+    fn to_page(tr: Lang, public_url: Option<&url::Url>, path: &str, key: &str) -> Link {
         match public_url {
             Some(base) => Link {
                 text: tr.t(key),
@@ -83,7 +55,7 @@ impl Link {
 /// time zone.
 #[derive(Debug, Clone)]
 pub struct MailContext {
-    pub tr: Tr,
+    pub tr: Lang,
     pub tz: Tz,
     pub public_url: Option<url::Url>,
 }
@@ -99,7 +71,7 @@ impl MailContext {
 
 /// The facts of a run a report shows.
 pub struct RunReport {
-    pub l: Tr,
+    pub l: Lang,
     pub subject: String,
     pub intro: String,
     pub trigger: String,
@@ -179,9 +151,9 @@ pub fn run_report(
         started: ctx.when(run.started_at),
         duration: run
             .finished_at
-            .map(|end| human_duration(end - run.started_at))
+            .map(|end| crate::format::duration(end - run.started_at))
             .unwrap_or_else(|| "—".to_owned()),
-        size: human_size(run.total_bytes),
+        size: crate::format::size_i64(run.total_bytes, tr),
         objects: run.object_count,
         folder: run.folder.clone(),
         error: run.error.clone().filter(|_| failed),
@@ -207,7 +179,7 @@ pub fn run_path(id: RunId) -> String {
 }
 
 pub struct OverdueAlert {
-    pub l: Tr,
+    pub l: Lang,
     pub subject: String,
     pub intro: String,
     pub last_success: String,
@@ -277,7 +249,7 @@ pub fn overdue_alert(
 #[derive(Template)]
 #[template(path = "email/test.txt")]
 struct TestText<'a> {
-    l: Tr,
+    l: Lang,
     server: &'a str,
     sender: &'a str,
 }
@@ -285,14 +257,14 @@ struct TestText<'a> {
 #[derive(Template)]
 #[template(path = "email/test.html")]
 struct TestHtml<'a> {
-    l: Tr,
+    l: Lang,
     subject: &'a str,
     server: &'a str,
     sender: &'a str,
 }
 
 /// The "Send test e-mail" message.
-pub fn test_mail(tr: Tr, account: &SmtpAccount) -> Result<Mail, askama::Error> {
+pub fn test_mail(tr: Lang, account: &SmtpAccount) -> Result<Mail, askama::Error> {
     let subject = tr.t("notify.subject.test");
     let server = account.server();
     let sender = account.sender.to_string();
@@ -335,58 +307,17 @@ pub fn message(account: &SmtpAccount, to: &EmailList, mail: &Mail) -> Result<Mes
         })
 }
 
-/// `1.5 MB`, `312 kB`, `42 B` (decimal units, as S3 consoles show).
-pub fn human_size(bytes: i64) -> String {
-    let bytes = bytes.max(0) as f64;
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < units.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} {}", units[unit])
-    } else {
-        format!("{value:.1} {}", units[unit])
-    }
-}
-
-/// `2 h 05 min`, `3 min 12 s`, `4 s`.
-pub fn human_duration(duration: chrono::Duration) -> String {
-    let seconds = duration.num_seconds().max(0);
-    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if h > 0 {
-        format!("{h} h {m:02} min")
-    } else if m > 0 {
-        format!("{m} min {s:02} s")
-    } else {
-        format!("{s} s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_durations_read_well() {
-        assert_eq!(human_size(42), "42 B");
-        assert_eq!(human_size(1_500_000), "1.5 MB");
-        assert_eq!(human_duration(chrono::Duration::seconds(192)), "3 min 12 s");
-        assert_eq!(
-            human_duration(chrono::Duration::seconds(7500)),
-            "2 h 05 min"
-        );
-    }
-
-    #[test]
     fn a_link_without_public_address_names_the_page() {
-        let link = Link::to_page(Tr::EN, None, "/backups/7", "notify.link.run");
+        let link = Link::to_page(Lang::EN, None, "/backups/7", "notify.link.run");
         assert!(link.url.is_none());
         assert!(link.text.contains("/backups/7"), "{}", link.text);
         let base = url::Url::parse("https://backup.example.com/app/").ok();
-        let link = Link::to_page(Tr::FR, base.as_ref(), "/backups/7", "notify.link.run");
+        let link = Link::to_page(Lang::FR, base.as_ref(), "/backups/7", "notify.link.run");
         assert_eq!(
             link.url.as_deref(),
             Some("https://backup.example.com/app/backups/7")

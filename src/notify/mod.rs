@@ -12,15 +12,14 @@ pub use account::{MailOptions, PASSWORD_PURPOSE, SmtpAccount};
 pub use deliveries::{
     Delivery, DeliveryState, Kind, deliveries_for_run, latest_of_kind, overdue_alert_recorded_after,
 };
-pub use mail::{Mail, Tr, human_duration, human_size};
+pub use mail::Mail;
 pub use notifier::Notifier;
 pub use problem::{MailProblem, Step};
-
-use sqlx::SqlitePool;
 
 use crate::crypto::MasterKey;
 use crate::db::email_account::StoredEmailAccount;
 use crate::db::runs::RunsError;
+use crate::lang::Lang;
 use crate::settings::EmailList;
 
 /// Why a notification could not be prepared or recorded (not why a mail was refused:
@@ -35,6 +34,8 @@ pub enum NotifyError {
     },
     #[error("notifications: {0}")]
     Runs(#[from] RunsError),
+    #[error("notifications: {0}")]
+    Settings(#[from] crate::db::settings::SettingsError),
     #[error("notifications: rendering a mail: {0}")]
     Template(#[from] askama::Error),
 }
@@ -49,7 +50,7 @@ impl NotifyError {
 pub async fn send_test(
     account: &SmtpAccount,
     to: &EmailList,
-    tr: Tr,
+    tr: Lang,
     options: &MailOptions,
 ) -> Result<(), MailProblem> {
     let mail = mail::test_mail(tr, account).map_err(|error| MailProblem::Protocol {
@@ -69,23 +70,5 @@ pub async fn send_test_with_form(
     options: &MailOptions,
 ) -> Result<(), MailProblem> {
     let account = SmtpAccount::from_stored(account, key)?;
-    send_test(&account, to, Tr::from_code(language), options).await
-}
-
-/// The language notifications are written in ("en" or "fr").
-pub async fn language(pool: &SqlitePool) -> Result<String, NotifyError> {
-    sqlx::query_scalar("SELECT notify_language FROM settings WHERE id = 1")
-        .fetch_one(pool)
-        .await
-        .map_err(NotifyError::db("reading the notification language"))
-}
-
-/// Remembers the language of the admin who saved the settings, for the mails to come.
-pub async fn set_language(pool: &SqlitePool, language: &str) -> Result<(), NotifyError> {
-    sqlx::query("UPDATE settings SET notify_language = ?1 WHERE id = 1")
-        .bind(Tr::from_code(language).code())
-        .execute(pool)
-        .await
-        .map_err(NotifyError::db("saving the notification language"))?;
-    Ok(())
+    send_test(&account, to, Lang::from_code_or_default(language), options).await
 }

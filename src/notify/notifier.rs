@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use sqlx::SqlitePool;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
@@ -13,7 +12,7 @@ use tokio::task::JoinHandle;
 use super::NotifyError;
 use super::account::{MailOptions, SmtpAccount};
 use super::deliveries::{self, Attempt, Delivery, Kind};
-use super::mail::{self, Mail, MailContext, Tr};
+use super::mail::{self, Mail, MailContext};
 use super::problem::MailProblem;
 use super::smtp::{self, Outgoing};
 use crate::backup::Runner;
@@ -23,7 +22,7 @@ use crate::settings::EmailList;
 
 /// The notification settings of the settings row.
 struct Preferences {
-    recipients: Result<EmailList, String>,
+    recipients: EmailList,
     on_success: bool,
     ctx: MailContext,
 }
@@ -175,10 +174,7 @@ impl Notifier {
         now: DateTime<Utc>,
     ) -> Result<Option<Delivery>, NotifyError> {
         let pool = &self.inner.pool;
-        let shown = match &prefs.recipients {
-            Ok(list) => list.to_string(),
-            Err(raw) => raw.clone(),
-        };
+        let shown = prefs.recipients.to_string();
         let Some(id) = deliveries::begin(pool, run_id, kind, &shown, now).await? else {
             return Ok(None);
         };
@@ -236,10 +232,9 @@ impl Notifier {
         prefs: &Preferences,
         mail: &Mail,
     ) -> Result<(SmtpAccount, Outgoing), MailProblem> {
-        let recipients = prefs
-            .recipients
-            .as_ref()
-            .map_err(|_| MailProblem::NoRecipients)?;
+        let recipients = Some(&prefs.recipients)
+            .filter(|list| !list.is_empty())
+            .ok_or(MailProblem::NoRecipients)?;
         let stored = crate::db::email_account::load(&self.inner.pool)
             .await
             .map_err(|error| MailProblem::Protocol {
@@ -264,18 +259,13 @@ impl Notifier {
 
     async fn preferences(&self) -> Result<Preferences, NotifyError> {
         let pool = &self.inner.pool;
-        let settings = crate::db::settings::load(pool)
-            .await
-            .map_err(NotifyError::db("reading the settings"))?;
-        let language = super::language(pool).await?;
-        let tz = settings.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
+        let settings = crate::db::settings::load(pool).await?;
         Ok(Preferences {
-            recipients: EmailList::parse(&settings.notify_email)
-                .map_err(|_| settings.notify_email.clone()),
+            recipients: settings.notify_email.clone(),
             on_success: settings.send_email_for_successful_backup,
             ctx: MailContext {
-                tr: Tr::from_code(&language),
-                tz,
+                tr: settings.language,
+                tz: settings.timezone.tz(),
                 public_url: self.inner.public_url.clone(),
             },
         })
@@ -283,10 +273,10 @@ impl Notifier {
 
     /// The sources' names, for subjects: "erp-db, files".
     async fn what_is_backed_up(&self) -> Result<String, NotifyError> {
-        let sources = crate::db::sources::list(&self.inner.pool)
+        let sources = crate::db::sources::names(&self.inner.pool)
             .await
             .map_err(NotifyError::db("listing the sources"))?;
-        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = sources.iter().map(String::as_str).collect();
         Ok(match names.len() {
             0 => "s3-backup".to_owned(),
             1..=3 => names.join(", "),

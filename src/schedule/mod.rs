@@ -28,6 +28,8 @@ pub enum ScheduleError {
     #[error("scheduler: {0}")]
     Runs(#[from] RunsError),
     #[error("scheduler: {0}")]
+    Settings(#[from] crate::db::settings::SettingsError),
+    #[error("scheduler: {0}")]
     Notify(#[from] NotifyError),
     #[error("scheduler: cannot start a backup: {0}")]
     Start(String),

@@ -58,10 +58,8 @@ pub async fn overdue(
     pool: &SqlitePool,
     now: DateTime<Utc>,
 ) -> Result<Option<Overdue>, ScheduleError> {
-    let settings = crate::db::settings::load(pool)
-        .await
-        .map_err(ScheduleError::db("reading the settings"))?;
-    let Ok(Some(plan)) = Plan::from_settings(&settings) else {
+    let settings = crate::db::settings::load(pool).await?;
+    let Some(plan) = Plan::from_settings(&settings) else {
         return Ok(None);
     };
     overdue_under(pool, &plan, now).await
@@ -74,10 +72,8 @@ pub async fn overdue_banner(
     now: DateTime<Utc>,
     locale: &str,
 ) -> Result<Option<String>, ScheduleError> {
-    let settings = crate::db::settings::load(pool)
-        .await
-        .map_err(ScheduleError::db("reading the settings"))?;
-    let Ok(Some(plan)) = Plan::from_settings(&settings) else {
+    let settings = crate::db::settings::load(pool).await?;
+    let Some(plan) = Plan::from_settings(&settings) else {
         return Ok(None);
     };
     Ok(overdue_under(pool, &plan, now)

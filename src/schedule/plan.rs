@@ -3,10 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::db::settings::StoredSettings;
-use crate::settings::{
-    CronExpr, Frequency, Invalid, MonthDay, Schedule, TimeOfDay, TimeZone, Weekday,
-};
+use crate::settings::{Schedule, Settings, TimeZone};
 
 /// Automatic backups as saved: when they fire, in which zone, and since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,34 +16,12 @@ pub struct Plan {
 
 impl Plan {
     /// `None` when automatic backup is off or the frequency is "none".
-    pub fn from_settings(settings: &StoredSettings) -> Result<Option<Plan>, Invalid> {
-        if !settings.enabled {
-            return Ok(None);
-        }
-        let frequency = Frequency::parse(&settings.frequency)?;
-        if frequency == Frequency::None {
-            return Ok(None);
-        }
-        let cron = if frequency == Frequency::Cron {
-            Some(CronExpr::parse(&settings.cron)?)
-        } else {
-            None
-        };
-        let schedule = Schedule::from_parts(
-            frequency,
-            TimeOfDay::parse(&settings.backup_time).ok(),
-            Weekday::parse(&settings.backup_weekday).ok(),
-            u32::try_from(settings.backup_monthday)
-                .ok()
-                .and_then(MonthDay::new),
-            cron,
-        )
-        .map_err(|missing| missing.invalid())?;
-        Ok(Some(Plan {
-            schedule,
-            tz: TimeZone::parse(&settings.timezone)?,
+    pub fn from_settings(settings: &Settings) -> Option<Plan> {
+        Some(Plan {
+            schedule: settings.automatic_schedule()?,
+            tz: settings.timezone,
             saved_at: settings.schedule_saved_at.unwrap_or(DateTime::UNIX_EPOCH),
-        }))
+        })
     }
 
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {

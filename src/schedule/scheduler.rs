@@ -179,15 +179,13 @@ impl Task {
 
     /// Does what is due now; returns when to look again.
     async fn step(&mut self) -> Result<Option<DateTime<Utc>>, ScheduleError> {
-        let settings = crate::db::settings::load(&self.parts.pool)
-            .await
-            .map_err(ScheduleError::db("reading the settings"))?;
-        let plan = match Plan::from_settings(&settings) {
-            Ok(plan) => plan,
-            Err(invalid) => {
-                tracing::error!("scheduler: the saved schedule is not valid: {invalid}");
+        let plan = match crate::db::settings::load(&self.parts.pool).await {
+            Ok(settings) => Plan::from_settings(&settings),
+            Err(error @ crate::db::settings::SettingsError::Corrupt { .. }) => {
+                tracing::error!("scheduler: the saved schedule is not valid: {error}");
                 None
             }
+            Err(error) => return Err(error.into()),
         };
         let Some(plan) = plan else {
             self.next_run.send_replace(None);

@@ -15,6 +15,8 @@ pub struct TimeOfDay {
 }
 
 impl TimeOfDay {
+    pub const MIDNIGHT: TimeOfDay = TimeOfDay { hour: 0, minute: 0 };
+
     pub fn new(hour: u32, minute: u32) -> Option<Self> {
         (hour < 24 && minute < 60).then_some(Self { hour, minute })
     }
@@ -61,6 +63,8 @@ impl fmt::Display for TimeOfDay {
 pub struct Weekday(chrono::Weekday);
 
 impl Weekday {
+    pub const MONDAY: Weekday = Weekday(chrono::Weekday::Mon);
+
     pub const ALL: [Weekday; 7] = [
         Self(chrono::Weekday::Mon),
         Self(chrono::Weekday::Tue),
@@ -119,6 +123,8 @@ impl fmt::Display for Weekday {
 pub struct MonthDay(u32);
 
 impl MonthDay {
+    pub const FIRST: MonthDay = MonthDay(1);
+
     pub fn new(day: u32) -> Option<Self> {
         (1..=31).contains(&day).then_some(Self(day))
     }

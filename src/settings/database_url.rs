@@ -5,7 +5,7 @@ use std::fmt;
 
 use url::Url;
 
-use super::{Invalid, SourceKind};
+use super::{Invalid, SecretDestination, SourceKind};
 
 /// A `postgresql://` or `mysql://` URL with a host and a database name. `Debug` masks
 /// the password.
@@ -61,7 +61,13 @@ impl DatabaseUrl {
             return Err(Invalid::new("invalid.db_url.database"));
         }
         let encoding = || Invalid::new("invalid.db_url.encoding");
-        percent_decode(database).ok_or_else(encoding)?;
+        // A name a dump tool would read as an option (`--result-file=…`) is refused.
+        if percent_decode(database)
+            .ok_or_else(encoding)?
+            .starts_with('-')
+        {
+            return Err(Invalid::new("invalid.db_url.database_dash"));
+        }
         percent_decode(url.username()).ok_or_else(encoding)?;
         let password = match url.password() {
             Some(encoded) => Some(percent_decode(encoded).ok_or_else(encoding)?),
@@ -123,6 +129,44 @@ impl DatabaseUrl {
             url,
             password: password.map(str::to_owned),
         }
+    }
+
+    /// Where a password given with this URL would go: scheme, server, port, user, and every
+    /// query option (libpq reads `host`, `hostaddr` and `port` there, MySQL `socket`).
+    pub fn destination(&self) -> SecretDestination {
+        let mut query: Vec<(String, String)> = self
+            .url
+            .query_pairs()
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        query.sort();
+        let mut destination = SecretDestination::new()
+            .part("scheme", self.url.scheme())
+            .part("host", self.host())
+            .part(
+                "port",
+                self.port().map(|p| p.to_string()).unwrap_or_default(),
+            )
+            .part("user", self.username().unwrap_or_default());
+        for (key, value) in query {
+            destination = destination.part("query", format!("{key}={value}"));
+        }
+        destination
+    }
+
+    /// The URL without its password, for a tool that takes the password apart.
+    pub fn url_without_password(&self) -> Url {
+        let mut url = self.url.clone();
+        let _ = url.set_password(None);
+        url
+    }
+
+    /// The query option `name`, if given.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.url
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
     }
 
     /// The full URL, password included: only for the dump tool's connection.

@@ -17,8 +17,10 @@ mod endpoint;
 mod frequency;
 mod input;
 mod key_prefix;
+mod model;
 mod region;
 mod schedule;
+mod secret_destination;
 mod smtp;
 mod source_location;
 mod source_name;
@@ -35,8 +37,12 @@ pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
 pub use frequency::Frequency;
 pub use key_prefix::KeyPrefix;
+pub use model::{Field, Settings};
 pub use region::{DEFAULT_REGION, Region};
 pub use schedule::{MissingPart, Schedule};
+pub use secret_destination::{
+    RetypeSecret, SecretDestination, StoredSecret, resolve as resolve_secret,
+};
 pub use smtp::{Sender, SmtpHost, SmtpPort, SmtpSecurity};
 pub use source_location::SourceLocation;
 pub use source_name::SourceName;

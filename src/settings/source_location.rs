@@ -32,6 +32,18 @@ impl SourceLocation {
         }
     }
 
+    /// A location read back from the store: its form is checked again, but not the disk,
+    /// so that a file gone missing fails that source's backup rather than every load.
+    pub fn from_stored(kind: SourceKind, input: &str) -> Result<Self, Invalid> {
+        let text = required(input)?;
+        match kind {
+            SourceKind::Sqlite => absolute(text).map(Self::Sqlite),
+            SourceKind::Directory => absolute(text).map(Self::Directory),
+            SourceKind::Postgres => DatabaseUrl::parse(kind, text).map(Self::Postgres),
+            SourceKind::Mysql => DatabaseUrl::parse(kind, text).map(Self::Mysql),
+        }
+    }
+
     pub fn kind(&self) -> SourceKind {
         match self {
             Self::Sqlite(_) => SourceKind::Sqlite,

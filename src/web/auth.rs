@@ -99,7 +99,7 @@ async fn setup(
     Form(input): Form<SetupForm>,
 ) -> Result<Response, WebError> {
     let lang = page.lang;
-    let mut form = FormState::new();
+    let mut form = FormState::labelled("setup");
     form.set("username", input.username.trim());
     let username = form.check(lang, "username", Username::parse(&input.username));
     let password = form.check(
@@ -182,7 +182,7 @@ async fn login(
     let lang = page.lang;
     let username = input.username.trim().to_owned();
     let next = safe_next(input.next.as_deref());
-    let mut form = FormState::new();
+    let mut form = FormState::labelled("login");
     form.set("username", &username);
     let user_subject = format!("user:{}", username.to_lowercase());
     let subjects = [user_subject.clone(), format!("addr:{}", peer.ip())];

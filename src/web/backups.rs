@@ -115,7 +115,10 @@ async fn history(
         page_number: number,
         pages: total.div_ceil(PER_PAGE).max(1),
         running: state.runner.current(),
-        next_run: crate::web::settings::next_run_text(&state).await?,
+        next_run: crate::web::settings::next_run_text(
+            &state,
+            &crate::db::settings::load(&state.pool).await?,
+        ),
     })
 }
 
@@ -128,7 +131,7 @@ async fn backup_now(
         Ok(job) => job,
         Err(e) => {
             tracing::warn!(error = %e, "backup not started");
-            session::set_error(&session, page.td(e.key(), &e.detail())).await?;
+            session::set_error(&session, e.message().render(page.lang)).await?;
             return Ok(Redirect::to("/backups").into_response());
         }
     };

@@ -13,7 +13,10 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::db::changes::{self, Change};
 use crate::db::email_account::{self as store, StoredEmailAccount};
-use crate::settings::{EmailList, SecretKey, Sender, SmtpHost, SmtpPort, SmtpSecurity};
+use crate::settings::{
+    RetypeSecret, SecretDestination, SecretKey, Sender, SmtpHost, SmtpPort, SmtpSecurity,
+    StoredSecret, resolve_secret,
+};
 use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::page::Page;
@@ -58,7 +61,7 @@ impl EmailAccountPage {
 }
 
 pub fn form_from_stored(stored: &StoredEmailAccount) -> FormState {
-    let mut form = FormState::new();
+    let mut form = FormState::labelled("email");
     form.set("smtp_host", &stored.smtp_host);
     form.set("smtp_port", stored.smtp_port.to_string());
     form.set("smtp_security", &stored.smtp_security);
@@ -92,7 +95,7 @@ pub struct EmailAccountForm {
 
 impl EmailAccountForm {
     pub fn echo(&self) -> FormState {
-        let mut form = FormState::new();
+        let mut form = FormState::labelled("email");
         form.set("smtp_host", &self.smtp_host);
         form.set("smtp_port", &self.smtp_port);
         form.set("smtp_security", &self.smtp_security);
@@ -133,17 +136,42 @@ impl EmailAccountForm {
         else {
             return Ok(None);
         };
-        // The stored password only ever goes to the server it was typed for.
-        let same_server = host.as_str() == previous.smtp_host
-            && i64::from(port) == previous.smtp_port
-            && self.smtp_username.trim() == previous.smtp_username;
-        let smtp_password = match (new_password, self.remove_password.is_some()) {
-            (Some(password), _) => Some(key.seal(PASSWORD_PURPOSE, password.expose())?),
-            (None, true) => None,
-            (None, false) if same_server || !previous.has_password() => {
-                previous.smtp_password.clone()
+        // The stored password only ever goes to the server it was typed for, over the same
+        // protection.
+        let destination = |host: &str, port: i64, security: &str, user: &str| {
+            SecretDestination::new()
+                .part("host", host)
+                .part("port", port)
+                .part("security", security)
+                .part("user", user)
+        };
+        let stored_for = destination(
+            &previous.smtp_host,
+            previous.smtp_port,
+            &previous.smtp_security,
+            &previous.smtp_username,
+        );
+        let now_for = destination(
+            host.as_str(),
+            i64::from(port),
+            security.as_str(),
+            self.smtp_username.trim(),
+        );
+        let change = match (new_password, self.remove_password.is_some()) {
+            (Some(password), _) => {
+                StoredSecret::Replace(key.seal(PASSWORD_PURPOSE, password.expose())?)
             }
-            (None, false) => {
+            (None, true) => StoredSecret::Remove,
+            (None, false) => StoredSecret::Keep,
+        };
+        let smtp_password = match resolve_secret(
+            change,
+            previous.smtp_password.as_ref(),
+            Some(&stored_for),
+            &now_for,
+        ) {
+            Ok(password) => password,
+            Err(RetypeSecret) => {
                 form.add_error("smtp_password", lang.t("email.password_retype"));
                 return Ok(None);
             }
@@ -196,7 +224,7 @@ async fn send_test(
     let mut form = input.echo();
     let parsed = input.parse(&stored, &state.key, lang, &mut form)?;
     let settings = crate::db::settings::load(&state.pool).await?;
-    let recipients = EmailList::parse(&settings.notify_email).unwrap_or_default();
+    let recipients = settings.notify_email;
     let result = match parsed {
         None => None,
         Some(_) if recipients.is_empty() => Some((false, lang.t("email.no_recipients"))),

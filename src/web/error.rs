@@ -66,3 +66,21 @@ impl From<crate::crypto::CryptoError> for WebError {
         Self::internal("secret storage", error)
     }
 }
+
+impl From<crate::db::settings::SettingsError> for WebError {
+    fn from(error: crate::db::settings::SettingsError) -> Self {
+        Self::internal("settings", error)
+    }
+}
+
+impl From<crate::db::sources::SourcesError> for WebError {
+    fn from(error: crate::db::sources::SourcesError) -> Self {
+        Self::internal("sources", error)
+    }
+}
+
+impl From<crate::jobs::JobError> for WebError {
+    fn from(error: crate::jobs::JobError) -> Self {
+        Self::internal("backup job", error)
+    }
+}

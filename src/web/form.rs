@@ -9,11 +9,44 @@ use crate::web::i18n::Lang;
 pub struct FormState {
     values: HashMap<String, String>,
     errors: Vec<(String, String)>,
+    /// Where the fields' labels are in the catalogs: `<labels>.<field>`.
+    labels: Option<&'static str>,
 }
 
 impl FormState {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A form whose error summary names each field by its label, `<labels>.<field>` in
+    /// the catalogs.
+    pub fn labelled(labels: &'static str) -> Self {
+        Self {
+            labels: Some(labels),
+            ..Self::default()
+        }
+    }
+
+    /// The lines of the error summary: "Bucket name: use lower-case letters…".
+    pub fn summary(&self, lang: &Lang) -> Vec<(String, String)> {
+        let lang = *lang;
+        self.errors
+            .iter()
+            .map(|(field, message)| {
+                let label = self.labels.map(|labels| {
+                    let key = format!("{labels}.{field}");
+                    (lang.t(&key), key)
+                });
+                let line = match label {
+                    Some((label, key)) if !label.ends_with(&key) => {
+                        let separator = if lang == Lang::FR { " : " } else { ": " };
+                        format!("{label}{separator}{message}")
+                    }
+                    _ => message.clone(),
+                };
+                (field.clone(), line)
+            })
+            .collect()
     }
 
     pub fn set(&mut self, name: &str, value: impl Into<String>) {

@@ -12,10 +12,10 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::db::changes::{self, Change};
-use crate::db::settings::{self as store, StoredSettings};
+use crate::db::settings as store;
 use crate::settings::{
-    AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, SecretKey, TimeOfDay, TimeZone, Weekday,
+    AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
+    KeyPrefix, MonthDay, Region, SecretKey, Settings, StoredSecret, TimeOfDay, TimeZone, Weekday,
 };
 use crate::web::error::WebError;
 use crate::web::form::FormState;
@@ -95,12 +95,12 @@ impl SettingsPage {
         state: &AppState,
         page: Page,
         form: FormState,
-        has_secret: bool,
+        stored: &Settings,
     ) -> Result<Self, WebError> {
         Ok(Self {
             page: page.in_section("settings"),
             form,
-            has_secret,
+            has_secret: stored.has_secret(),
             secret_typed: false,
             changes: changes::latest(&state.pool, "settings", 10).await?,
             frequencies: &FREQUENCIES,
@@ -108,46 +108,45 @@ impl SettingsPage {
             regions: &REGIONS,
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
-            next_run: next_run_text(state).await?,
+            next_run: next_run_text(state, stored),
         })
     }
 }
 
 /// When the scheduler will start the next backup, shown in the settings' time zone.
-pub async fn next_run_text(state: &AppState) -> Result<Option<String>, WebError> {
-    let Some(next) = state.scheduler.next_run() else {
-        return Ok(None);
-    };
-    let stored = store::load(&state.pool).await?;
-    let tz = TimeZone::parse(&stored.timezone).unwrap_or_default().tz();
-    Ok(Some(
-        next.with_timezone(&tz)
+pub fn next_run_text(state: &AppState, settings: &Settings) -> Option<String> {
+    let next = state.scheduler.next_run()?;
+    Some(
+        next.with_timezone(&settings.timezone.tz())
             .format("%Y-%m-%d %H:%M %Z")
             .to_string(),
-    ))
+    )
 }
 
 /// The form as the stored settings show it.
-fn form_from_stored(stored: &StoredSettings) -> FormState {
-    let mut form = FormState::new();
+fn form_from_stored(stored: &Settings) -> FormState {
+    let mut form = FormState::labelled("settings");
     form.set_flag("enabled", stored.enabled);
-    form.set("access_key_id", &stored.access_key_id);
-    form.set("notify_email", &stored.notify_email);
+    form.set(
+        "access_key_id",
+        stored.access_key_id.as_ref().map_or("", |k| k.as_str()),
+    );
+    form.set("notify_email", stored.notify_email.to_string());
     form.set_flag(
         "send_email_for_successful_backup",
         stored.send_email_for_successful_backup,
     );
-    form.set("bucket", &stored.bucket);
-    form.set("endpoint_url", &stored.endpoint_url);
-    form.set("region", &stored.region);
+    form.set("bucket", stored.bucket.as_ref().map_or("", |b| b.as_str()));
+    form.set("endpoint_url", stored.endpoint.as_str());
+    form.set("region", stored.region.as_str());
     form.set_flag("path_style", stored.path_style);
-    form.set("backup_path", &stored.backup_path);
-    form.set("frequency", &stored.frequency);
-    form.set("backup_time", &stored.backup_time);
-    form.set("backup_weekday", &stored.backup_weekday);
-    form.set("backup_monthday", stored.backup_monthday.to_string());
-    form.set("cron", &stored.cron);
-    form.set("timezone", &stored.timezone);
+    form.set("backup_path", stored.prefix.as_str());
+    form.set("frequency", stored.frequency.as_str());
+    form.set("backup_time", stored.time.to_string());
+    form.set("backup_weekday", stored.weekday.as_str());
+    form.set("backup_monthday", stored.monthday.to_string());
+    form.set("cron", stored.cron.as_ref().map_or("", |c| c.as_str()));
+    form.set("timezone", stored.timezone.as_str());
     form.set_flag("backup_files", stored.backup_files);
     form.set("backup_limit", stored.backup_limit.to_string());
     form
@@ -155,7 +154,7 @@ fn form_from_stored(stored: &StoredSettings) -> FormState {
 
 async fn show(State(state): State<AppState>, page: Page) -> Result<SettingsPage, WebError> {
     let stored = store::load(&state.pool).await?;
-    SettingsPage::build(&state, page, form_from_stored(&stored), stored.has_secret()).await
+    SettingsPage::build(&state, page, form_from_stored(&stored), &stored).await
 }
 
 /// The form as posted. Every field defaults, so a missing field is a validation
@@ -187,7 +186,7 @@ pub struct SettingsForm {
 impl SettingsForm {
     /// What the user typed, to show again (never the secret).
     fn echo(&self) -> FormState {
-        let mut form = FormState::new();
+        let mut form = FormState::labelled("settings");
         form.set_flag("enabled", self.enabled.is_some());
         form.set("access_key_id", &self.access_key_id);
         form.set_flag("remove_secret", self.remove_secret.is_some());
@@ -213,33 +212,28 @@ impl SettingsForm {
     }
 }
 
-/// What to do with the stored secret on save.
-pub enum SecretChange {
-    Keep,
-    Replace(SecretKey),
-    Remove,
-}
-
-/// The whole form parsed: every value a domain type.
-pub struct ValidSettings {
+/// The form parsed, each value a domain type. `None` where the value was refused (its
+/// message is in the form) or, for a field the chosen frequency does not use, left out: the
+/// stored value stays.
+pub struct ParsedForm {
     pub enabled: bool,
-    pub access_key_id: Option<AccessKeyId>,
-    pub secret: SecretChange,
-    pub notify_email: EmailList,
+    pub access_key_id: Option<Option<AccessKeyId>>,
+    pub secret: StoredSecret<SecretKey>,
+    pub notify_email: Option<EmailList>,
     pub send_email_for_successful_backup: bool,
-    pub bucket: Option<BucketName>,
-    pub endpoint: Endpoint,
-    pub region: Region,
+    pub bucket: Option<Option<BucketName>>,
+    pub endpoint: Option<Endpoint>,
+    pub region: Option<Region>,
     pub path_style: bool,
-    pub prefix: KeyPrefix,
-    pub frequency: Frequency,
-    pub time: TimeOfDay,
-    pub weekday: Weekday,
-    pub monthday: MonthDay,
+    pub prefix: Option<KeyPrefix>,
+    pub frequency: Option<Frequency>,
+    pub time: Option<TimeOfDay>,
+    pub weekday: Option<Weekday>,
+    pub monthday: Option<MonthDay>,
     pub cron: Option<CronExpr>,
-    pub timezone: TimeZone,
+    pub timezone: Option<TimeZone>,
     pub backup_files: bool,
-    pub backup_limit: BackupLimit,
+    pub backup_limit: Option<BackupLimit>,
 }
 
 fn optional<T>(
@@ -253,158 +247,168 @@ fn optional<T>(
     }
 }
 
-/// Parses the form; on failure `form` holds a message for each bad field.
-pub fn parse_form(
-    input: &SettingsForm,
-    has_stored_secret: bool,
-    lang: Lang,
+/// A field of the schedule: required when `frequency` uses it, kept when it does not and
+/// was left out.
+fn schedule_part<T>(
     form: &mut FormState,
-) -> Option<ValidSettings> {
-    let enabled = input.enabled.is_some();
-    let required = Invalid::new("invalid.required");
-    let access_key_id = form
-        .check(
-            lang,
-            "access_key_id",
-            optional(&input.access_key_id, AccessKeyId::parse),
-        )
-        .flatten();
-    let new_secret = form
-        .check(
-            lang,
-            "secret_access_key",
-            optional(&input.secret_access_key, SecretKey::parse),
-        )
-        .flatten();
-    let secret = match (new_secret, input.remove_secret.is_some()) {
-        (Some(secret), _) => SecretChange::Replace(secret),
-        (None, true) => SecretChange::Remove,
-        (None, false) => SecretChange::Keep,
+    lang: Lang,
+    field: Field,
+    frequency: Option<Frequency>,
+    input: &str,
+    parse: impl FnOnce(&str) -> Result<T, Invalid>,
+) -> Option<Option<T>> {
+    let used = frequency.is_none_or(|frequency| field.used_by(frequency));
+    let parsed = if used {
+        parse(input).map(Some)
+    } else {
+        optional(input, parse)
+    };
+    form.check(lang, field.name(), parsed)
+}
+
+/// Parses the form; `form` receives a message for each bad field.
+pub fn parse_form(input: &SettingsForm, lang: Lang, form: &mut FormState) -> ParsedForm {
+    let access_key_id = form.check(
+        lang,
+        "access_key_id",
+        optional(&input.access_key_id, AccessKeyId::parse),
+    );
+    let new_secret = form.check(
+        lang,
+        "secret_access_key",
+        optional(&input.secret_access_key, SecretKey::parse),
+    );
+    let secret = match (new_secret.flatten(), input.remove_secret.is_some()) {
+        (Some(secret), _) => StoredSecret::Replace(secret),
+        (None, true) => StoredSecret::Remove,
+        (None, false) => StoredSecret::Keep,
     };
     let notify_email = form.check(lang, "notify_email", EmailList::parse(&input.notify_email));
-    let bucket = form
-        .check(lang, "bucket", optional(&input.bucket, BucketName::parse))
-        .flatten();
+    let bucket = form.check(lang, "bucket", optional(&input.bucket, BucketName::parse));
     let endpoint = form.check(lang, "endpoint_url", Endpoint::parse(&input.endpoint_url));
     let region = form.check(lang, "region", Region::parse(&input.region));
     let prefix = form.check(lang, "backup_path", KeyPrefix::parse(&input.backup_path));
     let frequency = form.check(lang, "frequency", Frequency::parse(&input.frequency));
-    let time = form.check(lang, "backup_time", TimeOfDay::parse(&input.backup_time));
-    let weekday = form.check(
+    let time = schedule_part(
+        form,
         lang,
-        "backup_weekday",
-        Weekday::parse(&input.backup_weekday),
+        Field::BackupTime,
+        frequency,
+        &input.backup_time,
+        TimeOfDay::parse,
     );
-    let monthday = form.check(
+    let weekday = schedule_part(
+        form,
         lang,
-        "backup_monthday",
-        MonthDay::parse(&input.backup_monthday),
+        Field::BackupWeekday,
+        frequency,
+        &input.backup_weekday,
+        Weekday::parse,
     );
-    let cron = if frequency == Some(Frequency::Cron) {
-        form.check(lang, "cron", CronExpr::parse(&input.cron))
-    } else {
-        None
-    };
-    let timezone = form.check(lang, "timezone", TimeZone::parse(&input.timezone));
+    let monthday = schedule_part(
+        form,
+        lang,
+        Field::BackupMonthday,
+        frequency,
+        &input.backup_monthday,
+        MonthDay::parse,
+    );
+    let cron = schedule_part(
+        form,
+        lang,
+        Field::Cron,
+        frequency,
+        &input.cron,
+        CronExpr::parse,
+    );
+    let timezone = schedule_part(
+        form,
+        lang,
+        Field::Timezone,
+        frequency.filter(|f| *f != Frequency::None),
+        &input.timezone,
+        TimeZone::parse,
+    );
     let backup_limit = form.check(
         lang,
         "backup_limit",
         BackupLimit::parse(&input.backup_limit),
     );
-
-    if enabled {
-        if access_key_id.is_none() && input.access_key_id.trim().is_empty() {
-            form.add_error("access_key_id", required.message(lang.code()));
-        }
-        let secret_left = match secret {
-            SecretChange::Replace(_) => true,
-            SecretChange::Remove => false,
-            SecretChange::Keep => has_stored_secret,
-        };
-        if !secret_left && input.secret_access_key.trim().is_empty() {
-            form.add_error("secret_access_key", required.message(lang.code()));
-        }
-        if notify_email.as_ref().is_some_and(EmailList::is_empty) {
-            form.add_error("notify_email", required.message(lang.code()));
-        }
-        if bucket.is_none() && input.bucket.trim().is_empty() {
-            form.add_error("bucket", required.message(lang.code()));
-        }
-        if frequency == Some(Frequency::None) {
-            form.add_error("frequency", lang.t("settings.frequency_required"));
-        }
-    }
-    if form.has_errors() {
-        return None;
-    }
-    Some(ValidSettings {
-        enabled,
+    ParsedForm {
+        enabled: input.enabled.is_some(),
         access_key_id,
         secret,
-        notify_email: notify_email?,
+        notify_email,
         send_email_for_successful_backup: input.send_email_for_successful_backup.is_some(),
         bucket,
-        endpoint: endpoint?,
-        region: region?,
+        endpoint,
+        region,
         path_style: input.path_style.is_some(),
-        prefix: prefix?,
-        frequency: frequency?,
-        time: time?,
-        weekday: weekday?,
-        monthday: monthday?,
-        cron,
-        timezone: timezone?,
+        prefix,
+        frequency,
+        time: time.flatten(),
+        weekday: weekday.flatten(),
+        monthday: monthday.flatten(),
+        cron: cron.flatten(),
+        timezone: timezone.flatten(),
         backup_files: input.backup_files.is_some(),
-        backup_limit: backup_limit?,
-    })
+        backup_limit,
+    }
 }
 
-impl ValidSettings {
-    /// The row to store, sealing a new secret; `raw_cron` keeps an unused expression.
-    pub fn to_stored(
+impl ParsedForm {
+    /// The settings this form makes of `old`: a new secret sealed, left-out fields kept.
+    pub fn apply(
         &self,
-        previous: &StoredSettings,
+        old: &Settings,
         key: &crate::crypto::MasterKey,
-        raw_cron: &str,
-    ) -> Result<StoredSettings, crate::crypto::CryptoError> {
-        let secret_access_key = match &self.secret {
-            SecretChange::Keep => previous.secret_access_key.clone(),
-            SecretChange::Remove => None,
-            SecretChange::Replace(secret) => Some(key.seal(SECRET_PURPOSE, secret.expose())?),
+        lang: Lang,
+    ) -> Result<Settings, crate::crypto::CryptoError> {
+        let sealed_secret = match &self.secret {
+            StoredSecret::Keep => old.sealed_secret.clone(),
+            StoredSecret::Remove => None,
+            StoredSecret::Replace(secret) => Some(key.seal(SECRET_PURPOSE, secret.expose())?),
         };
-        Ok(StoredSettings {
+        Ok(Settings {
             enabled: self.enabled,
-            access_key_id: self
-                .access_key_id
-                .as_ref()
-                .map(|k| k.as_str().to_owned())
-                .unwrap_or_default(),
-            secret_access_key,
-            notify_email: self.notify_email.to_string(),
+            access_key_id: self.access_key_id.clone().flatten(),
+            sealed_secret,
+            notify_email: self.notify_email.clone().unwrap_or_default(),
             send_email_for_successful_backup: self.send_email_for_successful_backup,
-            bucket: self
-                .bucket
-                .as_ref()
-                .map(|b| b.as_str().to_owned())
-                .unwrap_or_default(),
-            endpoint_url: self.endpoint.as_str().to_owned(),
-            region: self.region.as_str().to_owned(),
+            bucket: self.bucket.clone().flatten(),
+            endpoint: self
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| old.endpoint.clone()),
+            region: self.region.clone().unwrap_or_else(|| old.region.clone()),
             path_style: self.path_style,
-            backup_path: self.prefix.as_str().to_owned(),
-            frequency: self.frequency.as_str().to_owned(),
-            backup_time: self.time.to_string(),
-            backup_weekday: self.weekday.as_str().to_owned(),
-            backup_monthday: i64::from(self.monthday.get()),
-            cron: self
-                .cron
-                .as_ref()
-                .map_or_else(|| raw_cron.trim().to_owned(), |c| c.as_str().to_owned()),
-            timezone: self.timezone.as_str().to_owned(),
+            prefix: self.prefix.clone().unwrap_or_else(|| old.prefix.clone()),
+            frequency: self.frequency.unwrap_or(old.frequency),
+            time: self.time.unwrap_or(old.time),
+            weekday: self.weekday.unwrap_or(old.weekday),
+            monthday: self.monthday.unwrap_or(old.monthday),
+            cron: self.cron.clone().or_else(|| old.cron.clone()),
+            timezone: self.timezone.unwrap_or(old.timezone),
             backup_files: self.backup_files,
-            backup_limit: i64::from(self.backup_limit.get()),
-            updated_at: previous.updated_at,
-            schedule_saved_at: previous.schedule_saved_at,
+            backup_limit: self.backup_limit.unwrap_or(old.backup_limit),
+            language: lang,
+            updated_at: old.updated_at,
+            schedule_saved_at: old.schedule_saved_at,
         })
+    }
+}
+
+/// Why a valid form was still not saved.
+enum Refused {
+    /// Automatic backup is on and these fields are empty.
+    Missing(Vec<Field>),
+    Crypto(crate::crypto::CryptoError),
+}
+
+fn mark_missing(form: &mut FormState, lang: Lang, missing: &[Field]) {
+    let required = Invalid::new("invalid.required").message(lang.code());
+    for field in missing {
+        form.add_error(field.name(), required.clone());
     }
 }
 
@@ -414,20 +418,48 @@ async fn save(
     page: Page,
     Form(input): Form<SettingsForm>,
 ) -> Result<Response, WebError> {
-    let stored = store::load(&state.pool).await?;
+    let lang = page.lang;
     let mut form = input.echo();
-    let Some(valid) = parse_form(&input, stored.has_secret(), page.lang, &mut form) else {
-        let mut page = SettingsPage::build(&state, page, form, stored.has_secret()).await?;
+    let username = page.user.clone().unwrap_or_default();
+    let parsed = parse_form(&input, lang, &mut form);
+    let stored = store::load(&state.pool).await?;
+    mark_missing(
+        &mut form,
+        lang,
+        &parsed
+            .apply(&stored, &state.key, lang)?
+            .missing_when_enabled(),
+    );
+    let saved = if form.has_errors() {
+        None
+    } else {
+        // Checked again under the write lock: another save may have come in between.
+        let saved = store::update(&state.pool, &username, |old| {
+            let new = parsed
+                .apply(old, &state.key, lang)
+                .map_err(Refused::Crypto)?;
+            match new.missing_when_enabled() {
+                missing if missing.is_empty() => Ok((new, ())),
+                missing => Err(Refused::Missing(missing)),
+            }
+        })
+        .await?;
+        match saved {
+            Ok(saved) => Some(saved.changed),
+            Err(Refused::Crypto(error)) => return Err(error.into()),
+            Err(Refused::Missing(missing)) => {
+                mark_missing(&mut form, lang, &missing);
+                None
+            }
+        }
+    };
+    let Some(changed) = saved else {
+        let mut page = SettingsPage::build(&state, page, form, &stored).await?;
         page.secret_typed = !input.secret_access_key.is_empty();
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let new = valid.to_stored(&stored, &state.key, &input.cron)?;
-    let username = page.user.clone().unwrap_or_default();
-    let changed = store::save(&state.pool, &new, &username).await?;
-    tracing::info!(user = %username, fields = ?changed, "settings saved");
-    if let Err(error) = crate::notify::set_language(&state.pool, page.lang.code()).await {
-        tracing::warn!(%error, "cannot store the notification language");
-    }
+    let names: Vec<&str> = changed.iter().map(|field| field.name()).collect();
+    tracing::info!(user = %username, fields = ?names, "settings saved");
     state.scheduler.reload().await;
     let notice = if changed.is_empty() {
         "settings.unchanged"
@@ -447,51 +479,15 @@ async fn test_connection(
     let stored = store::load(&state.pool).await?;
     let lang = page.lang;
     let mut form = input.echo();
-    let valid = parse_form(&input, stored.has_secret(), lang, &mut form);
-    let required = Invalid::new("invalid.required").message(lang.code());
-    let secret = match valid.as_ref().map(|v| &v.secret) {
-        Some(SecretChange::Replace(secret)) => Some(secret.expose().to_owned()),
-        Some(SecretChange::Keep) => match &stored.secret_access_key {
-            Some(sealed) => Some(state.key.open(SECRET_PURPOSE, sealed)?),
-            None => None,
-        },
-        _ => None,
-    };
-    let target = match (&valid, secret) {
-        (Some(v), Some(secret)) if v.access_key_id.is_some() && v.bucket.is_some() => {
-            Some(crate::backup::S3Target {
-                endpoint: v.endpoint.url().cloned(),
-                region: v.region.as_str().to_owned(),
-                bucket: v
-                    .bucket
-                    .as_ref()
-                    .map(|b| b.as_str().to_owned())
-                    .unwrap_or_default(),
-                access_key_id: v
-                    .access_key_id
-                    .as_ref()
-                    .map(|k| k.as_str().to_owned())
-                    .unwrap_or_default(),
-                secret_access_key: secret,
-                path_style: v.path_style,
-                prefix: v.prefix.as_str().to_owned(),
-                max_parts: crate::backup::S3Target::DEFAULT_MAX_PARTS,
-            })
-        }
-        (valid, secret) => {
-            if valid.is_some() {
-                for (name, missing) in [
-                    ("access_key_id", input.access_key_id.trim().is_empty()),
-                    ("secret_access_key", secret.is_none()),
-                    ("bucket", input.bucket.trim().is_empty()),
-                ] {
-                    if missing {
-                        form.add_error(name, required.clone());
-                    }
-                }
-            }
+    let candidate = parse_form(&input, lang, &mut form).apply(&stored, &state.key, lang)?;
+    let target = match crate::jobs::target(&candidate, &state.key) {
+        Ok(target) if !form.has_errors() => Some(target),
+        Ok(_) => None,
+        Err(crate::jobs::JobError::Incomplete(missing)) => {
+            mark_missing(&mut form, lang, &missing);
             None
         }
+        Err(error) => return Err(error.into()),
     };
     let connection = match target {
         None => None,
@@ -516,7 +512,7 @@ async fn test_connection(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut page = SettingsPage::build(&state, page, form, stored.has_secret()).await?;
+    let mut page = SettingsPage::build(&state, page, form, &stored).await?;
     page.secret_typed = !input.secret_access_key.is_empty();
     page.connection = connection;
     Ok((status, page).into_response())

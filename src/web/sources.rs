@@ -12,8 +12,10 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::crypto::MasterKey;
-use crate::db::sources::{self as store, SourceRow, SourceWriteError, StoredSource};
-use crate::settings::{SourceKind, SourceLocation, SourceName};
+use crate::db::sources::{self as store, Source, SourceRow, SourceWriteError};
+use crate::settings::{
+    DatabaseUrl, RetypeSecret, SourceKind, SourceLocation, SourceName, StoredSecret, resolve_secret,
+};
 use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::i18n::Lang;
@@ -40,14 +42,10 @@ pub struct Listed {
     pub location: String,
 }
 
-fn shown_location(source: &StoredSource) -> String {
-    match (&source.password, SourceKind::parse(&source.kind)) {
-        (Some(_), Ok(kind)) if kind.is_database() && kind != SourceKind::Sqlite => {
-            SourceLocation::parse(kind, &source.location)
-                .map(|l| l.with_password(MASK).masked())
-                .unwrap_or_else(|_| source.location.clone())
-        }
-        _ => source.location.clone(),
+fn shown_location(source: &Source) -> String {
+    match &source.sealed_password {
+        Some(_) => source.location.with_password(MASK).masked(),
+        None => source.location.masked(),
     }
 }
 
@@ -81,8 +79,8 @@ async fn sources_page(
         .iter()
         .map(|s| Listed {
             id: s.id,
-            name: s.name.clone(),
-            kind: s.kind.clone(),
+            name: s.name.as_str().to_owned(),
+            kind: s.location.kind().as_str().to_owned(),
             location: shown_location(s),
         })
         .collect();
@@ -96,7 +94,7 @@ async fn sources_page(
 }
 
 async fn list(State(state): State<AppState>, page: Page) -> Result<SourcesPage, WebError> {
-    let mut form = FormState::new();
+    let mut form = FormState::labelled("sources");
     form.set("kind", "postgres");
     sources_page(&state, page, form).await
 }
@@ -112,7 +110,7 @@ struct SourceForm {
 
 impl SourceForm {
     fn echo(&self) -> FormState {
-        let mut form = FormState::new();
+        let mut form = FormState::labelled("sources");
         form.set("name", self.name.trim());
         form.set("kind", self.kind.trim());
         form.set("location", self.location.trim());
@@ -129,11 +127,11 @@ struct Parsed {
     password: Option<Vec<u8>>,
 }
 
-/// Parses the form; `previous` (the stored location and sealed password) keeps its
-/// password when the URL shows no new one and still points at the same server.
+/// Parses the form; `previous` (the stored source) keeps its password when the URL shows
+/// no new one and still points where the password was typed for.
 fn parse(
     input: &SourceForm,
-    previous: Option<(&str, Option<&Vec<u8>>)>,
+    previous: Option<&Source>,
     key: &MasterKey,
     lang: Lang,
     form: &mut FormState,
@@ -150,30 +148,31 @@ fn parse(
     let (Some(name), Some(kind), Some(location)) = (name, kind, location) else {
         return Ok(None);
     };
-    // A stored password only ever goes to the server it was typed for.
-    let same_server = previous.is_some_and(|(stored, _)| {
-        let before = SourceLocation::parse(kind, stored).ok();
-        let server = |l: &SourceLocation| {
-            l.database_url()
-                .map(|u| (u.host().to_owned(), u.port(), u.username()))
-        };
-        before.as_ref().and_then(server) == server(&location)
-    });
-    let previous_password = previous.and_then(|(_, password)| password);
-    let password = match location.password() {
-        Some(p) if p != MASK => Some(key.seal(PASSWORD_PURPOSE, p)?),
-        _ if input.remove_password.is_some() => None,
-        _ if previous_password.is_some() && !same_server => {
-            form.add_error("location", lang.t("sources.password_retype"));
-            return Ok(None);
-        }
-        _ => previous_password.cloned(),
+    let change = match location.password() {
+        Some(p) if p != MASK => StoredSecret::Replace(key.seal(PASSWORD_PURPOSE, p)?),
+        _ if input.remove_password.is_some() => StoredSecret::Remove,
+        _ => StoredSecret::Keep,
     };
-    let stored_location = location.without_password();
+    let destination = |l: &SourceLocation| l.database_url().map(DatabaseUrl::destination);
+    let password = match (change, location.database_url()) {
+        // A path has no password to keep.
+        (_, None) => None,
+        (change, Some(url)) => {
+            let stored = previous.and_then(|p| p.sealed_password.as_ref());
+            let stored_for = previous.and_then(|p| destination(&p.location));
+            match resolve_secret(change, stored, stored_for.as_ref(), &url.destination()) {
+                Ok(password) => password,
+                Err(RetypeSecret) => {
+                    form.add_error("location", lang.t("sources.password_retype"));
+                    return Ok(None);
+                }
+            }
+        }
+    };
     Ok(Some(Parsed {
         name,
         kind,
-        location: stored_location,
+        location: location.without_password(),
         password,
     }))
 }
@@ -216,15 +215,15 @@ async fn edit(
     let source = store::get(&state.pool, id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let mut form = FormState::new();
-    form.set("name", &source.name);
-    form.set("kind", &source.kind);
+    let mut form = FormState::labelled("sources");
+    form.set("name", source.name.as_str());
+    form.set("kind", source.location.kind().as_str());
     form.set("location", shown_location(&source));
     Ok(EditPage {
         page: page.in_section("sources"),
         id,
         form,
-        has_password: source.password.is_some(),
+        has_password: source.sealed_password.is_some(),
         kinds: SourceKind::ALL,
     })
 }
@@ -241,8 +240,7 @@ async fn update(
         .ok_or(WebError::NotFound)?;
     let mut form = input.echo();
     let username = page.user.clone().unwrap_or_default();
-    let previous = Some((source.location.as_str(), source.password.as_ref()));
-    let parsed = parse(&input, previous, &state.key, page.lang, &mut form)?;
+    let parsed = parse(&input, Some(&source), &state.key, page.lang, &mut form)?;
     if let Some(parsed) = parsed {
         let row = SourceRow {
             name: parsed.name.as_str(),
@@ -266,7 +264,7 @@ async fn update(
         page: page.in_section("sources"),
         id,
         form,
-        has_password: source.password.is_some(),
+        has_password: source.sealed_password.is_some(),
         kinds: SourceKind::ALL,
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

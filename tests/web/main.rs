@@ -10,4 +10,5 @@ mod language;
 mod notifications;
 mod operations;
 mod settings;
+mod settings_model;
 mod sources;

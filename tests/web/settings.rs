@@ -127,12 +127,15 @@ async fn enabling_requires_the_essentials() {
         .await;
     assert_eq!(response.status(), 422);
     let html = response.text().await.expect("body");
+    assert!(
+        field_error(&html, "frequency").is_none(),
+        "manual backups only is a valid choice"
+    );
     for name in [
         "access_key_id",
         "secret_access_key",
         "notify_email",
         "bucket",
-        "frequency",
     ] {
         assert!(
             field_error(&html, name).is_some(),
@@ -246,8 +249,15 @@ async fn saved_changes_are_listed_without_values() {
         .expect("body");
     let changes = &html[html.find("Latest changes").expect("changes section")..];
     assert!(changes.contains("admin"));
-    assert!(changes.contains("bucket"));
-    assert!(changes.contains("secret_access_key"));
+    assert!(
+        changes.contains("Bucket name"),
+        "fields are named by their labels"
+    );
+    assert!(changes.contains("Secret access key"));
+    assert!(
+        !changes.contains("secret_access_key"),
+        "not by their column names"
+    );
     assert!(!changes.contains("other-bucket"));
     assert!(!changes.contains(SECRET));
 }

@@ -65,8 +65,8 @@ async fn sources_are_added_listed_edited_and_removed() {
     assert!(html.contains("Source removed."));
     assert!(!html.contains(files));
     let changes = &html[html.find("Latest changes").expect("changes section")..];
-    assert!(changes.contains("added public-files"));
-    assert!(changes.contains("removed files"));
+    assert!(changes.contains("source public-files added"));
+    assert!(changes.contains("source files removed"));
 }
 
 #[tokio::test]

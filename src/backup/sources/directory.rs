@@ -26,7 +26,11 @@ const SMALL_FILE: u64 = 64 * 1024;
 type Chunks = mpsc::Sender<io::Result<Bytes>>;
 
 pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
-    let root = PathBuf::from(&spec.location);
+    let root = spec
+        .location
+        .as_path()
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let source_error = |cause: io::Error| BackupError::Source {
         source_name: spec.name.clone(),
         step: format!("reading directory {}", root.display()),

@@ -39,7 +39,7 @@ fn buffered(
 }
 
 pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
-    match spec.kind {
+    match spec.kind() {
         SourceKind::Sqlite => sqlite::open(spec).await,
         SourceKind::Postgres => postgres::open(spec),
         SourceKind::Mysql => mysql::open(spec),

@@ -12,6 +12,11 @@ use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
 
 pub async fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
+    let Some(path) = spec.location.as_path() else {
+        return Err(BackupError::NotADatabase {
+            source_name: spec.name.clone(),
+        });
+    };
     let io_error = |step: &str, cause: std::io::Error| BackupError::Source {
         source_name: spec.name.clone(),
         step: step.to_owned(),
@@ -19,7 +24,7 @@ pub async fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
     };
     let sqlite_error = |cause: sqlx::Error| BackupError::Sqlite {
         source_name: spec.name.clone(),
-        path: spec.location.clone(),
+        path: path.display().to_string(),
         cause,
     };
     let dir = tempfile::Builder::new()
@@ -30,7 +35,7 @@ pub async fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
 
     let mut connection = SqliteConnectOptions::from_str("sqlite://")
         .map_err(sqlite_error)?
-        .filename(&spec.location)
+        .filename(path)
         .read_only(true)
         .create_if_missing(false)
         .busy_timeout(Duration::from_secs(30))
