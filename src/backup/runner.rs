@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 use tokio::sync::{broadcast, mpsc};
+use tokio_util::task::TaskTracker;
 
 use super::engine::run_backup;
 use super::job::Job;
@@ -85,6 +86,9 @@ struct Inner {
     /// A file locked for the whole run, so that two processes on the same data (the server
     /// and the `backup` command) never run at once; the system frees it if a process dies.
     lock_file: Option<PathBuf>,
+    /// Aborts of multipart uploads started from `Drop` (a run cancelled at shutdown), so
+    /// the process can wait for them before it exits.
+    aborts: TaskTracker,
 }
 
 /// The one place runs start. Cheap to clone.
@@ -136,6 +140,7 @@ impl Runner {
                 engine: Mutex::new(None),
                 idle: tokio::sync::Notify::new(),
                 lock_file,
+                aborts: TaskTracker::new(),
             }),
         }
     }
@@ -196,7 +201,10 @@ impl Runner {
             }
         };
         let _ = tokio::time::timeout(limit, ended).await;
-        super::upload::wait_for_pending_aborts(limit).await;
+        let aborts = &self.inner.aborts;
+        aborts.close();
+        let _ = tokio::time::timeout(limit, aborts.wait()).await;
+        aborts.reopen();
     }
 
     /// Runs that end from now on.
@@ -278,7 +286,7 @@ impl Runner {
         let pool = &self.inner.pool;
         let progress = Arc::new(Progress::default());
         let (events, received) = mpsc::unbounded_channel();
-        let reporter = Reporter::new(progress.clone(), events);
+        let reporter = Reporter::new(progress.clone(), events).tracking_aborts(&self.inner.aborts);
         let recorder = tokio::spawn(record(pool.clone(), run_id, received, progress));
         // The engine runs in its own task so that a panic ends the run as failed instead of
         // leaving it running.
