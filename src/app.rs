@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 
-use crate::backup::Runner;
+use crate::backup::{DebrisReport, Runner};
 use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::notify::{MailOptions, Notifier};
@@ -118,6 +118,36 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     })
 }
 
+/// What dead runs left in the bucket of the stored settings, cleaned at start-up (see
+/// `backup::debris`). `None` when there is no S3 target yet, or a backup is in progress.
+pub async fn clean_debris(state: &AppState) -> Option<DebrisReport> {
+    let settings = match crate::db::settings::load(&state.pool).await {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the settings to clean what stopped backups left");
+            return None;
+        }
+    };
+    let target = match crate::jobs::target(&settings, &state.key) {
+        Ok(target) => target,
+        Err(error) => {
+            tracing::debug!(%error, "no S3 target to clean at start-up");
+            return None;
+        }
+    };
+    let report = state.runner.clean_debris(&target).await?;
+    if report.uploads_aborted > 0 || !report.folders_removed.is_empty() {
+        tracing::info!(
+            uploads_aborted = report.uploads_aborted,
+            folders_removed = report.folders_removed.len(),
+            "cleaned what stopped backups left in s3://{}/{}",
+            target.bucket,
+            target.folder_prefix()
+        );
+    }
+    Some(report)
+}
+
 /// A server bound to its port and ready to accept connections.
 pub struct Server {
     listener: TcpListener,
@@ -155,6 +185,10 @@ impl Server {
     fn start_background_work(&self) {
         let state = &self.state;
         state.notifier.spawn(&state.runner);
+        // In the background: start-up does not wait for S3, and a run started meanwhile
+        // waits for the cleaning.
+        let cleaning = state.clone();
+        tokio::spawn(async move { clean_debris(&cleaning).await });
         let resume = state.notifier.clone();
         tokio::spawn(async move {
             let since = chrono::Utc::now() - chrono::Duration::days(1);

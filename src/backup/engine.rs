@@ -44,16 +44,51 @@ impl BackupOutcome {
     }
 }
 
+/// The folder a run writes to, chosen before anything is stored in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFolder {
+    /// Its name: the run's start time (FOLDER_FORMAT).
+    pub name: String,
+    /// Its key, prefix included, no trailing slash.
+    pub key: String,
+    pub started_at: DateTime<Utc>,
+}
+
 /// Runs `job` to the end. Any failure fails the whole run: no manifest is written and no
 /// partial upload is left open.
 pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome, BackupError> {
+    let folder = choose_folder(job, reporter).await?;
+    run_backup_in(job, folder, reporter).await
+}
+
+/// A free folder for a run of `job` starting now.
+pub async fn choose_folder(job: &Job, reporter: &Reporter) -> Result<RunFolder, BackupError> {
     if job.sources.is_empty() {
         return Err(BackupError::NoSources);
     }
+    let client = s3::client(&job.target);
+    let started_at = Utc::now();
+    let (name, key) = free_folder(&client, &job.target, started_at, reporter).await?;
+    Ok(RunFolder {
+        name,
+        key,
+        started_at,
+    })
+}
+
+/// Runs `job` into `folder` (from `choose_folder`), as `run_backup` does.
+pub async fn run_backup_in(
+    job: &Job,
+    folder: RunFolder,
+    reporter: &Reporter,
+) -> Result<BackupOutcome, BackupError> {
     let target = &job.target;
     let client = s3::client(target);
-    let started_at = Utc::now();
-    let (folder_name, folder) = free_folder(&client, target, started_at, reporter).await?;
+    let RunFolder {
+        name: folder_name,
+        key: folder,
+        started_at,
+    } = folder;
     reporter.log(
         LogLevel::Info,
         format!(

@@ -2,6 +2,7 @@
 //! directly (no HTTP, no scheduler); the runner adds the history and one-run-at-a-time.
 
 pub mod connection;
+pub mod debris;
 pub mod engine;
 pub mod error;
 pub mod folder;
@@ -16,7 +17,8 @@ mod sources;
 pub mod upload;
 
 pub use connection::{ConnectionNote, ConnectionProblem, ConnectionReport, test_connection};
-pub use engine::{BackupOutcome, run_backup};
+pub use debris::{DebrisReport, DebrisWarning};
+pub use engine::{BackupOutcome, RunFolder, run_backup};
 pub use error::{BackupError, S3Failure};
 pub use job::{Job, S3Target, SourceSpec};
 pub use manifest::{Manifest, StoredObject};

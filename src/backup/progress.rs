@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 use super::manifest::StoredObject;
 
@@ -86,6 +87,9 @@ pub enum RunEvent {
 pub struct Reporter {
     progress: Arc<Progress>,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
+    /// Where work the run leaves behind (aborts started from `Drop`) is tracked, so its
+    /// owner can wait for it at shutdown.
+    aborts: TaskTracker,
 }
 
 impl Reporter {
@@ -98,7 +102,18 @@ impl Reporter {
         Self {
             progress,
             events: Some(events),
+            aborts: TaskTracker::new(),
         }
+    }
+
+    /// Aborts started from `Drop` are tracked by `aborts` (the runner's).
+    pub fn tracking_aborts(mut self, aborts: &TaskTracker) -> Self {
+        self.aborts = aborts.clone();
+        self
+    }
+
+    pub(crate) fn aborts(&self) -> &TaskTracker {
+        &self.aborts
     }
 
     pub fn progress(&self) -> &Arc<Progress> {

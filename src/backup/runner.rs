@@ -10,15 +10,21 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 use tokio::sync::{broadcast, mpsc};
+use tokio_util::task::TaskTracker;
 
-use super::engine::run_backup;
-use super::job::Job;
+use super::debris::{self, DebrisReport};
+use super::engine::{choose_folder, run_backup_in};
+use super::job::{Job, S3Target};
 use super::manifest::StoredObject;
 use super::progress::{Progress, ProgressSnapshot, Reporter, RunEvent};
 use crate::db::runs::{self, Outcome, RunId, RunStatus, RunsError, Trigger};
 
 /// How often the run row's progress is refreshed, at most.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+/// Longest a cleaning of what dead runs left may take (S3 may be unreachable).
+const DEBRIS_LIMIT: Duration = Duration::from_secs(120);
+/// How many of the newest unfinished runs have their folder checked by a cleaning.
+const DEBRIS_FOLDERS: u32 = 20;
 
 /// Published when a run has ended and its row is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +76,8 @@ impl StartError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
     Idle,
+    /// Cleaning what dead runs left (at start-up); a run starting now waits for it.
+    Cleaning,
     Starting,
     Running(RunId),
 }
@@ -85,6 +93,9 @@ struct Inner {
     /// A file locked for the whole run, so that two processes on the same data (the server
     /// and the `backup` command) never run at once; the system frees it if a process dies.
     lock_file: Option<PathBuf>,
+    /// Aborts of multipart uploads started from `Drop` (a run cancelled at shutdown), so
+    /// the process can wait for them before it exits.
+    aborts: TaskTracker,
 }
 
 /// The one place runs start. Cheap to clone.
@@ -136,6 +147,7 @@ impl Runner {
                 engine: Mutex::new(None),
                 idle: tokio::sync::Notify::new(),
                 lock_file,
+                aborts: TaskTracker::new(),
             }),
         }
     }
@@ -196,7 +208,43 @@ impl Runner {
             }
         };
         let _ = tokio::time::timeout(limit, ended).await;
-        super::upload::wait_for_pending_aborts(limit).await;
+        let aborts = &self.inner.aborts;
+        aborts.close();
+        let _ = tokio::time::timeout(limit, aborts.wait()).await;
+        aborts.reopen();
+    }
+
+    /// At start-up: aborts the multipart uploads and removes the manifest-less folders that
+    /// dead or failed runs left on `target` (see `debris`). Skipped (`None`) while a run is
+    /// in progress here or in another process: a run cleans before it chooses its folder.
+    pub async fn clean_debris(&self, target: &S3Target) -> Option<DebrisReport> {
+        {
+            let mut slot = self.inner.slot.lock().ok()?;
+            if *slot != Slot::Idle {
+                return None;
+            }
+            *slot = Slot::Cleaning;
+        }
+        let mut guard = SlotGuard {
+            inner: self.inner.clone(),
+            _lock: None,
+        };
+        match self.lock() {
+            Ok(Some(lock)) => guard._lock = lock,
+            Ok(None) => return None,
+            Err(err) => {
+                tracing::warn!("not cleaning what stopped backups left: {err}");
+                return None;
+            }
+        }
+        if self.inner.lock_file.is_some()
+            && let Err(err) = runs::mark_interrupted_at_startup(&self.inner.pool).await
+        {
+            tracing::error!("{err}");
+        }
+        let report = clean(&self.inner.pool, target, &Reporter::detached()).await;
+        drop(guard);
+        Some(report)
     }
 
     /// Runs that end from now on.
@@ -241,17 +289,26 @@ impl Runner {
         trigger: Trigger,
         scheduled_for: Option<DateTime<Utc>>,
     ) -> Result<(SlotGuard, RunId), StartError> {
-        {
-            let mut slot = self
-                .inner
-                .slot
-                .lock()
-                .map_err(|_| StartError::AlreadyRunning(None))?;
-            match *slot {
-                Slot::Idle => *slot = Slot::Starting,
-                Slot::Starting => return Err(StartError::AlreadyRunning(None)),
-                Slot::Running(id) => return Err(StartError::AlreadyRunning(Some(id))),
+        loop {
+            let idle = self.inner.idle.notified();
+            {
+                let mut slot = self
+                    .inner
+                    .slot
+                    .lock()
+                    .map_err(|_| StartError::AlreadyRunning(None))?;
+                match *slot {
+                    Slot::Idle => {
+                        *slot = Slot::Starting;
+                        break;
+                    }
+                    Slot::Cleaning => {}
+                    Slot::Starting => return Err(StartError::AlreadyRunning(None)),
+                    Slot::Running(id) => return Err(StartError::AlreadyRunning(Some(id))),
+                }
             }
+            // The cleaning is bounded (DEBRIS_LIMIT); the run starts right after it.
+            idle.await;
         }
         let mut guard = SlotGuard {
             inner: self.inner.clone(),
@@ -278,11 +335,20 @@ impl Runner {
         let pool = &self.inner.pool;
         let progress = Arc::new(Progress::default());
         let (events, received) = mpsc::unbounded_channel();
-        let reporter = Reporter::new(progress.clone(), events);
+        let reporter = Reporter::new(progress.clone(), events).tracking_aborts(&self.inner.aborts);
         let recorder = tokio::spawn(record(pool.clone(), run_id, received, progress));
         // The engine runs in its own task so that a panic ends the run as failed instead of
         // leaving it running.
-        let engine = tokio::spawn(async move { run_backup(&job, &reporter).await });
+        let engine_pool = pool.clone();
+        let engine = tokio::spawn(async move {
+            // Nothing of this run exists yet, so nothing of it can be cleaned.
+            clean(&engine_pool, &job.target, &reporter).await;
+            let folder = choose_folder(&job, &reporter).await?;
+            if let Err(err) = runs::set_folder(&engine_pool, run_id, &folder.key).await {
+                tracing::error!(run_id, "{err}");
+            }
+            run_backup_in(&job, folder, &reporter).await
+        });
         if let Ok(mut current) = self.inner.engine.lock() {
             *current = Some(engine.abort_handle());
         }
@@ -373,6 +439,32 @@ impl Runner {
             status: summary.status,
         });
         summary
+    }
+}
+
+/// Cleans what dead or failed runs left on `target`, within DEBRIS_LIMIT. The caller holds
+/// the run slot (and the lock file), so no run's uploads are in progress.
+async fn clean(pool: &SqlitePool, target: &S3Target, reporter: &Reporter) -> DebrisReport {
+    let unfinished = runs::unfinished_folders(pool, DEBRIS_FOLDERS)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::error!("{err}");
+            Vec::new()
+        });
+    let client = super::s3::client(target);
+    let cleaning = debris::clean(&client, target, &unfinished, reporter);
+    match tokio::time::timeout(DEBRIS_LIMIT, cleaning).await {
+        Ok(report) => report,
+        Err(_) => {
+            let warning = debris::DebrisWarning::Failed {
+                detail: format!("S3 did not answer within {} s", DEBRIS_LIMIT.as_secs()),
+            };
+            reporter.log(super::progress::LogLevel::Warn, warning.message());
+            DebrisReport {
+                warnings: vec![warning],
+                ..DebrisReport::default()
+            }
+        }
     }
 }
 

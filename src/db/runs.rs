@@ -211,6 +211,31 @@ pub async fn create(
     .map_err(failed("creating a run"))
 }
 
+/// Records the folder a running run writes to, as soon as it is chosen: if the process
+/// dies, the next start knows which folder to clean.
+pub async fn set_folder(pool: &SqlitePool, run: RunId, folder: &str) -> Result<(), RunsError> {
+    sqlx::query("UPDATE runs SET folder = ?1 WHERE id = ?2 AND status = 'running'")
+        .bind(folder)
+        .bind(run)
+        .execute(pool)
+        .await
+        .map_err(failed("recording a run's folder"))?;
+    Ok(())
+}
+
+/// The folders of the newest `limit` runs that ended `failed` or `interrupted` after
+/// choosing one, newest first: where a dead or failed run may have left objects.
+pub async fn unfinished_folders(pool: &SqlitePool, limit: u32) -> Result<Vec<String>, RunsError> {
+    sqlx::query_scalar(
+        "SELECT folder FROM runs WHERE status IN ('failed', 'interrupted') \
+         AND folder IS NOT NULL ORDER BY id DESC LIMIT ?1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(failed("listing the folders of unfinished runs"))
+}
+
 pub async fn append_log(
     pool: &SqlitePool,
     run: RunId,

@@ -177,6 +177,44 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// Saves settings that back up to `bucket` of `s3` under `prefix`, manual runs only.
+    pub async fn save_s3_settings(&self, s3: &s3::TestS3, bucket: &str, prefix: &str) {
+        let endpoint = s3.endpoint.as_str().trim_end_matches('/').to_owned();
+        let fields = [
+            ("access_key_id", s3::ACCESS_KEY),
+            ("secret_access_key", s3::SECRET_KEY),
+            ("bucket", bucket),
+            ("endpoint_url", endpoint.as_str()),
+            ("region", s3::REGION),
+            ("path_style", "on"),
+            ("backup_path", prefix),
+            ("frequency", "none"),
+            ("backup_time", "02:00"),
+            ("backup_weekday", "monday"),
+            ("backup_monthday", "1"),
+            ("timezone", "UTC"),
+            ("backup_files", "on"),
+            ("backup_limit", "0"),
+        ];
+        assert_eq!(self.post_form("/settings", &fields).await.status(), 200);
+    }
+
+    /// Adds a directory source.
+    pub async fn add_directory_source(&self, name: &str, dir: &Path) {
+        let location = dir.to_str().expect("utf-8 path");
+        let response = self
+            .post_form(
+                "/sources",
+                &[
+                    ("name", name),
+                    ("kind", "directory"),
+                    ("location", location),
+                ],
+            )
+            .await;
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
     /// Every byte of the data directory's database files.
     pub fn database_bytes(&self) -> Vec<u8> {
         let mut all = Vec::new();

@@ -1,21 +1,20 @@
 //! An S3 server inside the test process (s3s-fs over a temporary directory, SigV4 checked
 //! with a known key pair) on 127.0.0.1 port 0, with hooks to deny deletes, fail a part, or
 //! learn that parts arrived, and a way to stop it mid-run and restart it on the same data.
+//! s3s-fs lacks ListMultipartUploads; `Fs` adds it from the files s3s-fs keeps per upload.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
+use base64::Engine as _;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::SimpleAuth;
-use s3s::dto::{
-    DeleteObjectInput, DeleteObjectsInput, GetObjectInput, HeadBucketInput, HeadObjectInput,
-    ListObjectsV2Input, PutObjectInput, UploadPartInput,
-};
+use s3s::dto::*;
 use s3s::service::S3ServiceBuilder;
-use s3s::{S3Request, S3Result};
+use s3s::{S3, S3Request, S3Response, S3Result};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
@@ -37,6 +36,9 @@ pub struct Hooks {
     pub deny_get: AtomicBool,
     /// Refuse ListObjects(V2) and HeadBucket with AccessDenied (no s3:ListBucket).
     pub deny_list: AtomicBool,
+    /// Refuse ListMultipartUploads and AbortMultipartUpload with AccessDenied (the minimal
+    /// policy of ListBucket and PutObject allows neither).
+    pub deny_multipart_cleanup: AtomicBool,
     /// Refuse UploadPart from this part number on (0: never).
     pub fail_part_from: AtomicI32,
     parts_received: watch::Sender<u32>,
@@ -51,6 +53,7 @@ impl Hooks {
             deny_put: AtomicBool::new(false),
             deny_get: AtomicBool::new(false),
             deny_list: AtomicBool::new(false),
+            deny_multipart_cleanup: AtomicBool::new(false),
             fail_part_from: AtomicI32::new(0),
             parts_received: watch::channel(0).0,
             gate: watch::channel(true).0,
@@ -148,6 +151,32 @@ impl S3Access for Access {
         Ok(())
     }
 
+    async fn list_multipart_uploads(
+        &self,
+        _req: &mut S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<()> {
+        if self.0.deny_multipart_cleanup.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(
+                AccessDenied,
+                "s3:ListBucketMultipartUploads is not allowed"
+            ));
+        }
+        Ok(())
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        _req: &mut S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<()> {
+        if self.0.deny_multipart_cleanup.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(
+                AccessDenied,
+                "s3:AbortMultipartUpload is not allowed"
+            ));
+        }
+        Ok(())
+    }
+
     async fn upload_part(&self, req: &mut S3Request<UploadPartInput>) -> S3Result<()> {
         self.0.parts_received.send_modify(|received| *received += 1);
         let fail_from = self.0.fail_part_from.load(Ordering::SeqCst);
@@ -156,6 +185,116 @@ impl S3Access for Access {
         }
         Ok(())
     }
+}
+
+/// s3s-fs, plus ListMultipartUploads.
+struct Fs {
+    inner: s3s_fs::FileSystem,
+    root: PathBuf,
+}
+
+impl Fs {
+    /// (key, upload id, initiated) of the open uploads of `bucket` whose key starts with
+    /// `prefix`: s3s-fs keeps `.upload-<id>.json` per open upload and
+    /// `.bucket-<b64>.object-<b64>.upload-<id>.metadata.json` naming its bucket and key.
+    fn open_uploads(&self, bucket: &str, prefix: &str) -> Vec<(String, String, Timestamp)> {
+        let decode = |text: &str| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+        };
+        let mut uploads = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return uploads;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((b, rest)) = name
+                .strip_prefix(".bucket-")
+                .and_then(|rest| rest.strip_suffix(".metadata.json"))
+                .and_then(|rest| rest.split_once(".object-"))
+            else {
+                continue;
+            };
+            let Some((k, id)) = rest.split_once(".upload-") else {
+                continue;
+            };
+            let (Some(upload_bucket), Some(key)) = (decode(b), decode(k)) else {
+                continue;
+            };
+            let open = self.root.join(format!(".upload-{id}.json")).exists();
+            if open && upload_bucket == bucket && key.starts_with(prefix) {
+                let initiated = entry
+                    .metadata()
+                    .and_then(|meta| meta.modified())
+                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                uploads.push((key, id.to_owned(), Timestamp::from(initiated)));
+            }
+        }
+        uploads.sort();
+        uploads
+    }
+}
+
+macro_rules! delegate_to_fs {
+    ($($op:ident($input:ident) -> $output:ident;)*) => {
+        #[async_trait::async_trait]
+        impl S3 for Fs {
+            $(
+                async fn $op(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                    self.inner.$op(req).await
+                }
+            )*
+
+            async fn list_multipart_uploads(
+                &self,
+                req: S3Request<ListMultipartUploadsInput>,
+            ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+                let input = req.input;
+                let prefix = input.prefix.clone().unwrap_or_default();
+                let uploads = self
+                    .open_uploads(&input.bucket, &prefix)
+                    .into_iter()
+                    .map(|(key, upload_id, initiated)| MultipartUpload {
+                        key: Some(key),
+                        upload_id: Some(upload_id),
+                        initiated: Some(initiated),
+                        ..Default::default()
+                    })
+                    .collect();
+                Ok(S3Response::new(ListMultipartUploadsOutput {
+                    bucket: Some(input.bucket),
+                    prefix: input.prefix,
+                    is_truncated: Some(false),
+                    uploads: Some(uploads),
+                    ..Default::default()
+                }))
+            }
+        }
+    };
+}
+
+delegate_to_fs! {
+    create_bucket(CreateBucketInput) -> CreateBucketOutput;
+    copy_object(CopyObjectInput) -> CopyObjectOutput;
+    delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
+    delete_object(DeleteObjectInput) -> DeleteObjectOutput;
+    delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
+    get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+    get_object(GetObjectInput) -> GetObjectOutput;
+    head_bucket(HeadBucketInput) -> HeadBucketOutput;
+    head_object(HeadObjectInput) -> HeadObjectOutput;
+    list_buckets(ListBucketsInput) -> ListBucketsOutput;
+    list_objects(ListObjectsInput) -> ListObjectsOutput;
+    list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+    put_object(PutObjectInput) -> PutObjectOutput;
+    create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
+    upload_part(UploadPartInput) -> UploadPartOutput;
+    upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
+    list_parts(ListPartsInput) -> ListPartsOutput;
+    complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
+    abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
 }
 
 pub struct TestS3 {
@@ -181,7 +320,10 @@ impl TestS3 {
     pub async fn start_in(root: &Path) -> TestS3 {
         let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs over the directory");
         let hooks = Arc::new(Hooks::new());
-        let mut builder = S3ServiceBuilder::new(fs);
+        let mut builder = S3ServiceBuilder::new(Fs {
+            inner: fs,
+            root: root.to_owned(),
+        });
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         builder.set_access(Access(hooks.clone()));
         let service = builder.build();

@@ -4,18 +4,6 @@ use super::Destination;
 use crate::backup::error::S3Failure;
 use crate::backup::progress::{LogLevel, Reporter};
 
-/// Aborts started from `Drop` (a run cancelled at shutdown), so the process can wait for
-/// them before it exits.
-static PENDING_ABORTS: std::sync::LazyLock<tokio_util::task::TaskTracker> =
-    std::sync::LazyLock::new(tokio_util::task::TaskTracker::new);
-
-/// Waits, at most `limit`, for the aborts of cancelled uploads to reach the server.
-pub async fn wait_for_pending_aborts(limit: std::time::Duration) {
-    PENDING_ABORTS.close();
-    let _ = tokio::time::timeout(limit, PENDING_ABORTS.wait()).await;
-    PENDING_ABORTS.reopen();
-}
-
 /// Aborts an open multipart upload unless disarmed: explicitly on error paths, and from
 /// `Drop` when the task is cancelled or panics, so no partial upload is left behind.
 pub(super) struct AbortGuard {
@@ -51,7 +39,8 @@ impl Drop for AbortGuard {
         {
             let dest = self.dest.clone();
             let reporter = self.reporter.clone();
-            PENDING_ABORTS.spawn_on(
+            // Tracked, so the runner can wait for it before the process exits.
+            self.reporter.aborts().spawn_on(
                 async move { abort_upload(&dest, &upload_id, &reporter).await },
                 &runtime,
             );

@@ -3,8 +3,6 @@
 //! object is then checked on the server (size, and CRC32 where the server reports it).
 
 mod abort;
-
-pub use abort::wait_for_pending_aborts;
 mod buffers;
 mod verify;
 
