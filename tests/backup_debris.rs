@@ -310,11 +310,10 @@ async fn cleaning_without_permission_warns_and_the_backup_still_succeeds() {
     std::fs::write(files.join("invoice.pdf"), "facture\n").expect("file");
     let job = Job {
         target,
-        sources: vec![SourceSpec {
-            name: "files".into(),
-            kind: SourceKind::Directory,
-            location: files.to_string_lossy().into_owned(),
-        }],
+        sources: vec![
+            SourceSpec::parse("files", SourceKind::Directory, &files.to_string_lossy())
+                .expect("a valid source"),
+        ],
         backup_limit: 0,
     };
     let summary = Runner::new(pool.clone())
