@@ -171,11 +171,16 @@ async fn the_next_backup_command_cleans_what_a_killed_one_left() {
         .expect("read")
         .expect("row");
     assert!(
-        new_run
-            .logs
-            .iter()
-            .any(|log| log.message.contains("aborted the multipart upload")
-                && log.message.contains("media.tar.zst")),
+        new_run.logs.iter().any(|log| log
+            .message
+            .to_string()
+            .to_lowercase()
+            .contains("aborted the multipart upload")
+            && log
+                .message
+                .to_string()
+                .to_lowercase()
+                .contains("media.tar.zst")),
         "{:?}",
         new_run.logs
     );
@@ -302,6 +307,7 @@ async fn cleaning_without_permission_warns_and_the_backup_still_succeeds() {
     assert!(
         report.warnings[0]
             .message()
+            .to_string()
             .contains("AbortIncompleteMultipartUpload")
     );
 
@@ -328,14 +334,20 @@ async fn cleaning_without_permission_warns_and_the_backup_still_succeeds() {
         .expect("row")
         .logs;
     assert!(
-        logs.iter().any(
-            |log| log.level == "warn" && log.message.contains("AbortIncompleteMultipartUpload")
-        ),
+        logs.iter().any(|log| log.level == "warn"
+            && log
+                .message
+                .to_string()
+                .contains("AbortIncompleteMultipartUpload")),
         "{logs:?}"
     );
     assert!(
-        logs.iter()
-            .any(|log| log.level == "warn" && log.message.contains("may not delete")),
+        logs.iter().any(|log| log.level == "warn"
+            && log
+                .message
+                .to_string()
+                .to_lowercase()
+                .contains("may not delete")),
         "{logs:?}"
     );
     assert_eq!(s3.open_multipart_uploads().len(), 1);

@@ -99,12 +99,12 @@ async fn backup_now_returns_at_once_and_the_run_ends_recorded() {
     assert_eq!(detail.run.object_count, 1);
     let progress = detail.run.progress.expect("progress recorded");
     assert!(progress.bytes_read > 120_000, "{progress:?}");
-    assert!(
-        detail
-            .logs
-            .iter()
-            .any(|log| log.message.contains("backup complete"))
-    );
+    assert!(detail.logs.iter().any(|log| {
+        log.message
+            .to_string()
+            .to_lowercase()
+            .contains("backup complete")
+    }));
     // The history shows what is really in the bucket.
     assert!(
         setup
@@ -185,14 +185,14 @@ async fn a_failed_run_is_recorded_and_published_as_failed() {
         .expect("read")
         .expect("row");
     assert_eq!(detail.run.status, RunStatus::Failed);
-    let error = detail.run.error.expect("error recorded");
+    let error = detail.run.error.expect("error recorded").to_string();
     assert!(error.contains("SignatureDoesNotMatch"), "{error}");
     assert!(!error.contains("wrong"), "the secret leaked: {error}");
     assert!(
         detail
             .logs
             .iter()
-            .any(|log| log.level == "error" && log.message.starts_with("backup failed"))
+            .any(|log| log.level == "error" && log.message.to_string() == error)
     );
     assert!(
         runs::latest_success(&setup.pool)
@@ -252,12 +252,12 @@ async fn runs_left_running_by_a_crash_are_marked_interrupted_at_startup() {
     assert!(run.finished_at.is_some());
     assert!(run.error.is_some());
     // An ended run never changes again.
-    let outcome = Outcome::Success {
+    let outcome = Outcome::Success(runs::Stored {
         folder: "x".into(),
         total_bytes: 1,
         object_count: 1,
         warning: None,
-    };
+    });
     assert!(
         !runs::finish(&pool, crashed, &outcome)
             .await
@@ -283,7 +283,7 @@ async fn the_history_lists_newest_first_in_pages() {
             .await
             .expect("run");
         let failed = Outcome::Failed {
-            error: "boom".into(),
+            error: s3_backup::lang::Message::new("run.error.crashed").detail("boom"),
             folder: None,
         };
         assert!(runs::finish(&pool, id, &failed).await.expect("finish"));

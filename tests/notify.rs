@@ -66,9 +66,16 @@ impl World {
         let id = runs::create(&self.pool, Trigger::Scheduled, None)
             .await
             .expect("create run");
-        runs::append_log(&self.pool, id, "info", "dumping erp-db")
-            .await
-            .expect("log");
+        runs::append_log(
+            &self.pool,
+            id,
+            "info",
+            &s3_backup::lang::Message::new("run.log.start")
+                .with("count", 1)
+                .with("folder", "erp-db"),
+        )
+        .await
+        .expect("log");
         runs::finish(&self.pool, id, &outcome)
             .await
             .expect("finish");
@@ -77,19 +84,20 @@ impl World {
 
     async fn failed_run(&self) -> RunId {
         self.run(Outcome::Failed {
-            error: "uploading part 3 of erp-db.sql.zst: connection reset by peer".into(),
+            error: s3_backup::lang::Message::new("run.error.crashed")
+                .detail("uploading part 3 of erp-db.sql.zst: connection reset by peer"),
             folder: None,
         })
         .await
     }
 
     async fn successful_run(&self) -> RunId {
-        self.run(Outcome::Success {
+        self.run(Outcome::Success(runs::Stored {
             folder: "backups/2026-11-24T010000Z".into(),
             total_bytes: 1_500_000,
             object_count: 2,
             warning: None,
-        })
+        }))
         .await
     }
 
@@ -147,7 +155,7 @@ async fn failed_run_is_always_mailed_with_its_error() {
         "{text}"
     );
     assert!(
-        text.contains("dumping erp-db"),
+        text.contains("Backing up 1 source(s) to erp-db"),
         "the log is quoted for context: {text}"
     );
     assert!(

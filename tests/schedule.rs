@@ -369,7 +369,12 @@ async fn a_scheduled_run_starts_at_its_time_and_is_mailed_when_it_fails() {
         .run;
     assert_eq!(run.status, RunStatus::Failed);
     assert_eq!(run.scheduled_for, Some(slot));
-    assert!(run.error.unwrap_or_default().contains(FAILS_TO_BUILD));
+    assert!(
+        run.error
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains(FAILS_TO_BUILD)
+    );
     let mail = &world.smtp.wait_for(1).await[0];
     assert!(
         mail.subject().contains("Backup failed"),
@@ -590,12 +595,12 @@ async fn overdue_alert_is_sent_exactly_once_until_a_backup_succeeds() {
     let success = runs::create(&world.pool, Trigger::Manual, None)
         .await
         .expect("run");
-    let outcome = Outcome::Success {
+    let outcome = Outcome::Success(runs::Stored {
         folder: "b".into(),
         total_bytes: 1,
         object_count: 1,
         warning: None,
-    };
+    });
     runs::finish(&world.pool, success, &outcome)
         .await
         .expect("finish");

@@ -1,6 +1,7 @@
 //! What dead or failed runs left in the bucket: multipart uploads still open under the
 //! prefix, and the folders of unfinished runs that never got a manifest. Best effort.
 
+use crate::lang::Message;
 use std::collections::BTreeSet;
 
 use aws_sdk_s3::Client;
@@ -35,26 +36,15 @@ pub enum DebrisWarning {
 }
 
 impl DebrisWarning {
-    pub fn message(&self) -> String {
+    /// What to tell the admin, in their language.
+    pub fn message(&self) -> Message {
         match self {
-            Self::UploadsDenied => "multipart uploads left open by an interrupted backup were \
-                 not aborted: these credentials may not list or abort multipart uploads. They \
-                 create no object; add an S3 lifecycle rule with AbortIncompleteMultipartUpload \
-                 to free their space, or allow s3:ListBucketMultipartUploads and \
-                 s3:AbortMultipartUpload"
-                .to_owned(),
-            Self::ListDenied => "the folders of interrupted backups were not checked: these \
-                 credentials may not list the bucket"
-                .to_owned(),
-            Self::DeleteDenied { folders } => format!(
-                "{folders} incomplete backup folder(s) left by interrupted or failed runs were \
-                 kept: these credentials may not delete objects. They have no manifest and \
-                 never count as a backup; add an S3 lifecycle rule to expire old objects, or \
-                 allow s3:DeleteObject"
-            ),
-            Self::Failed { detail } => {
-                format!("what interrupted backups left in the bucket was not cleaned: {detail}")
+            Self::UploadsDenied => Message::new("run.debris.uploads_denied"),
+            Self::ListDenied => Message::new("run.debris.list_denied"),
+            Self::DeleteDenied { folders } => {
+                Message::new("run.debris.delete_denied").with("count", folders)
             }
+            Self::Failed { detail } => Message::new("run.debris.failed").detail(detail.clone()),
         }
     }
 }
@@ -125,11 +115,8 @@ async fn abort_uploads(
                 report.uploads_aborted += 1;
                 reporter.log(
                     LogLevel::Info,
-                    format!(
-                        "aborted the multipart upload of s3://{}/{key} left open by an \
-                         interrupted backup",
-                        target.bucket
-                    ),
+                    Message::new("run.debris.upload_aborted")
+                        .with("object", format!("s3://{}/{key}", target.bucket)),
                 );
             }
             // Gone meanwhile (an abort started at shutdown reached the server).
@@ -217,11 +204,9 @@ async fn remove_folders(
             Ok(()) => {
                 reporter.log(
                     LogLevel::Info,
-                    format!(
-                        "removed {folder}/, the incomplete backup of an interrupted or failed \
-                         run ({} object(s))",
-                        keys.len()
-                    ),
+                    Message::new("run.debris.folder_removed")
+                        .with("folder", format!("{folder}/"))
+                        .with("count", keys.len()),
                 );
                 report.folders_removed.push(folder.clone());
             }

@@ -16,17 +16,18 @@ use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 use super::error::BackupError;
 use super::folder::{free_folder, remove_partial};
 use super::job::{Job, S3Target, SourceSpec};
-use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
+use super::manifest::{FailedSource, MANIFEST_NAME, Manifest, PARTIAL_NAME, StoredObject};
 use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
 use super::retention::{self, RetentionReport};
 use super::upload::{self, Destination};
 use super::{s3, sources};
+use crate::lang::Message;
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
 const ZSTD_LEVEL: i32 = 3;
 
-/// A successful run.
+/// A run that stored something: every source (complete), or some of them (partial).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupOutcome {
     /// The folder's key (prefix included, no trailing slash).
@@ -34,6 +35,8 @@ pub struct BackupOutcome {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub objects: Vec<StoredObject>,
+    /// Sources that could not be backed up; the run is partial when there are any.
+    pub failed: Vec<FailedSource>,
     pub retention: RetentionReport,
 }
 
@@ -41,6 +44,11 @@ impl BackupOutcome {
     /// Bytes stored, all objects together (manifest excluded).
     pub fn total_bytes(&self) -> u64 {
         self.objects.iter().map(|object| object.size).sum()
+    }
+
+    /// Some sources failed: the folder holds the others and is not a complete backup.
+    pub fn is_partial(&self) -> bool {
+        !self.failed.is_empty()
     }
 }
 
@@ -54,8 +62,9 @@ pub struct RunFolder {
     pub started_at: DateTime<Utc>,
 }
 
-/// Runs `job` to the end. Any failure fails the whole run: no manifest is written and no
-/// partial upload is left open.
+/// Runs `job` to the end. Each source is backed up on its own: one that fails is recorded
+/// and the others go on. When every source fails, or the manifest cannot be written, the
+/// run fails and leaves nothing behind; no partial upload is ever left open.
 pub async fn run_backup(job: &Job, reporter: &Reporter) -> Result<BackupOutcome, BackupError> {
     let folder = choose_folder(job, reporter).await?;
     run_backup_in(job, folder, reporter).await
@@ -91,15 +100,13 @@ pub async fn run_backup_in(
     } = folder;
     reporter.log(
         LogLevel::Info,
-        format!(
-            "backing up {} source(s) to s3://{}/{folder}/",
-            job.sources.len(),
-            target.bucket
-        ),
+        Message::new("run.log.start")
+            .with("count", job.sources.len())
+            .with("folder", format!("s3://{}/{folder}/", target.bucket)),
     );
     let mut attempted = Vec::new();
     let written = write_folder(&client, job, &folder, started_at, reporter, &mut attempted).await;
-    let (objects, finished_at) = match written {
+    let written = match written {
         Ok(written) => written,
         Err(err) => {
             remove_partial(&client, target, &folder, &attempted, reporter).await;
@@ -107,22 +114,34 @@ pub async fn run_backup_in(
         }
     };
 
-    let retention = if job.backup_limit > 0 {
+    let retention = if written.failed.is_empty() && job.backup_limit > 0 {
         retention::apply(&client, target, &folder_name, job.backup_limit, reporter).await
     } else {
+        if !written.failed.is_empty() && job.backup_limit > 0 {
+            reporter.log(LogLevel::Info, Message::new("run.log.retention_skipped"));
+        }
         RetentionReport::default()
     };
     Ok(BackupOutcome {
         folder,
         started_at,
-        finished_at,
-        objects,
+        finished_at: written.finished_at,
+        objects: written.objects,
+        failed: written.failed,
         retention,
     })
 }
 
-/// Every source, then the manifest. `attempted` receives each key before its upload starts,
-/// so a failure can remove whatever this run left.
+/// What `write_folder` stored.
+struct Written {
+    objects: Vec<StoredObject>,
+    failed: Vec<FailedSource>,
+    finished_at: DateTime<Utc>,
+}
+
+/// Every source, then (if anything was stored) the list of failed sources and the manifest.
+/// `attempted` receives each stored key, so a failure of the whole run can remove what it
+/// left.
 async fn write_folder(
     client: &Client,
     job: &Job,
@@ -130,35 +149,78 @@ async fn write_folder(
     started_at: DateTime<Utc>,
     reporter: &Reporter,
     attempted: &mut Vec<String>,
-) -> Result<(Vec<StoredObject>, DateTime<Utc>), BackupError> {
+) -> Result<Written, BackupError> {
     let target = &job.target;
     let sizer = PartSizer::new(target.max_parts);
     let mut objects = Vec::with_capacity(job.sources.len());
+    let mut failed = Vec::new();
+    let mut last_error = None;
     for spec in &job.sources {
         reporter.progress().set_source(Some(&spec.name));
-        attempted.push(format!("{folder}/{}", spec.object_name()));
-        let (object, checksum_verified) =
-            back_up_source(client, target, folder, spec, sizer, reporter).await?;
-        let checked = if checksum_verified {
-            "size and CRC32 checked on the server"
-        } else {
-            "size checked on the server, which reports no checksum for it"
-        };
-        reporter.log(
-            LogLevel::Info,
-            format!(
-                "{}: {} bytes read, {} bytes stored in {} ({checked})",
-                spec.name, object.source_bytes, object.size, object.key
-            ),
-        );
-        reporter.object(object.clone());
-        objects.push(object);
+        let key = format!("{folder}/{}", spec.object_name());
+        attempted.push(key.clone());
+        match back_up_source(client, target, folder, spec, sizer, reporter).await {
+            Ok((object, checksum_verified)) => {
+                reporter.log(
+                    LogLevel::Info,
+                    Message::new(if checksum_verified {
+                        "run.log.stored_checked"
+                    } else {
+                        "run.log.stored_size_only"
+                    })
+                    .with("source", &spec.name)
+                    .with("read", object.source_bytes)
+                    .with("stored", object.size)
+                    .with("key", &object.key),
+                );
+                reporter.object(object.clone());
+                objects.push(object);
+            }
+            Err(error) => {
+                attempted.pop();
+                // The upload was aborted; an object that completed but failed its check
+                // is removed so that nothing unverified stays.
+                remove_partial(client, target, folder, std::slice::from_ref(&key), reporter).await;
+                let failure = FailedSource {
+                    source: spec.name.clone(),
+                    kind: spec.kind().as_str().to_owned(),
+                    reason: error.to_string(),
+                    message: error.message(),
+                };
+                reporter.log(LogLevel::Error, failure.message.clone());
+                reporter.failed(failure.clone());
+                failed.push(failure);
+                last_error = Some(error);
+            }
+        }
     }
     reporter.progress().set_source(None);
+    if objects.is_empty() {
+        return Err(match (failed.len(), last_error) {
+            (1, Some(error)) => error,
+            _ => BackupError::EverySourceFailed {
+                sources: failed.iter().map(|f| f.source.clone()).collect(),
+            },
+        });
+    }
 
     let finished_at = Utc::now();
-    let manifest = Manifest::new(started_at, finished_at, objects.clone());
+    let manifest = Manifest::new(started_at, finished_at, objects.clone(), failed.clone());
     let body = manifest.to_json().map_err(BackupError::Manifest)?;
+    if !failed.is_empty() {
+        // Listed beside the manifest so that retention, which only lists keys, knows this
+        // folder is not a complete backup.
+        let marker = Destination {
+            client: client.clone(),
+            source: PARTIAL_NAME.to_owned(),
+            sign_payload: s3::signs_payload(target),
+            bucket: target.bucket.clone(),
+            key: format!("{folder}/{PARTIAL_NAME}"),
+        };
+        attempted.push(marker.key.clone());
+        let failures = serde_json::to_vec_pretty(&failed).map_err(BackupError::Manifest)?;
+        upload::put_and_verify(&marker, Bytes::from(failures)).await?;
+    }
     let dest = Destination {
         client: client.clone(),
         source: MANIFEST_NAME.to_owned(),
@@ -170,9 +232,19 @@ async fn write_folder(
     upload::put_and_verify(&dest, Bytes::from(body)).await?;
     reporter.log(
         LogLevel::Info,
-        format!("backup complete: {folder}/{MANIFEST_NAME} written"),
+        Message::new(if failed.is_empty() {
+            "run.log.complete"
+        } else {
+            "run.log.partial"
+        })
+        .with("key", format!("{folder}/{MANIFEST_NAME}"))
+        .with("failed", failed.len()),
     );
-    Ok((objects, finished_at))
+    Ok(Written {
+        objects,
+        failed,
+        finished_at,
+    })
 }
 
 async fn back_up_source(

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::lang::Message;
+
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
@@ -130,4 +132,129 @@ pub enum BackupError {
     Manifest(#[source] serde_json::Error),
     #[error("cannot find a free folder name under {prefix}")]
     FolderTaken { prefix: String },
+    #[error("every source failed: {}", .sources.join(", "))]
+    EverySourceFailed { sources: Vec<String> },
+}
+
+/// The catalog key of an S3 request's step ("uploading part 3 of" → `run.s3.part`).
+fn s3_step_key(step: &str) -> &'static str {
+    const STEPS: [(&str, &str); 8] = [
+        ("starting multipart", "run.s3.start"),
+        ("uploading part", "run.s3.part"),
+        ("uploading a part", "run.s3.part"),
+        ("completing", "run.s3.complete"),
+        ("uploading", "run.s3.put"),
+        ("checking", "run.s3.check"),
+        ("listing", "run.s3.list"),
+        ("deleting", "run.s3.delete"),
+    ];
+    STEPS
+        .iter()
+        .find(|(prefix, _)| step.starts_with(prefix))
+        .map_or("run.s3.other", |(_, key)| key)
+}
+
+/// The catalog key of a source's step, and what it names (a path, a tool).
+fn source_step(step: &str) -> (&'static str, String) {
+    const STEPS: [(&str, &str); 6] = [
+        ("reading directory ", "run.step.reading_directory"),
+        ("archiving ", "run.step.archiving"),
+        ("waiting for ", "run.step.waiting_for"),
+        ("creating a temporary directory", "run.step.snapshot_dir"),
+        ("opening the snapshot", "run.step.snapshot_open"),
+        ("reading and compressing", "run.step.reading"),
+    ];
+    STEPS
+        .iter()
+        .find(|(prefix, _)| step.starts_with(prefix))
+        .map_or(("run.step.reading", String::new()), |(prefix, key)| {
+            (key, step[prefix.len()..].trim().to_owned())
+        })
+}
+
+impl BackupError {
+    /// What to tell the admin, in their language; the raw text of the tool, the system or
+    /// the S3 server comes as the quoted detail.
+    pub fn message(&self) -> Message {
+        match self {
+            Self::NoSources => Message::new("run.error.no_sources"),
+            Self::NotADatabase { source_name } => {
+                Message::new("run.error.wrong_kind").with("source", source_name)
+            }
+            Self::ToolMissing {
+                source_name,
+                tool,
+                cause,
+            } => Message::new("run.error.tool_missing")
+                .with("source", source_name)
+                .with("tool", tool)
+                .detail(cause.to_string()),
+            Self::ToolFailed {
+                source_name,
+                tool,
+                status,
+                stderr,
+            } => Message::new("run.error.tool_failed")
+                .with("source", source_name)
+                .with("tool", tool)
+                .with("status", status)
+                .detail(stderr.clone()),
+            Self::Source {
+                source_name,
+                step,
+                cause,
+            } => {
+                let (key, what) = source_step(step);
+                Message::new("run.error.source")
+                    .with("source", source_name)
+                    .with_labels("step", [key.to_owned()])
+                    .with("what", what)
+                    .detail(cause.to_string())
+            }
+            Self::Sqlite {
+                source_name,
+                path,
+                cause,
+            } => Message::new("run.error.sqlite")
+                .with("source", source_name)
+                .with("path", path)
+                .detail(cause.to_string()),
+            Self::S3 {
+                step,
+                bucket,
+                key,
+                failure,
+            } => Message::new(if failure.unreachable {
+                "run.error.s3_unreachable"
+            } else if failure.is_access_denied() {
+                "run.error.s3_denied"
+            } else {
+                "run.error.s3"
+            })
+            .with_labels("step", [s3_step_key(step).to_owned()])
+            .with("object", format!("s3://{bucket}/{key}"))
+            .detail(failure.to_string()),
+            Self::Verify {
+                bucket,
+                key,
+                detail,
+            } => Message::new("run.error.verify")
+                .with("object", format!("s3://{bucket}/{key}"))
+                .detail(detail.clone()),
+            Self::TooManyParts {
+                bucket,
+                key,
+                max_parts,
+            } => Message::new("run.error.too_many_parts")
+                .with("object", format!("s3://{bucket}/{key}"))
+                .with("max_parts", max_parts),
+            Self::Manifest(error) => Message::new("run.error.manifest").detail(error.to_string()),
+            Self::FolderTaken { prefix } => {
+                Message::new("run.error.folder_taken").with("prefix", prefix)
+            }
+            Self::EverySourceFailed { sources } => {
+                Message::new("run.error.every_source_failed").with("sources", sources.join(", "))
+            }
+        }
+    }
 }

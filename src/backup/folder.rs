@@ -1,6 +1,7 @@
 //! A run's folder in the bucket: a free name from the start time, and removing what a failed
 //! run stored in it.
 
+use crate::lang::Message;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Duration, Utc};
 
@@ -37,11 +38,7 @@ pub(super) async fn free_folder(
             Err(err) => {
                 let failure = S3Failure::from_sdk(&err);
                 if failure.is_access_denied() {
-                    reporter.log(
-                        LogLevel::Warn,
-                        "the credentials may not list the bucket; the folder is not checked \
-                         for a previous run of the same second",
-                    );
+                    reporter.log(LogLevel::Warn, Message::new("run.log.list_denied"));
                     return Ok((name, folder));
                 }
                 return Err(BackupError::S3 {
@@ -76,22 +73,23 @@ pub(super) async fn remove_partial(
             .key(key)
             .send()
             .await;
-        if let Err(err) = deleted {
-            reporter.log(
-                LogLevel::Warn,
-                format!(
-                    "could not remove the partial backup {folder}/ ({}); it has no manifest, \
-                     so it never counts as a backup",
-                    S3Failure::from_sdk(&err)
-                ),
-            );
-            return;
+        match deleted {
+            Ok(_) => reporter.removed(key),
+            Err(err) => {
+                reporter.log(
+                    LogLevel::Warn,
+                    Message::new("run.log.remove_failed")
+                        .with("folder", format!("{folder}/"))
+                        .detail(S3Failure::from_sdk(&err).to_string()),
+                );
+                return;
+            }
         }
     }
     if !attempted.is_empty() {
         reporter.log(
             LogLevel::Info,
-            format!("removed what this run stored in {folder}/"),
+            Message::new("run.log.removed").with("folder", format!("{folder}/")),
         );
     }
 }

@@ -4,8 +4,25 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::lang::Message;
+
 /// The file name that marks a folder complete.
 pub const MANIFEST_NAME: &str = "manifest.json";
+
+/// Written beside the manifest of a partial run (some sources failed): the failed sources,
+/// so that whoever lists the folder's keys (retention) knows it is not a complete backup.
+pub const PARTIAL_NAME: &str = "partial.json";
+
+/// A source a run could not back up, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedSource {
+    pub source: String,
+    pub kind: String,
+    /// Why, in English, for whoever reads the manifest with standard tools.
+    pub reason: String,
+    /// Why, as a message the app shows in the reader's language.
+    pub message: Message,
+}
 
 /// One object a run uploaded and verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +49,9 @@ pub struct Manifest {
     pub finished_at: DateTime<Utc>,
     pub compression: String,
     pub objects: Vec<StoredObject>,
+    /// Sources of the run that are not in this folder (a partial run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<FailedSource>,
 }
 
 impl Manifest {
@@ -39,6 +59,7 @@ impl Manifest {
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
         objects: Vec<StoredObject>,
+        failed: Vec<FailedSource>,
     ) -> Self {
         Self {
             format: 1,
@@ -48,6 +69,7 @@ impl Manifest {
             finished_at,
             compression: "zstd".to_owned(),
             objects,
+            failed,
         }
     }
 

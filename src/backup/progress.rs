@@ -8,7 +8,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use super::manifest::StoredObject;
+use super::manifest::{FailedSource, StoredObject};
+use crate::lang::Message;
 
 /// Live counters of a run.
 #[derive(Debug, Default)]
@@ -76,10 +77,14 @@ impl LogLevel {
 pub enum RunEvent {
     Log {
         level: LogLevel,
-        message: String,
+        message: Message,
     },
     /// An object uploaded and verified on the server.
     Object(StoredObject),
+    /// A source that could not be backed up (the others go on).
+    Failed(FailedSource),
+    /// An object the run stored and then removed again (its run failed as a whole).
+    Removed(String),
 }
 
 /// The engine's side of the reporting: counters plus an optional event channel.
@@ -120,8 +125,8 @@ impl Reporter {
         &self.progress
     }
 
-    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
-        let message = message.into();
+    /// A line of the run's log; `tracing` gets it in English.
+    pub fn log(&self, level: LogLevel, message: Message) {
         match level {
             LogLevel::Info => tracing::info!("{message}"),
             LogLevel::Warn => tracing::warn!("{message}"),
@@ -132,6 +137,14 @@ impl Reporter {
 
     pub fn object(&self, object: StoredObject) {
         self.send(RunEvent::Object(object));
+    }
+
+    pub fn failed(&self, source: FailedSource) {
+        self.send(RunEvent::Failed(source));
+    }
+
+    pub fn removed(&self, key: &str) {
+        self.send(RunEvent::Removed(key.to_owned()));
     }
 
     fn send(&self, event: RunEvent) {

@@ -11,8 +11,9 @@ use chrono::NaiveDateTime;
 use super::error::S3Failure;
 use super::folder::FOLDER_FORMAT;
 use super::job::S3Target;
-use super::manifest::MANIFEST_NAME;
+use super::manifest::{MANIFEST_NAME, PARTIAL_NAME};
 use super::progress::{LogLevel, Reporter};
+use crate::lang::Message;
 
 /// What retention did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,23 +41,34 @@ impl RetentionWarning {
         }
     }
 
-    pub fn message(&self, locale: &str) -> String {
+    /// What to tell the admin, in their language.
+    pub fn to_message(&self) -> Message {
         match self {
-            Self::DeleteDenied { kept } => {
-                let count = kept.to_string();
-                rust_i18n::t!(self.key(), locale = locale, count = count).into_owned()
-            }
-            Self::Failed { detail } => {
-                rust_i18n::t!(self.key(), locale = locale, detail = detail).into_owned()
-            }
+            Self::DeleteDenied { kept } => Message::new(self.key()).with("count", kept),
+            Self::Failed { detail } => Message::new(self.key()).detail(detail.clone()),
         }
+    }
+
+    pub fn message(&self, locale: &str) -> String {
+        self.to_message()
+            .render(crate::lang::Lang::from_code_or_default(locale))
     }
 }
 
 #[derive(Debug, Default)]
 struct Folder {
     keys: Vec<String>,
-    complete: bool,
+    /// Has a manifest.
+    finished: bool,
+    /// Some of its run's sources failed (it has the marker).
+    partial: bool,
+}
+
+impl Folder {
+    /// A complete backup: finished, with every source.
+    fn complete(&self) -> bool {
+        self.finished && !self.partial
+    }
 }
 
 /// Applies the limit after the run that wrote `new_folder` (its name, without prefix).
@@ -82,18 +94,33 @@ pub async fn apply(
     let older: Vec<(&String, &Folder)> = folders
         .iter()
         .rev()
-        .filter(|(name, folder)| folder.complete && name.as_str() != new_folder)
+        .filter(|(name, folder)| folder.complete() && name.as_str() != new_folder)
         .collect();
     let keep_older = usize::try_from(limit)
         .unwrap_or(usize::MAX)
         .saturating_sub(1);
-    let doomed = older.into_iter().skip(keep_older).collect::<Vec<_>>();
+    // Partial backups older than the oldest complete one kept are superseded once the
+    // limit is reached: they go too.
+    let oldest_kept = match keep_older {
+        0 => Some(new_folder.to_owned()),
+        n => older.get(n - 1).map(|(name, _)| (*name).clone()),
+    };
+    let mut doomed = older.into_iter().skip(keep_older).collect::<Vec<_>>();
+    if let Some(oldest_kept) = oldest_kept {
+        doomed.extend(folders.iter().filter(|(name, folder)| {
+            folder.finished && folder.partial && name.as_str() < oldest_kept.as_str()
+        }));
+    }
     let total = doomed.len();
     for (index, (name, folder)) in doomed.into_iter().enumerate() {
         let folder_key = target.key(name);
         match delete_folder(client, target, folder).await {
             Ok(()) => {
-                reporter.log(LogLevel::Info, format!("retention: deleted {folder_key}/"));
+                reporter.log(
+                    LogLevel::Info,
+                    Message::new("run.log.retention_deleted")
+                        .with("folder", format!("{folder_key}/")),
+                );
                 report.deleted.push(folder_key);
             }
             Err(failure) if failure.is_access_denied() => {
@@ -116,7 +143,7 @@ pub async fn apply(
 
 fn warn(reporter: &Reporter, report: &RetentionReport) {
     if let Some(warning) = &report.warning {
-        reporter.log(LogLevel::Warn, warning.message("en"));
+        reporter.log(LogLevel::Warn, warning.to_message());
     }
 }
 
@@ -148,7 +175,8 @@ async fn list_folders(
                 continue;
             }
             let folder = folders.entry(name.to_owned()).or_default();
-            folder.complete |= rest == MANIFEST_NAME;
+            folder.finished |= rest == MANIFEST_NAME;
+            folder.partial |= rest == PARTIAL_NAME;
             folder.keys.push(key.to_owned());
         }
     }

@@ -18,6 +18,7 @@ use super::job::{Job, S3Target};
 use super::manifest::StoredObject;
 use super::progress::{Progress, ProgressSnapshot, Reporter, RunEvent};
 use crate::db::runs::{self, Outcome, RunId, RunStatus, RunsError, Trigger};
+use crate::lang::Message;
 
 /// How often the run row's progress is refreshed, at most.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
@@ -41,8 +42,8 @@ pub struct RunSummary {
     pub folder: Option<String>,
     pub objects: Vec<StoredObject>,
     pub total_bytes: u64,
-    pub error: Option<String>,
-    pub warning: Option<String>,
+    pub error: Option<Message>,
+    pub warning: Option<Message>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -372,35 +373,50 @@ impl Runner {
         };
         let outcome = match result {
             Ok(Ok(outcome)) => {
-                summary.status = RunStatus::Success;
                 summary.total_bytes = outcome.total_bytes();
                 summary.folder = Some(outcome.folder.clone());
-                summary.warning = outcome
-                    .retention
-                    .warning
-                    .as_ref()
-                    .map(|warning| warning.message("en"));
+                summary.warning = outcome.retention.warning.as_ref().map(|w| w.to_message());
                 summary.objects = outcome.objects;
-                Outcome::Success {
+                let stored = runs::Stored {
                     folder: outcome.folder,
                     total_bytes: summary.total_bytes,
                     object_count: summary.objects.len() as u64,
                     warning: summary.warning.clone(),
+                };
+                if outcome.failed.is_empty() {
+                    summary.status = RunStatus::Success;
+                    Outcome::Success(stored)
+                } else {
+                    summary.status = RunStatus::Partial;
+                    let error = Message::new("run.error.partial")
+                        .with("failed", outcome.failed.len())
+                        .with("total", outcome.failed.len() + summary.objects.len())
+                        .with(
+                            "sources",
+                            outcome
+                                .failed
+                                .iter()
+                                .map(|f| f.source.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        );
+                    summary.error = Some(error.clone());
+                    Outcome::Partial { stored, error }
                 }
             }
             Ok(Err(err)) => {
-                summary.error = Some(err.to_string());
+                let error = err.message();
+                summary.error = Some(error.clone());
                 Outcome::Failed {
-                    error: err.to_string(),
+                    error,
                     folder: None,
                 }
             }
             Err(join_error) => {
                 let error = if join_error.is_cancelled() {
-                    "the application was stopped during this backup; its uploads were aborted"
-                        .to_owned()
+                    Message::new("run.error.cancelled")
                 } else {
-                    format!("the backup stopped unexpectedly: {join_error}")
+                    Message::new("run.error.crashed").detail(join_error.to_string())
                 };
                 summary.error = Some(error.clone());
                 Outcome::Failed {
@@ -409,10 +425,11 @@ impl Runner {
                 }
             }
         };
-        if let Some(error) = &summary.error {
-            let line = format!("backup failed: {error}");
-            tracing::error!(run_id, "{line}");
-            if let Err(err) = runs::append_log(pool, run_id, "error", &line).await {
+        if summary.status == RunStatus::Failed
+            && let Some(error) = &summary.error
+        {
+            tracing::error!(run_id, "backup failed: {error}");
+            if let Err(err) = runs::append_log(pool, run_id, "error", error).await {
                 tracing::error!(run_id, "{err}");
             }
         }
@@ -488,6 +505,12 @@ async fn record(
                     }
                     Some(RunEvent::Object(object)) => {
                         runs::record_object(&pool, run_id, &object).await
+                    }
+                    Some(RunEvent::Failed(failed)) => {
+                        runs::record_failed_source(&pool, run_id, &failed).await
+                    }
+                    Some(RunEvent::Removed(key)) => {
+                        runs::forget_object(&pool, run_id, &key).await
                     }
                     None => break,
                 };

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqlitePool};
 
+use crate::backup::manifest::FailedSource;
 use crate::backup::{ProgressSnapshot, StoredObject};
+use crate::lang::Message;
 
 pub type RunId = i64;
 
@@ -52,6 +54,9 @@ impl Trigger {
 pub enum RunStatus {
     Running,
     Success,
+    /// Some sources failed; the others were stored. Reported like a failure, never counted
+    /// as a complete backup.
+    Partial,
     Failed,
     /// The process stopped while the run was in progress.
     Interrupted,
@@ -63,6 +68,7 @@ impl RunStatus {
         match self {
             Self::Running => "running",
             Self::Success => "success",
+            Self::Partial => "partial",
             Self::Failed => "failed",
             Self::Interrupted => "interrupted",
             Self::Skipped => "skipped",
@@ -73,6 +79,7 @@ impl RunStatus {
         match value {
             "running" => Self::Running,
             "success" => Self::Success,
+            "partial" => Self::Partial,
             "interrupted" => Self::Interrupted,
             "skipped" => Self::Skipped,
             _ => Self::Failed,
@@ -81,7 +88,11 @@ impl RunStatus {
 
     /// Only a running run changes status, and only to an end state.
     pub fn can_become(self, next: RunStatus) -> bool {
-        self == Self::Running && matches!(next, Self::Success | Self::Failed | Self::Interrupted)
+        self == Self::Running
+            && matches!(
+                next,
+                Self::Success | Self::Partial | Self::Failed | Self::Interrupted
+            )
     }
 }
 
@@ -97,8 +108,8 @@ pub struct Run {
     pub folder: Option<String>,
     pub total_bytes: i64,
     pub object_count: i64,
-    pub error: Option<String>,
-    pub warning: Option<String>,
+    pub error: Option<Message>,
+    pub warning: Option<Message>,
     pub progress: Option<ProgressSnapshot>,
 }
 
@@ -130,8 +141,8 @@ impl From<RunRow> for Run {
             folder: row.folder,
             total_bytes: row.total_bytes,
             object_count: row.object_count,
-            error: row.error,
-            warning: row.warning,
+            error: row.error.as_deref().map(Message::from_stored),
+            warning: row.warning.as_deref().map(Message::from_stored),
             progress: row
                 .progress
                 .and_then(|json| serde_json::from_str(&json).ok()),
@@ -152,18 +163,43 @@ pub struct RunObject {
 }
 
 /// A line of a run's log.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunLog {
     pub at: DateTime<Utc>,
     pub level: String,
-    pub message: String,
+    pub message: Message,
+}
+
+#[derive(FromRow)]
+struct LogRow {
+    at: DateTime<Utc>,
+    level: String,
+    message: String,
+}
+
+/// A source a run could not back up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFailure {
+    pub source: String,
+    pub kind: String,
+    pub error: Message,
+}
+
+#[derive(FromRow)]
+struct FailureRow {
+    source: String,
+    kind: String,
+    error: Option<String>,
 }
 
 /// A run with everything recorded about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunDetail {
     pub run: Run,
+    /// The objects it stored that are still there.
     pub objects: Vec<RunObject>,
+    /// The sources it could not back up.
+    pub failed: Vec<RunFailure>,
     pub logs: Vec<RunLog>,
 }
 
@@ -177,17 +213,26 @@ pub struct RunPage {
     pub per_page: u32,
 }
 
+/// What a run that stored something stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub folder: String,
+    pub total_bytes: u64,
+    pub object_count: u64,
+    pub warning: Option<Message>,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Success {
-        folder: String,
-        total_bytes: u64,
-        object_count: u64,
-        warning: Option<String>,
+    Success(Stored),
+    /// Some sources failed (`error` says which); the others are stored.
+    Partial {
+        stored: Stored,
+        error: Message,
     },
     Failed {
-        error: String,
+        error: Message,
         /// The folder the run was writing to, if it got that far.
         folder: Option<String>,
     },
@@ -240,24 +285,29 @@ pub async fn append_log(
     pool: &SqlitePool,
     run: RunId,
     level: &str,
-    message: &str,
+    message: &Message,
 ) -> Result<(), RunsError> {
     sqlx::query("INSERT INTO run_logs (run_id, at, level, message) VALUES (?1, ?2, ?3, ?4)")
         .bind(run)
         .bind(Utc::now())
         .bind(level)
-        .bind(message)
+        .bind(message.to_stored())
         .execute(pool)
         .await
         .map_err(failed("adding a log line"))?;
     Ok(())
 }
 
+/// Records an object the run stored, and its source as stored.
 pub async fn record_object(
     pool: &SqlitePool,
     run: RunId,
     object: &StoredObject,
 ) -> Result<(), RunsError> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(failed("recording an object"))?;
     sqlx::query(
         "INSERT INTO run_objects (run_id, source, key, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
@@ -266,9 +316,52 @@ pub async fn record_object(
     .bind(&object.key)
     .bind(i64::try_from(object.size).unwrap_or(i64::MAX))
     .bind(&object.sha256)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(failed("recording an object"))?;
+    sqlx::query(
+        "INSERT INTO run_sources (run_id, source, kind, outcome, object_key) \
+         VALUES (?1, ?2, ?3, 'stored', ?4)",
+    )
+    .bind(run)
+    .bind(&object.source)
+    .bind(&object.kind)
+    .bind(&object.key)
+    .execute(&mut *tx)
+    .await
+    .map_err(failed("recording a source's outcome"))?;
+    tx.commit().await.map_err(failed("recording an object"))?;
+    Ok(())
+}
+
+/// Records a source the run could not back up.
+pub async fn record_failed_source(
+    pool: &SqlitePool,
+    run: RunId,
+    source: &FailedSource,
+) -> Result<(), RunsError> {
+    sqlx::query(
+        "INSERT INTO run_sources (run_id, source, kind, outcome, error) \
+         VALUES (?1, ?2, ?3, 'failed', ?4)",
+    )
+    .bind(run)
+    .bind(&source.source)
+    .bind(&source.kind)
+    .bind(source.message.to_stored())
+    .execute(pool)
+    .await
+    .map_err(failed("recording a failed source"))?;
+    Ok(())
+}
+
+/// The run removed an object it had stored (it failed as a whole): the object is gone.
+pub async fn forget_object(pool: &SqlitePool, run: RunId, key: &str) -> Result<(), RunsError> {
+    sqlx::query("DELETE FROM run_objects WHERE run_id = ?1 AND key = ?2")
+        .bind(run)
+        .bind(key)
+        .execute(pool)
+        .await
+        .map_err(failed("forgetting a removed object"))?;
     Ok(())
 }
 
@@ -289,42 +382,34 @@ pub async fn update_progress(
 
 /// Ends a running run. Returns false if the run was not running (already ended).
 pub async fn finish(pool: &SqlitePool, run: RunId, outcome: &Outcome) -> Result<bool, RunsError> {
-    match outcome {
-        Outcome::Success {
-            folder,
-            total_bytes,
-            object_count,
-            warning,
-        } => {
-            transition(
-                pool,
-                Some(run),
-                RunStatus::Success,
-                Ending {
-                    folder: Some(folder),
-                    total_bytes: *total_bytes,
-                    object_count: *object_count,
-                    error: None,
-                    warning: warning.as_deref(),
-                },
-            )
-            .await
-        }
-        Outcome::Failed { error, folder } => {
-            transition(
-                pool,
-                Some(run),
-                RunStatus::Failed,
-                Ending {
-                    folder: folder.as_deref(),
-                    error: Some(error),
-                    ..Ending::default()
-                },
-            )
-            .await
-        }
-    }
-    .map(|changed| changed > 0)
+    let stored_ending = |stored: &Stored| Ending {
+        folder: Some(stored.folder.clone()),
+        total_bytes: stored.total_bytes,
+        object_count: stored.object_count,
+        error: None,
+        warning: stored.warning.clone(),
+    };
+    let (status, ending) = match outcome {
+        Outcome::Success(stored) => (RunStatus::Success, stored_ending(stored)),
+        Outcome::Partial { stored, error } => (
+            RunStatus::Partial,
+            Ending {
+                error: Some(error.clone()),
+                ..stored_ending(stored)
+            },
+        ),
+        Outcome::Failed { error, folder } => (
+            RunStatus::Failed,
+            Ending {
+                folder: folder.clone(),
+                error: Some(error.clone()),
+                ..Ending::default()
+            },
+        ),
+    };
+    transition(pool, Some(run), status, ending)
+        .await
+        .map(|changed| changed > 0)
 }
 
 /// At start-up: runs still `running` belong to a process that died; they are over.
@@ -335,7 +420,7 @@ pub async fn mark_interrupted_at_startup(pool: &SqlitePool) -> Result<u64, RunsE
         None,
         RunStatus::Interrupted,
         Ending {
-            error: Some("the application stopped while this backup was running"),
+            error: Some(Message::new("run.error.interrupted")),
             ..Ending::default()
         },
     )
@@ -351,12 +436,12 @@ pub async fn running(pool: &SqlitePool) -> Result<Option<RunId>, RunsError> {
 }
 
 #[derive(Default)]
-struct Ending<'a> {
-    folder: Option<&'a str>,
+struct Ending {
+    folder: Option<String>,
     total_bytes: u64,
     object_count: u64,
-    error: Option<&'a str>,
-    warning: Option<&'a str>,
+    error: Option<Message>,
+    warning: Option<Message>,
 }
 
 /// The one place a run's status changes: from `running` to an end state, for one run or
@@ -365,7 +450,7 @@ async fn transition(
     pool: &SqlitePool,
     run: Option<RunId>,
     to: RunStatus,
-    ending: Ending<'_>,
+    ending: Ending,
 ) -> Result<u64, RunsError> {
     if !RunStatus::Running.can_become(to) {
         return Ok(0);
@@ -380,8 +465,8 @@ async fn transition(
     .bind(ending.folder)
     .bind(i64::try_from(ending.total_bytes).unwrap_or(i64::MAX))
     .bind(i64::try_from(ending.object_count).unwrap_or(i64::MAX))
-    .bind(ending.error)
-    .bind(ending.warning)
+    .bind(ending.error.as_ref().map(Message::to_stored))
+    .bind(ending.warning.as_ref().map(Message::to_stored))
     .bind(run)
     .execute(pool)
     .await
@@ -430,16 +515,42 @@ pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, Run
     .fetch_all(pool)
     .await
     .map_err(failed("reading a run's objects"))?;
-    let logs =
+    let logs: Vec<LogRow> =
         sqlx::query_as("SELECT at, level, message FROM run_logs WHERE run_id = ?1 ORDER BY id")
             .bind(run)
             .fetch_all(pool)
             .await
             .map_err(failed("reading a run's log"))?;
+    let failures: Vec<FailureRow> = sqlx::query_as(
+        "SELECT source, kind, error FROM run_sources \
+         WHERE run_id = ?1 AND outcome = 'failed' ORDER BY id",
+    )
+    .bind(run)
+    .fetch_all(pool)
+    .await
+    .map_err(failed("reading a run's failed sources"))?;
     Ok(Some(RunDetail {
         run: row.into(),
         objects,
-        logs,
+        failed: failures
+            .into_iter()
+            .map(|row| RunFailure {
+                source: row.source,
+                kind: row.kind,
+                error: row
+                    .error
+                    .as_deref()
+                    .map_or_else(|| Message::new("run.error.unknown"), Message::from_stored),
+            })
+            .collect(),
+        logs: logs
+            .into_iter()
+            .map(|row| RunLog {
+                at: row.at,
+                level: row.level,
+                message: Message::from_stored(&row.message),
+            })
+            .collect(),
     }))
 }
 

@@ -126,6 +126,7 @@ pub fn run_report(
     let (subject_key, intro_key) = match run.status {
         RunStatus::Success => ("notify.subject.success", "notify.run.intro_success"),
         RunStatus::Interrupted => ("notify.subject.interrupted", "notify.run.intro_interrupted"),
+        RunStatus::Partial => ("notify.subject.partial", "notify.run.intro_partial"),
         _ => ("notify.subject.failed", "notify.run.intro_failed"),
     };
     let subject = tr.td(
@@ -156,9 +157,9 @@ pub fn run_report(
         size: crate::format::size_i64(run.total_bytes, tr),
         objects: run.object_count,
         folder: run.folder.clone(),
-        error: run.error.clone().filter(|_| failed),
+        error: run.error.as_ref().filter(|_| failed).map(|e| e.render(tr)),
         context,
-        warning: run.warning.clone(),
+        warning: run.warning.as_ref().map(|w| w.render(tr)),
         link: Link::to_page(
             tr,
             ctx.public_url.as_ref(),

@@ -92,7 +92,7 @@ impl Notifier {
         let run = &detail.run;
         let prefs = self.preferences().await?;
         let kind = match run.status {
-            RunStatus::Failed | RunStatus::Interrupted => Kind::RunFailed,
+            RunStatus::Failed | RunStatus::Partial | RunStatus::Interrupted => Kind::RunFailed,
             RunStatus::Success if prefs.on_success => Kind::RunSucceeded,
             _ => return Ok(None),
         };
@@ -105,7 +105,7 @@ impl Notifier {
                     "{} {} {}",
                     line.at.format("%H:%M:%S"),
                     line.level,
-                    line.message
+                    line.message.render(prefs.ctx.tr)
                 )
             })
             .collect();

@@ -37,7 +37,7 @@ pub async fn record_skipped(
     )
     .bind(now)
     .bind(slot)
-    .bind("skipped: another backup was running")
+    .bind(crate::lang::Message::new("run.warning.skipped").to_stored())
     .fetch_one(pool)
     .await
     .map_err(ScheduleError::db("recording a skipped run"))
@@ -52,7 +52,7 @@ pub async fn record_not_started(
 ) -> Result<RunId, ScheduleError> {
     let id = runs::create(pool, Trigger::Scheduled, Some(slot)).await?;
     let outcome = Outcome::Failed {
-        error: format!("the scheduled backup could not start: {error}"),
+        error: crate::lang::Message::new("run.error.not_started").detail(error),
         folder: None,
     };
     runs::finish(pool, id, &outcome).await?;

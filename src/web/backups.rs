@@ -12,6 +12,8 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::backup::StartError;
 use crate::db::runs::{self, Run, RunDetail, RunStatus, Trigger};
+use crate::format;
+use crate::lang::Lang;
 use crate::web::error::WebError;
 use crate::web::page::Page;
 use crate::web::session;
@@ -24,22 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/backups/run", post(backup_now))
         .route("/backups/{id}", get(detail))
         .route("/backups/{id}/progress", get(progress))
-}
-
-/// Byte counts as people read them.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// A run as a row of the history table.
@@ -56,29 +42,28 @@ pub struct RunView {
     pub warning: String,
 }
 
-fn duration_text(run: &Run) -> String {
-    let end = run.finished_at.unwrap_or_else(chrono::Utc::now);
-    let secs = (end - run.started_at).num_seconds().max(0);
-    match secs {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
-        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-    }
-}
-
-impl From<&Run> for RunView {
-    fn from(run: &Run) -> Self {
+impl RunView {
+    fn new(run: &Run, lang: Lang) -> Self {
+        let end = run.finished_at.unwrap_or_else(chrono::Utc::now);
         RunView {
             id: run.id,
             started: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             trigger: run.trigger.as_str(),
             status: run.status.as_str(),
-            duration: duration_text(run),
-            size: human_bytes(u64::try_from(run.total_bytes).unwrap_or(0)),
+            duration: format::duration(end - run.started_at),
+            size: format::size_i64(run.total_bytes, lang),
             objects: run.object_count,
             folder: run.folder.clone().unwrap_or_default(),
-            error: run.error.clone().unwrap_or_default(),
-            warning: run.warning.clone().unwrap_or_default(),
+            error: run
+                .error
+                .as_ref()
+                .map(|e| e.render(lang))
+                .unwrap_or_default(),
+            warning: run
+                .warning
+                .as_ref()
+                .map(|w| w.render(lang))
+                .unwrap_or_default(),
         }
     }
 }
@@ -109,9 +94,14 @@ async fn history(
         .await
         .map_err(|e| WebError::internal("listing runs", e))?;
     let total = u32::try_from(listed.total).unwrap_or(u32::MAX);
+    let lang = page.lang;
     Ok(HistoryPage {
         page: page.in_section("backups"),
-        runs: listed.runs.iter().map(RunView::from).collect(),
+        runs: listed
+            .runs
+            .iter()
+            .map(|run| RunView::new(run, lang))
+            .collect(),
         page_number: number,
         pages: total.div_ceil(PER_PAGE).max(1),
         running: state.runner.current(),
@@ -160,14 +150,23 @@ struct DetailPage {
     run: RunView,
     live: Option<LiveProgress>,
     objects: Vec<ObjectView>,
+    failed: Vec<FailedView>,
     logs: Vec<LogView>,
     deliveries: Vec<String>,
 }
 
 struct ObjectView {
+    source: String,
     key: String,
     size: String,
     sha256: String,
+}
+
+/// A source the run could not back up, and why.
+struct FailedView {
+    source: String,
+    kind: String,
+    reason: String,
 }
 
 struct LogView {
@@ -185,13 +184,13 @@ struct LiveProgress {
     uploaded: String,
 }
 
-fn live(run: &Run) -> LiveProgress {
+fn live(run: &Run, lang: Lang) -> LiveProgress {
     let snapshot = run.progress.clone().unwrap_or_default();
     LiveProgress {
         status: run.status.as_str(),
         source: snapshot.current_source.unwrap_or_default(),
-        read: human_bytes(snapshot.bytes_read),
-        uploaded: human_bytes(snapshot.bytes_uploaded),
+        read: format::size(snapshot.bytes_read, lang),
+        uploaded: format::size(snapshot.bytes_uploaded, lang),
     }
 }
 
@@ -214,18 +213,29 @@ async fn detail(
         .iter()
         .map(|d| d.summary(page.lang.code()))
         .collect();
+    let lang = page.lang;
     Ok(DetailPage {
         deliveries,
         page: page.in_section("backups"),
-        live: (detail.run.status == RunStatus::Running).then(|| live(&detail.run)),
-        run: RunView::from(&detail.run),
+        live: (detail.run.status == RunStatus::Running).then(|| live(&detail.run, lang)),
+        run: RunView::new(&detail.run, lang),
         objects: detail
             .objects
             .iter()
             .map(|o| ObjectView {
+                source: o.source.clone(),
                 key: o.key.clone(),
-                size: human_bytes(u64::try_from(o.size).unwrap_or(0)),
+                size: format::size_i64(o.size, lang),
                 sha256: o.sha256.clone(),
+            })
+            .collect(),
+        failed: detail
+            .failed
+            .iter()
+            .map(|f| FailedView {
+                source: f.source.clone(),
+                kind: f.kind.clone(),
+                reason: f.error.render(lang),
             })
             .collect(),
         logs: detail
@@ -234,7 +244,7 @@ async fn detail(
             .map(|l| LogView {
                 at: l.at.format("%H:%M:%S").to_string(),
                 level: l.level.clone(),
-                message: l.message.clone(),
+                message: l.message.render(lang),
             })
             .collect(),
     })
@@ -242,8 +252,9 @@ async fn detail(
 
 async fn progress(
     State(state): State<AppState>,
+    lang: Lang,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     let detail = load_run(&state, id).await?;
-    Ok(Json(live(&detail.run)).into_response())
+    Ok(Json(live(&detail.run, lang)).into_response())
 }

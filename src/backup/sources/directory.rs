@@ -3,6 +3,7 @@
 //! the compressor as they are, without copies; tokio-tar writes the headers (long names
 //! included). A file that shrinks while read is padded and reported, like GNU tar does.
 
+use crate::lang::Message;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -132,7 +133,7 @@ impl TarWriter {
                 } else {
                     self.reporter.log(
                         LogLevel::Warn,
-                        format!("skipped {}: not a file, directory or link", path.display()),
+                        Message::new("run.log.skipped_special").with("path", path.display()),
                     );
                 }
             }
@@ -182,10 +183,9 @@ impl TarWriter {
                 // The file shrank while being read: pad to keep the archive valid.
                 self.reporter.log(
                     LogLevel::Warn,
-                    format!(
-                        "{} shrank by {remaining} bytes while being read; padded with zeros",
-                        path.display()
-                    ),
+                    Message::new("run.log.file_shrank")
+                        .with("path", path.display())
+                        .with("bytes", remaining),
                 );
                 self.zeros(remaining)?;
                 break;

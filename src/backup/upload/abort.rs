@@ -3,6 +3,7 @@
 use super::Destination;
 use crate::backup::error::S3Failure;
 use crate::backup::progress::{LogLevel, Reporter};
+use crate::lang::Message;
 
 /// Aborts an open multipart upload unless disarmed: explicitly on error paths, and from
 /// `Drop` when the task is cancelled or panics, so no partial upload is left behind.
@@ -60,21 +61,15 @@ async fn abort_upload(dest: &Destination, upload_id: &str, reporter: &Reporter) 
     match result {
         Ok(_) => reporter.log(
             LogLevel::Info,
-            format!(
-                "aborted the multipart upload of s3://{}/{}",
-                dest.bucket, dest.key
-            ),
+            Message::new("run.log.upload_aborted")
+                .with("object", format!("s3://{}/{}", dest.bucket, dest.key)),
         ),
         Err(err) => reporter.log(
             LogLevel::Warn,
-            format!(
-                "could not abort the multipart upload {upload_id} of s3://{}/{} ({}); \
-                 no object was created, and a lifecycle rule that removes incomplete \
-                 multipart uploads will free its space",
-                dest.bucket,
-                dest.key,
-                S3Failure::from_sdk(&err)
-            ),
+            Message::new("run.log.abort_failed")
+                .with("upload", upload_id)
+                .with("object", format!("s3://{}/{}", dest.bucket, dest.key))
+                .detail(S3Failure::from_sdk(&err).to_string()),
         ),
     }
 }
