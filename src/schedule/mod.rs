@@ -14,6 +14,7 @@ pub use overdue::{Overdue, check as check_overdue, overdue, overdue_banner};
 pub use plan::{Decision, Plan, due, expected_by, grace};
 pub use scheduler::{JobSource, Scheduler, SchedulerEvent, SchedulerParts};
 
+use crate::db::notifications::NotificationsError;
 use crate::db::runs::RunsError;
 use crate::notify::NotifyError;
 
@@ -31,6 +32,8 @@ pub enum ScheduleError {
     Settings(#[from] crate::db::settings::SettingsError),
     #[error("scheduler: {0}")]
     Notify(#[from] NotifyError),
+    #[error("scheduler: {0}")]
+    Notifications(#[from] NotificationsError),
     #[error("scheduler: cannot start a backup: {0}")]
     Start(String),
 }

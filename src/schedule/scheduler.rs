@@ -295,7 +295,7 @@ impl Task {
             return Ok(Some(now + chrono::Duration::minutes(1)));
         }
         let already = self.alerted_for == Some(since)
-            || crate::notify::overdue_alert_recorded_after(pool, Some(since)).await?;
+            || crate::db::notifications::overdue_alert_recorded_after(pool, Some(since)).await?;
         if !already {
             self.alerted_for = Some(since);
             self.alert(
