@@ -1,8 +1,9 @@
 //! The run history: `runs`, `run_objects` and `run_logs`. A run starts `running` and ends
-//! `success`, `failed` or `interrupted`; every change of status goes through `transition`.
+//! `success`, `failed`, `interrupted` or (a firing that never started) `skipped`; every
+//! change of status goes through `transition`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 
 use crate::backup::{ProgressSnapshot, StoredObject};
 
@@ -79,9 +80,14 @@ impl RunStatus {
         }
     }
 
-    /// Only a running run changes status, and only to an end state.
+    /// Only a running run changes status, and only to an end state. `Skipped` is only
+    /// reached by `record_skipped`, in the transaction that created the run.
     pub fn can_become(self, next: RunStatus) -> bool {
-        self == Self::Running && matches!(next, Self::Success | Self::Failed | Self::Interrupted)
+        self == Self::Running
+            && matches!(
+                next,
+                Self::Success | Self::Failed | Self::Interrupted | Self::Skipped
+            )
     }
 }
 
@@ -199,16 +205,50 @@ pub async fn create(
     trigger: Trigger,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<RunId, RunsError> {
+    insert_running(pool, trigger, Utc::now(), scheduled_for).await
+}
+
+async fn insert_running(
+    executor: impl SqliteExecutor<'_>,
+    trigger: Trigger,
+    started_at: DateTime<Utc>,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<RunId, RunsError> {
     sqlx::query_scalar(
         "INSERT INTO runs (trigger, status, started_at, scheduled_for) \
          VALUES (?1, 'running', ?2, ?3) RETURNING id",
     )
     .bind(trigger.as_str())
-    .bind(Utc::now())
+    .bind(started_at)
     .bind(scheduled_for)
-    .fetch_one(pool)
+    .fetch_one(executor)
     .await
     .map_err(failed("creating a run"))
+}
+
+/// Records a scheduled firing that did not start (another run was in progress) at `now`,
+/// with `warning` saying why: created running and ended skipped in one transaction, so
+/// no one sees it running.
+pub async fn record_skipped(
+    pool: &SqlitePool,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+    warning: &str,
+) -> Result<RunId, RunsError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(failed("recording a skipped run"))?;
+    let id = insert_running(&mut *tx, Trigger::Scheduled, now, Some(slot)).await?;
+    let ending = Ending {
+        warning: Some(warning),
+        ..Ending::default()
+    };
+    transition(&mut *tx, Some(id), RunStatus::Skipped, now, ending).await?;
+    tx.commit()
+        .await
+        .map_err(failed("recording a skipped run"))?;
+    Ok(id)
 }
 
 /// Records the folder a running run writes to, as soon as it is chosen: if the process
@@ -300,6 +340,7 @@ pub async fn finish(pool: &SqlitePool, run: RunId, outcome: &Outcome) -> Result<
                 pool,
                 Some(run),
                 RunStatus::Success,
+                Utc::now(),
                 Ending {
                     folder: Some(folder),
                     total_bytes: *total_bytes,
@@ -315,6 +356,7 @@ pub async fn finish(pool: &SqlitePool, run: RunId, outcome: &Outcome) -> Result<
                 pool,
                 Some(run),
                 RunStatus::Failed,
+                Utc::now(),
                 Ending {
                     folder: folder.as_deref(),
                     error: Some(error),
@@ -334,6 +376,7 @@ pub async fn mark_interrupted_at_startup(pool: &SqlitePool) -> Result<u64, RunsE
         pool,
         None,
         RunStatus::Interrupted,
+        Utc::now(),
         Ending {
             error: Some("the application stopped while this backup was running"),
             ..Ending::default()
@@ -359,12 +402,13 @@ struct Ending<'a> {
     warning: Option<&'a str>,
 }
 
-/// The one place a run's status changes: from `running` to an end state, for one run or
-/// (with `None`) all running runs.
+/// The one place a run's status changes: from `running` to an end state at `at`, for one
+/// run or (with `None`) all running runs.
 async fn transition(
-    pool: &SqlitePool,
+    executor: impl SqliteExecutor<'_>,
     run: Option<RunId>,
     to: RunStatus,
+    at: DateTime<Utc>,
     ending: Ending<'_>,
 ) -> Result<u64, RunsError> {
     if !RunStatus::Running.can_become(to) {
@@ -376,14 +420,14 @@ async fn transition(
          WHERE status = 'running' AND (?8 IS NULL OR id = ?8)",
     )
     .bind(to.as_str())
-    .bind(Utc::now())
+    .bind(at)
     .bind(ending.folder)
     .bind(i64::try_from(ending.total_bytes).unwrap_or(i64::MAX))
     .bind(i64::try_from(ending.object_count).unwrap_or(i64::MAX))
     .bind(ending.error)
     .bind(ending.warning)
     .bind(run)
-    .execute(pool)
+    .execute(executor)
     .await
     .map_err(failed("ending a run"))?;
     Ok(result.rows_affected())
@@ -453,6 +497,14 @@ pub async fn latest_success(pool: &SqlitePool) -> Result<Option<Run>, RunsError>
     .await
     .map_err(failed("reading the latest successful run"))?;
     Ok(row.map(Run::from))
+}
+
+/// The newest firing recorded in the history, whatever became of it.
+pub async fn latest_scheduled_for(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, RunsError> {
+    sqlx::query_scalar("SELECT MAX(scheduled_for) FROM runs WHERE scheduled_for IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(failed("reading the last scheduled run"))
 }
 
 /// The newest scheduled run, whatever its status (the scheduler's catch-up looks at it).

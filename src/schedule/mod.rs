@@ -20,12 +20,6 @@ use crate::notify::NotifyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("scheduler: {step}: {source}")]
-    Db {
-        step: &'static str,
-        #[source]
-        source: sqlx::Error,
-    },
     #[error("scheduler: {0}")]
     Runs(#[from] RunsError),
     #[error("scheduler: {0}")]
@@ -36,10 +30,4 @@ pub enum ScheduleError {
     Notifications(#[from] NotificationsError),
     #[error("scheduler: cannot start a backup: {0}")]
     Start(String),
-}
-
-impl ScheduleError {
-    fn db(step: &'static str) -> impl FnOnce(sqlx::Error) -> ScheduleError {
-        move |source| ScheduleError::Db { step, source }
-    }
 }
