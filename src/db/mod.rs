@@ -59,3 +59,4 @@ pub mod notifications;
 pub mod settings;
 pub mod sources;
 pub mod stats;
+pub mod users;
