@@ -4,6 +4,8 @@
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use sqlx::SqlitePool;
 
+use crate::db::users::{self, StoredPassword, UsersError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("the user {0} already exists")]
@@ -14,15 +16,8 @@ pub enum AccountError {
     SetupDone,
     #[error("cannot hash the password: {0}")]
     Hash(String),
-    #[error("database error while {action}: {source}")]
-    Db {
-        action: &'static str,
-        source: sqlx::Error,
-    },
-}
-
-fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> AccountError {
-    move |source| AccountError::Db { action, source }
+    #[error(transparent)]
+    Db(#[from] UsersError),
 }
 
 /// A logged-in or stored user.
@@ -72,10 +67,7 @@ async fn verify(password: &str, stored: &str) -> bool {
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0jN0v1vBbvn4A3WwBrqJz3ZBE3c9H0jzXSQyWqbJ7Vg";
 
 pub async fn any_exists(pool: &SqlitePool) -> Result<bool, AccountError> {
-    sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM users)")
-        .fetch_one(pool)
-        .await
-        .map_err(db("checking for accounts"))
+    Ok(users::any_exists(pool).await?)
 }
 
 /// Creates the first account; refused once any account exists (first-run setup).
@@ -85,17 +77,9 @@ pub async fn create_first(
     password: &str,
 ) -> Result<User, AccountError> {
     let hashed = hash(password).await?;
-    let id = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO users (username, password_hash, created_at)
-         SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
-    )
-    .bind(username)
-    .bind(hashed)
-    .bind(chrono::Utc::now())
-    .fetch_optional(pool)
-    .await
-    .map_err(db("creating the first account"))?
-    .ok_or(AccountError::SetupDone)?;
+    let id = users::insert_first(pool, username, &hashed, chrono::Utc::now())
+        .await?
+        .ok_or(AccountError::SetupDone)?;
     Ok(User {
         id,
         username: username.to_owned(),
@@ -108,57 +92,27 @@ pub async fn create(
     password: &str,
 ) -> Result<User, AccountError> {
     let hashed = hash(password).await?;
-    let id = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (username) DO NOTHING RETURNING id",
-    )
-    .bind(username)
-    .bind(hashed)
-    .bind(chrono::Utc::now())
-    .fetch_optional(pool)
-    .await
-    .map_err(db("creating an account"))?
-    .ok_or_else(|| AccountError::Exists(username.to_owned()))?;
+    let id = users::insert(pool, username, &hashed, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| AccountError::Exists(username.to_owned()))?;
     Ok(User {
         id,
         username: username.to_owned(),
     })
 }
 
+/// Changes a password and logs everyone out: a session opened with the old password must
+/// not live on.
 pub async fn set_password(
     pool: &SqlitePool,
     username: &str,
     password: &str,
 ) -> Result<(), AccountError> {
     let hashed = hash(password).await?;
-    let done = sqlx::query("UPDATE users SET password_hash = ?1 WHERE username = ?2")
-        .bind(hashed)
-        .bind(username)
-        .execute(pool)
-        .await
-        .map_err(db("changing a password"))?;
-    if done.rows_affected() == 0 {
+    if !users::set_password_hash(pool, username, &hashed).await? {
         return Err(AccountError::NoSuchUser(username.to_owned()));
     }
-    end_all_sessions(pool).await
-}
-
-/// Logs everyone out (after a password change, a session opened with the old password
-/// must not live on). The session table exists once the server has run.
-async fn end_all_sessions(pool: &SqlitePool) -> Result<(), AccountError> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tower_sessions')",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(db("looking for sessions"))?;
-    if exists {
-        sqlx::query("DELETE FROM tower_sessions")
-            .execute(pool)
-            .await
-            .map_err(db("ending sessions"))?;
-    }
-    Ok(())
+    Ok(users::end_all_sessions(pool).await?)
 }
 
 /// The user if the name and password match; `None` otherwise (same cost either way).
@@ -167,18 +121,13 @@ pub async fn check_login(
     username: &str,
     password: &str,
 ) -> Result<Option<User>, AccountError> {
-    let row = sqlx::query_as::<_, (i64, String)>(
-        "SELECT id, password_hash FROM users WHERE username = ?1",
-    )
-    .bind(username)
-    .fetch_optional(pool)
-    .await
-    .map_err(db("looking up an account"))?;
-    match row {
-        Some((id, stored)) => Ok(verify(password, &stored).await.then(|| User {
-            id,
-            username: username.to_owned(),
-        })),
+    match users::stored_password(pool, username).await? {
+        Some(StoredPassword { id, password_hash }) => {
+            Ok(verify(password, &password_hash).await.then(|| User {
+                id,
+                username: username.to_owned(),
+            }))
+        }
         None => {
             verify(password, DUMMY_HASH).await;
             Ok(None)

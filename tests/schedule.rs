@@ -533,6 +533,12 @@ async fn a_firing_while_a_backup_runs_is_skipped_and_recorded() {
         .run;
     assert_eq!(skipped.status, RunStatus::Skipped);
     assert_eq!(skipped.scheduled_for, Some(slot));
+    assert_eq!(skipped.started_at, at("2027-01-10 02:00"));
+    assert_eq!(skipped.finished_at, Some(skipped.started_at));
+    assert_eq!(
+        skipped.warning.map(|w| w.to_string()).as_deref(),
+        Some("Skipped: another backup was running.")
+    );
     assert_eq!(world.runner.current(), Some(manual));
 }
 

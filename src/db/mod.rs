@@ -55,6 +55,8 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
 pub mod changes;
 pub mod email_account;
 pub mod login_failures;
+pub mod notifications;
 pub mod settings;
 pub mod sources;
 pub mod stats;
+pub mod users;

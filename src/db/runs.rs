@@ -1,8 +1,9 @@
 //! The run history: `runs`, `run_objects` and `run_logs`. A run starts `running` and ends
-//! `success`, `failed` or `interrupted`; every change of status goes through `transition`.
+//! `success`, `failed`, `interrupted` or (a firing that never started) `skipped`; every
+//! change of status goes through `transition`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 
 use crate::backup::manifest::FailedSource;
 use crate::backup::{ProgressSnapshot, StoredObject};
@@ -86,12 +87,13 @@ impl RunStatus {
         }
     }
 
-    /// Only a running run changes status, and only to an end state.
+    /// Only a running run changes status, and only to an end state. `Skipped` is only
+    /// reached by `record_skipped`, in the transaction that created the run.
     pub fn can_become(self, next: RunStatus) -> bool {
         self == Self::Running
             && matches!(
                 next,
-                Self::Success | Self::Partial | Self::Failed | Self::Interrupted
+                Self::Success | Self::Partial | Self::Failed | Self::Interrupted | Self::Skipped
             )
     }
 }
@@ -244,16 +246,50 @@ pub async fn create(
     trigger: Trigger,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<RunId, RunsError> {
+    insert_running(pool, trigger, Utc::now(), scheduled_for).await
+}
+
+async fn insert_running(
+    executor: impl SqliteExecutor<'_>,
+    trigger: Trigger,
+    started_at: DateTime<Utc>,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<RunId, RunsError> {
     sqlx::query_scalar(
         "INSERT INTO runs (trigger, status, started_at, scheduled_for) \
          VALUES (?1, 'running', ?2, ?3) RETURNING id",
     )
     .bind(trigger.as_str())
-    .bind(Utc::now())
+    .bind(started_at)
     .bind(scheduled_for)
-    .fetch_one(pool)
+    .fetch_one(executor)
     .await
     .map_err(failed("creating a run"))
+}
+
+/// Records a scheduled firing that did not start (another run was in progress) at `now`,
+/// with `warning` saying why: created running and ended skipped in one transaction, so
+/// no one sees it running.
+pub async fn record_skipped(
+    pool: &SqlitePool,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+    warning: &Message,
+) -> Result<RunId, RunsError> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(failed("recording a skipped run"))?;
+    let id = insert_running(&mut *tx, Trigger::Scheduled, now, Some(slot)).await?;
+    let ending = Ending {
+        warning: Some(warning.clone()),
+        ..Ending::default()
+    };
+    transition(&mut *tx, Some(id), RunStatus::Skipped, now, ending).await?;
+    tx.commit()
+        .await
+        .map_err(failed("recording a skipped run"))?;
+    Ok(id)
 }
 
 /// Records the folder a running run writes to, as soon as it is chosen: if the process
@@ -407,7 +443,7 @@ pub async fn finish(pool: &SqlitePool, run: RunId, outcome: &Outcome) -> Result<
             },
         ),
     };
-    transition(pool, Some(run), status, ending)
+    transition(pool, Some(run), status, Utc::now(), ending)
         .await
         .map(|changed| changed > 0)
 }
@@ -419,6 +455,7 @@ pub async fn mark_interrupted_at_startup(pool: &SqlitePool) -> Result<u64, RunsE
         pool,
         None,
         RunStatus::Interrupted,
+        Utc::now(),
         Ending {
             error: Some(Message::new("run.error.interrupted")),
             ..Ending::default()
@@ -444,12 +481,13 @@ struct Ending {
     warning: Option<Message>,
 }
 
-/// The one place a run's status changes: from `running` to an end state, for one run or
-/// (with `None`) all running runs.
+/// The one place a run's status changes: from `running` to an end state at `at`, for one
+/// run or (with `None`) all running runs.
 async fn transition(
-    pool: &SqlitePool,
+    executor: impl SqliteExecutor<'_>,
     run: Option<RunId>,
     to: RunStatus,
+    at: DateTime<Utc>,
     ending: Ending,
 ) -> Result<u64, RunsError> {
     if !RunStatus::Running.can_become(to) {
@@ -461,14 +499,14 @@ async fn transition(
          WHERE status = 'running' AND (?8 IS NULL OR id = ?8)",
     )
     .bind(to.as_str())
-    .bind(Utc::now())
+    .bind(at)
     .bind(ending.folder)
     .bind(i64::try_from(ending.total_bytes).unwrap_or(i64::MAX))
     .bind(i64::try_from(ending.object_count).unwrap_or(i64::MAX))
     .bind(ending.error.as_ref().map(Message::to_stored))
     .bind(ending.warning.as_ref().map(Message::to_stored))
     .bind(run)
-    .execute(pool)
+    .execute(executor)
     .await
     .map_err(failed("ending a run"))?;
     Ok(result.rows_affected())
@@ -564,6 +602,14 @@ pub async fn latest_success(pool: &SqlitePool) -> Result<Option<Run>, RunsError>
     .await
     .map_err(failed("reading the latest successful run"))?;
     Ok(row.map(Run::from))
+}
+
+/// The newest firing recorded in the history, whatever became of it.
+pub async fn latest_scheduled_for(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, RunsError> {
+    sqlx::query_scalar("SELECT MAX(scheduled_for) FROM runs WHERE scheduled_for IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(failed("reading the last scheduled run"))
 }
 
 /// The newest scheduled run, whatever its status (the scheduler's catch-up looks at it).

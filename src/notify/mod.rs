@@ -8,16 +8,17 @@ mod notifier;
 mod problem;
 mod smtp;
 
-pub use account::{MailOptions, PASSWORD_PURPOSE, SmtpAccount};
-pub use deliveries::{
+pub use crate::db::notifications::{
     Delivery, DeliveryState, Kind, deliveries_for_run, latest_of_kind, overdue_alert_recorded_after,
 };
+pub use account::{MailOptions, PASSWORD_PURPOSE, SmtpAccount};
 pub use mail::Mail;
 pub use notifier::Notifier;
 pub use problem::{MailProblem, Step};
 
 use crate::crypto::MasterKey;
 use crate::db::email_account::StoredEmailAccount;
+use crate::db::notifications::NotificationsError;
 use crate::db::runs::RunsError;
 use crate::lang::Lang;
 use crate::settings::EmailList;
@@ -32,6 +33,8 @@ pub enum NotifyError {
         #[source]
         source: sqlx::Error,
     },
+    #[error(transparent)]
+    Notifications(#[from] NotificationsError),
     #[error("notifications: {0}")]
     Runs(#[from] RunsError),
     #[error("notifications: {0}")]

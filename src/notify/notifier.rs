@@ -11,12 +11,12 @@ use tokio::task::JoinHandle;
 
 use super::NotifyError;
 use super::account::{MailOptions, SmtpAccount};
-use super::deliveries::{self, Attempt, Delivery, Kind};
 use super::mail::{self, Mail, MailContext};
 use super::problem::MailProblem;
 use super::smtp::{self, Outgoing};
 use crate::backup::Runner;
 use crate::crypto::MasterKey;
+use crate::db::notifications::{self, Attempt, Delivery, Kind};
 use crate::db::runs::{self, RunId, RunStatus};
 use crate::settings::EmailList;
 
@@ -122,21 +122,8 @@ impl Notifier {
     /// recorded.
     pub async fn resume(&self, since: DateTime<Utc>) -> Result<usize, NotifyError> {
         let pool = &self.inner.pool;
-        let unfinished: Vec<Option<RunId>> = sqlx::query_scalar(
-            "DELETE FROM notifications WHERE finished_at IS NULL RETURNING run_id",
-        )
-        .fetch_all(pool)
-        .await
-        .map_err(NotifyError::db("taking back unsent notifications"))?;
-        let interrupted: Vec<RunId> = sqlx::query_scalar(
-            "SELECT id FROM runs WHERE status = 'interrupted' AND finished_at >= ?1 \
-             AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.run_id = runs.id) \
-             ORDER BY id",
-        )
-        .bind(since)
-        .fetch_all(pool)
-        .await
-        .map_err(NotifyError::db("listing interrupted runs"))?;
+        let unfinished = notifications::take_back_unfinished(pool).await?;
+        let interrupted = notifications::unreported_interrupted_runs(pool, since).await?;
         let mut runs: Vec<RunId> = unfinished
             .into_iter()
             .flatten()
@@ -175,7 +162,7 @@ impl Notifier {
     ) -> Result<Option<Delivery>, NotifyError> {
         let pool = &self.inner.pool;
         let shown = prefs.recipients.to_string();
-        let Some(id) = deliveries::begin(pool, run_id, kind, &shown, now).await? else {
+        let Some(id) = notifications::begin(pool, run_id, kind, &shown, now).await? else {
             return Ok(None);
         };
         let prepared = self.prepare(prefs, mail).await;
@@ -188,7 +175,7 @@ impl Notifier {
                     error: &error,
                     last: true,
                 };
-                deliveries::record_attempt(pool, id, 0, failed).await?;
+                notifications::record_attempt(pool, id, 0, failed).await?;
                 return self.delivery(id).await;
             }
         };
@@ -198,7 +185,7 @@ impl Notifier {
             attempts += 1;
             match smtp::deliver(&account, options, &outgoing).await {
                 Ok(()) => {
-                    deliveries::record_attempt(pool, id, attempts, Attempt::Sent).await?;
+                    notifications::record_attempt(pool, id, attempts, Attempt::Sent).await?;
                     tracing::info!(kind = kind.as_str(), to = %shown, "notification sent");
                     break;
                 }
@@ -216,7 +203,7 @@ impl Notifier {
                         error: &error,
                         last,
                     };
-                    deliveries::record_attempt(pool, id, attempts, failed).await?;
+                    notifications::record_attempt(pool, id, attempts, failed).await?;
                     match delay {
                         Some(delay) if !last => tokio::time::sleep(*delay).await,
                         _ => break,
@@ -247,14 +234,7 @@ impl Notifier {
     }
 
     async fn delivery(&self, id: i64) -> Result<Option<Delivery>, NotifyError> {
-        sqlx::query_as(
-            "SELECT id, run_id, kind, recipients, attempts, error, sent_at, created_at, \
-             finished_at FROM notifications WHERE id = ?1",
-        )
-        .bind(id)
-        .fetch_optional(&self.inner.pool)
-        .await
-        .map_err(NotifyError::db("reading a notification"))
+        Ok(notifications::get(&self.inner.pool, id).await?)
     }
 
     async fn preferences(&self) -> Result<Preferences, NotifyError> {

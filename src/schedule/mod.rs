@@ -14,29 +14,20 @@ pub use overdue::{Overdue, check as check_overdue, overdue, overdue_banner};
 pub use plan::{Decision, Plan, due, expected_by, grace};
 pub use scheduler::{JobSource, Scheduler, SchedulerEvent, SchedulerParts};
 
+use crate::db::notifications::NotificationsError;
 use crate::db::runs::RunsError;
 use crate::notify::NotifyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("scheduler: {step}: {source}")]
-    Db {
-        step: &'static str,
-        #[source]
-        source: sqlx::Error,
-    },
     #[error("scheduler: {0}")]
     Runs(#[from] RunsError),
     #[error("scheduler: {0}")]
     Settings(#[from] crate::db::settings::SettingsError),
     #[error("scheduler: {0}")]
     Notify(#[from] NotifyError),
+    #[error("scheduler: {0}")]
+    Notifications(#[from] NotificationsError),
     #[error("scheduler: cannot start a backup: {0}")]
     Start(String),
-}
-
-impl ScheduleError {
-    fn db(step: &'static str) -> impl FnOnce(sqlx::Error) -> ScheduleError {
-        move |source| ScheduleError::Db { step, source }
-    }
 }

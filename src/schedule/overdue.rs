@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
+use super::ScheduleError;
 use super::plan::{Plan, expected_by};
-use super::{ScheduleError, history};
 use crate::db::runs;
 
 /// Backups are late.
@@ -86,7 +86,7 @@ pub(super) async fn overdue_under(
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> Result<Option<Overdue>, ScheduleError> {
-    if history::running(pool).await? {
+    if runs::running(pool).await?.is_some() {
         return Ok(None);
     }
     let last_success = runs::latest_success(pool)

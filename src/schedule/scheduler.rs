@@ -211,7 +211,7 @@ impl Task {
 
     async fn handled(&self, plan: &Plan) -> Result<Option<DateTime<Utc>>, ScheduleError> {
         let pool = &self.parts.pool;
-        let last_slot = history::latest_slot(pool).await?;
+        let last_slot = runs::latest_scheduled_for(pool).await?;
         let last_success = runs::latest_success(pool).await?.map(|run| run.started_at);
         Ok([
             Some(plan.saved_at),
@@ -291,11 +291,11 @@ impl Task {
         if now <= expected_by {
             return Ok(Some(expected_by + chrono::Duration::seconds(1)));
         }
-        if history::running(pool).await? {
+        if runs::running(pool).await?.is_some() {
             return Ok(Some(now + chrono::Duration::minutes(1)));
         }
         let already = self.alerted_for == Some(since)
-            || crate::notify::overdue_alert_recorded_after(pool, Some(since)).await?;
+            || crate::db::notifications::overdue_alert_recorded_after(pool, Some(since)).await?;
         if !already {
             self.alerted_for = Some(since);
             self.alert(

@@ -207,7 +207,7 @@ async fn detail(
     Path(id): Path<i64>,
 ) -> Result<DetailPage, WebError> {
     let detail = load_run(&state, id).await?;
-    let deliveries = crate::notify::deliveries_for_run(&state.pool, id)
+    let deliveries = crate::db::notifications::deliveries_for_run(&state.pool, id)
         .await
         .map_err(|e| WebError::internal("reading the run's e-mails", e))?
         .iter()
