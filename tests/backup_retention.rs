@@ -172,3 +172,75 @@ async fn denied_deletes_leave_a_successful_run_with_a_lifecycle_hint() {
     );
     assert_eq!(complete_folders(&s3, &bucket, "p/").await.len(), 3);
 }
+
+#[tokio::test]
+async fn a_partial_backup_is_not_counted_and_goes_once_superseded() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = sqlite_source(dir.path());
+    seed_backup(&s3, &bucket, "p/2020-01-01T000000Z", true).await;
+    seed_backup(&s3, &bucket, "p/2020-01-03T000000Z", true).await;
+    s3.put(&bucket, "p/2020-01-03T000000Z/partial.json", b"[]")
+        .await;
+    seed_backup(&s3, &bucket, "p/2020-01-04T000000Z", true).await;
+
+    // Limit 2: the new backup and the newest complete one. The partial folder of the 3rd
+    // does not count, so the complete backup of the 1st is the one deleted…
+    let first = back_up(&s3, &bucket, &source, 3).await;
+    let kept = complete_folders(&s3, &bucket, "p/").await;
+    assert!(
+        kept.contains(&"p/2020-01-01T000000Z".to_owned()),
+        "{kept:?}"
+    );
+    assert!(
+        first.retention.deleted.is_empty(),
+        "three complete backups fit the limit of 3"
+    );
+
+    let second = back_up(&s3, &bucket, &source, 2).await;
+    let kept = complete_folders(&s3, &bucket, "p/").await;
+    assert!(
+        !kept.contains(&"p/2020-01-01T000000Z".to_owned()),
+        "the oldest complete backup goes: {kept:?}"
+    );
+    // …and the partial folder, older than the oldest complete backup kept, goes with it.
+    assert!(
+        !kept.contains(&"p/2020-01-03T000000Z".to_owned()),
+        "a superseded partial backup goes too: {kept:?}"
+    );
+    assert!(kept.contains(&first.folder), "{kept:?}");
+    assert!(kept.contains(&second.folder), "{kept:?}");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+}
+
+#[tokio::test]
+async fn retention_never_runs_after_a_partial_run() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed_backup(&s3, &bucket, "p/2020-01-01T000000Z", true).await;
+    seed_backup(&s3, &bucket, "p/2020-01-02T000000Z", true).await;
+    let missing = SourceSpec::parse("gone", SourceKind::Sqlite, "/nonexistent/app.sqlite3")
+        .expect("a source");
+
+    let outcome = run_backup(
+        &Job {
+            target: s3.target(&bucket, "p"),
+            sources: vec![sqlite_source(dir.path()), missing],
+            backup_limit: 1,
+        },
+        &Reporter::detached(),
+    )
+    .await
+    .expect("the good source is kept");
+
+    assert!(outcome.is_partial());
+    assert!(outcome.retention.deleted.is_empty());
+    let kept = complete_folders(&s3, &bucket, "p/").await;
+    assert_eq!(
+        kept.len(),
+        3,
+        "nothing deleted after a partial run: {kept:?}"
+    );
+}

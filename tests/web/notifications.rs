@@ -144,3 +144,122 @@ async fn overdue_backups_show_a_banner_on_every_page() {
             .contains("id=\"overdue-banner\"")
     );
 }
+
+#[tokio::test]
+async fn a_partial_backup_keeps_and_lists_the_good_objects_and_is_mailed_as_partial() {
+    let server = TestSmtp::start().await;
+    let app = TestApp::logged_in(TestApp::spawn_trusting(Some(server.ca_pem())).await).await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let endpoint = s3.endpoint.as_str().trim_end_matches('/').to_owned();
+    save_email_account(&app, &server).await;
+    let mut fields = settings(&endpoint, &bucket, crate::common::s3::SECRET_KEY);
+    fields.retain(|(n, _)| *n != "frequency");
+    fields.push(("frequency", "none"));
+    assert_eq!(app.post_form("/settings", &fields).await.status(), 200);
+    let dir = tempfile::tempdir().expect("dir");
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).expect("mkdir");
+    std::fs::write(docs.join("facture-42.txt"), "Facture n°42 — 1 234,56 €").expect("write");
+    let missing = format!(
+        "postgresql://postgres@127.0.0.1:5432/s3b_missing_{}",
+        std::process::id()
+    );
+    for (name, kind, location) in [
+        ("docs", "directory", docs.to_str().expect("utf-8")),
+        ("erp", "postgres", missing.as_str()),
+    ] {
+        let added = app
+            .post_form(
+                "/sources",
+                &[("name", name), ("kind", kind), ("location", location)],
+            )
+            .await;
+        assert_eq!(added.status(), 200, "adding {name}");
+    }
+
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    let mail = server.wait_for(1).await;
+    let subject = mail[0].subject();
+    assert!(subject.contains("partly failed"), "{subject}");
+    assert!(
+        mail[0].text().contains("does not exist"),
+        "the reason is mailed"
+    );
+
+    let page = app.get_text(&run_page).await;
+    assert!(page.contains("status-partial"), "{page}");
+    assert!(page.contains("docs.tar.zst"), "the good object is listed");
+    assert!(
+        !page.contains("erp.sql.zst"),
+        "no object is listed for the failed source"
+    );
+    assert!(page.contains("Sources not backed up"));
+    assert!(page.contains("pg_dump"), "the failed source says why");
+    let history = app.get_text("/backups").await;
+    assert!(history.contains("status-partial"));
+
+    // The good object stays in the bucket and restores with zstd and tar.
+    let keys = s3.keys(&bucket, "").await;
+    let object = keys
+        .iter()
+        .find(|k| k.ends_with("/docs.tar.zst"))
+        .unwrap_or_else(|| panic!("the directory's object stays: {keys:?}"));
+    assert!(
+        keys.iter().any(|k| k.ends_with("/manifest.json")),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.ends_with("/erp.sql.zst")),
+        "{keys:?}"
+    );
+    let bytes = s3.get(&bucket, object).await.expect("download");
+    let work = tempfile::tempdir().expect("dir");
+    let archive = work.path().join("docs.tar.zst");
+    std::fs::write(&archive, bytes).expect("write");
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    let restored = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("zstd -dc \"$1\" | tar -x -C \"$2\"")
+        .arg("sh")
+        .arg(&archive)
+        .arg(&out)
+        .status()
+        .expect("zstd and tar are installed");
+    assert!(restored.success());
+    let found: Vec<_> = walk(&out)
+        .into_iter()
+        .filter(|p| p.ends_with("facture-42.txt"))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        std::fs::read_to_string(&found[0]).expect("read"),
+        "Facture n°42 — 1 234,56 €"
+    );
+
+    // A partial backup is not a success: the overdue check still waits for one.
+    let pool = s3_backup::db::open(&app.data_dir().join("s3-backup.sqlite3"))
+        .await
+        .expect("open db");
+    assert!(
+        s3_backup::db::runs::latest_success(&pool)
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
