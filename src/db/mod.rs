@@ -60,3 +60,87 @@ pub mod settings;
 pub mod sources;
 pub mod stats;
 pub mod users;
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// A database as an earlier version left it: migrated up to (not including) `version`.
+    async fn database_before(path: &Path, version: i64) -> SqlitePool {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.expect("database");
+        let mut migrator = sqlx::migrate!("./migrations");
+        migrator.migrations = Cow::Owned(
+            migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect(),
+        );
+        migrator.run(&pool).await.expect("earlier migrations");
+        pool
+    }
+
+    #[tokio::test]
+    async fn partial_runs_migration_keeps_the_history_and_what_refers_to_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s3-backup.sqlite3");
+        let old = database_before(&path, 5).await;
+        for statement in [
+            "INSERT INTO runs (id, trigger, status, started_at, error) \
+             VALUES (7, 'manual', 'failed', '2026-11-01T02:00:00Z', 'listing: AccessDenied')",
+            "INSERT INTO run_objects (run_id, source, key, size, sha256) \
+             VALUES (7, 'files', 'b/files.tar.zst', 10, 'ab')",
+            "INSERT INTO run_logs (run_id, at, level, message) \
+             VALUES (7, '2026-11-01T02:00:01Z', 'info', 'backing up 1 source(s)')",
+            "INSERT INTO notifications (run_id, kind, created_at, recipients) \
+             VALUES (7, 'run_failed', '2026-11-01T02:00:02Z', 'ops@example.com')",
+        ] {
+            sqlx::query(statement).execute(&old).await.expect(statement);
+        }
+        old.close().await;
+
+        let pool = open(&path).await.expect("migrates");
+        for (table, expected) in [
+            ("runs", 1),
+            ("run_objects", 1),
+            ("run_logs", 1),
+            ("notifications", 1),
+        ] {
+            let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .expect(table);
+            assert_eq!(count, expected, "{table} kept its rows");
+        }
+        let run = runs::get(&pool, 7).await.expect("read").expect("the run");
+        assert_eq!(run.run.status, runs::RunStatus::Failed);
+        assert_eq!(run.objects.len(), 1);
+        assert_eq!(
+            run.run.error.and_then(|e| e.detail).as_deref(),
+            Some("listing: AccessDenied"),
+            "old plain-text errors read back as a quoted detail"
+        );
+        // The references survived the rebuild: deleting the run still cascades.
+        sqlx::query("DELETE FROM runs WHERE id = 7")
+            .execute(&pool)
+            .await
+            .expect("delete");
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM run_logs")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        assert_eq!(left, 0);
+        let violations: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&pool)
+            .await
+            .expect("check");
+        assert!(violations.is_empty());
+    }
+}
