@@ -180,7 +180,10 @@ async fn write_folder(
                 attempted.pop();
                 // The upload was aborted; an object that completed but failed its check
                 // is removed so that nothing unverified stays.
-                remove_partial(client, target, folder, std::slice::from_ref(&key), reporter).await;
+                if error.may_have_stored() {
+                    remove_partial(client, target, folder, std::slice::from_ref(&key), reporter)
+                        .await;
+                }
                 let failure = FailedSource {
                     source: spec.name.clone(),
                     kind: spec.kind().as_str().to_owned(),

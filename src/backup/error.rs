@@ -173,6 +173,16 @@ fn source_step(step: &str) -> (&'static str, String) {
 }
 
 impl BackupError {
+    /// Whether the object may exist on the server despite the failure: it was uploaded,
+    /// then its check failed. Otherwise the upload was aborted and nothing was created.
+    pub fn may_have_stored(&self) -> bool {
+        match self {
+            Self::Verify { .. } => true,
+            Self::S3 { step, .. } => step.starts_with("checking"),
+            _ => false,
+        }
+    }
+
     /// What to tell the admin, in their language; the raw text of the tool, the system or
     /// the S3 server comes as the quoted detail.
     pub fn message(&self) -> Message {

@@ -339,4 +339,101 @@ mod tests {
                 .expect("restore");
         }
     }
+
+    fn arbitrary_settings() -> impl proptest::strategy::Strategy<Value = Settings> {
+        use proptest::prelude::*;
+        let zones = chrono_tz::TZ_VARIANTS.len();
+        (
+            (
+                any::<bool>(),
+                "AKIA[A-Z0-9]{8,16}",
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 1..40)),
+                "[a-z]{1,8}@[a-z]{1,8}\\.(com|fr|org)",
+                any::<bool>(),
+                "[a-z0-9][a-z0-9-]{1,20}[a-z0-9]",
+                prop_oneof![
+                    Just(String::new()),
+                    "https://s3\\.[a-z]{2,6}\\.example\\.com"
+                ],
+                "[a-z]{2}-[a-z]{3,8}-[1-9]",
+                any::<bool>(),
+                prop_oneof![Just(String::new()), "[a-z]{1,8}(/[a-z0-9]{1,8})?"],
+            ),
+            (
+                0..Frequency::ALL.len(),
+                (0u32..24, 0u32..60),
+                0..7usize,
+                1u32..=31,
+                prop_oneof![
+                    Just(None),
+                    Just(Some("15 2 * * 1-5")),
+                    Just(Some("*/30 * * * *"))
+                ],
+                0..zones,
+                any::<bool>(),
+                0u32..1000,
+                any::<bool>(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (
+                        enabled,
+                        key,
+                        secret,
+                        email,
+                        on_success,
+                        bucket,
+                        endpoint,
+                        region,
+                        path,
+                        prefix,
+                    ),
+                    (frequency, (hour, minute), weekday, monthday, cron, zone, files, limit, fr),
+                )| Settings {
+                    enabled,
+                    access_key_id: AccessKeyId::parse(&key).ok(),
+                    sealed_secret: secret,
+                    notify_email: EmailList::parse(&email).unwrap_or_default(),
+                    send_email_for_successful_backup: on_success,
+                    bucket: BucketName::parse(&bucket).ok(),
+                    endpoint: Endpoint::parse(&endpoint).unwrap_or_default(),
+                    region: Region::parse(&region).unwrap_or_default(),
+                    path_style: path,
+                    prefix: KeyPrefix::parse(&prefix).unwrap_or_default(),
+                    frequency: Frequency::ALL[frequency],
+                    time: TimeOfDay::new(hour, minute).unwrap_or(TimeOfDay::MIDNIGHT),
+                    weekday: Weekday::ALL[weekday],
+                    monthday: MonthDay::new(monthday).unwrap_or(MonthDay::FIRST),
+                    cron: cron.and_then(|c| CronExpr::parse(c).ok()),
+                    timezone: TimeZone::parse(chrono_tz::TZ_VARIANTS[zone].name())
+                        .unwrap_or_default(),
+                    backup_files: files,
+                    backup_limit: BackupLimit::new(limit).unwrap_or(BackupLimit::KEEP_ALL),
+                    language: if fr { Lang::FR } else { Lang::EN },
+                    updated_at: None,
+                    schedule_saved_at: None,
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn any_valid_settings_read_back_as_stored(settings in arbitrary_settings()) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let loaded = runtime.block_on(async {
+                let (_dir, pool) = pool().await;
+                store(&pool, &settings, "admin").await.expect("save");
+                load(&pool).await.expect("load")
+            });
+            proptest::prop_assert_eq!(
+                Settings { updated_at: None, schedule_saved_at: None, ..loaded },
+                settings
+            );
+        }
+    }
 }
