@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `backup`, and `user create|passwd`.
+//! The command line: `serve` (the default), `backup`, `list`, and `user create|passwd`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,6 +74,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run one backup now with the stored settings, in the foreground.
     Backup(DataDir),
+    /// List the backups found in the bucket (folder, time, size, complete, sources).
+    List(DataDir),
     /// Manage administrator accounts.
     #[command(subcommand)]
     User(UserCommand),

@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(args).await,
         Command::Backup(data) => backup(data).await,
+        Command::List(data) => list(data).await,
         Command::User(UserCommand::Create { name, data }) => user(data, &name, true).await,
         Command::User(UserCommand::Passwd { name, data }) => user(data, &name, false).await,
     };
@@ -131,6 +132,41 @@ async fn backup(data: DataDir) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn list(data: DataDir) -> Result<ExitCode, String> {
+    let config = Config::new(([127, 0, 0, 1], 0).into(), data.data_dir);
+    let state = app::open_state(config).await.map_err(|e| e.to_string())?;
+    let settings = db::settings::load(&state.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let target = jobs::target(&settings, &state.key).map_err(|e| e.to_string())?;
+    let client = s3_backup::backup::s3::client(&target);
+    let backups = s3_backup::backup::catalogue::list(&client, &target)
+        .await
+        .map_err(|e| format!("cannot list s3://{}/{}: {e}", target.bucket, target.prefix))?;
+    println!(
+        "{:<20}  {:<20}  {:>14}  {:<10}  sources",
+        "folder", "time", "bytes", "complete"
+    );
+    for backup in &backups {
+        let state = if backup.is_complete() {
+            "yes"
+        } else if backup.has_manifest {
+            "partial"
+        } else {
+            "no"
+        };
+        println!(
+            "{:<20}  {:<20}  {:>14}  {:<10}  {}",
+            backup.name,
+            backup.started_at.format("%Y-%m-%d %H:%M:%S"),
+            backup.size(),
+            state,
+            backup.sources().join(",")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn user(data: DataDir, name: &str, create: bool) -> Result<ExitCode, String> {

@@ -144,3 +144,90 @@ async fn backup_command_exits_zero_on_success_and_non_zero_on_failure() {
     assert!(history.contains("status-failed"));
     let _ = client();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_installation_given_only_the_bucket_lists_the_backups_of_another() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    // The first installation makes a backup from the command line.
+    let first = TestApp::spawn_logged_in().await;
+    first.save_s3_settings(&s3, &bucket, "erp").await;
+    let files = tempfile::tempdir().expect("dir");
+    std::fs::write(files.path().join("facture.txt"), "facture 42").expect("write");
+    first.add_directory_source("files", files.path()).await;
+    let made = run(&["backup"], first.data_dir(), "");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stdout)
+    );
+    // What a killed run leaves (no manifest), a partial run, and a key that is not a backup.
+    s3.put(&bucket, "erp/2020-01-01T000000Z/files.tar.zst", b"half")
+        .await;
+    s3.put(&bucket, "erp/2020-01-02T000000Z/db.sql.zst", b"x")
+        .await;
+    s3.put(&bucket, "erp/2020-01-02T000000Z/partial.json", b"[]")
+        .await;
+    s3.put(&bucket, "erp/2020-01-02T000000Z/manifest.json", b"{}")
+        .await;
+    s3.put(&bucket, "erp/notes.txt", b"not a backup").await;
+
+    let here = first.get_text("/restore").await;
+    assert!(
+        here.contains("href=\"/backups/1\""),
+        "the run that made it: {here}"
+    );
+
+    // A new installation, with only the bucket settings.
+    let second = TestApp::spawn_logged_in().await;
+    second.save_s3_settings(&s3, &bucket, "erp").await;
+    let html = second.get_text("/restore").await;
+    let made_folder = s3
+        .keys(&bucket, "erp/")
+        .await
+        .into_iter()
+        .find_map(|key| {
+            key.strip_suffix("/files.tar.zst")
+                .filter(|folder| !folder.contains("2020-"))
+                .map(|folder| folder.trim_start_matches("erp/").to_owned())
+        })
+        .expect("the backup's folder");
+    assert!(html.contains(&made_folder), "{html}");
+    assert!(html.contains("not made here"), "{html}");
+    assert!(html.contains("Incomplete (no manifest)"));
+    assert!(html.contains("Partial"));
+    assert!(!html.contains("notes.txt"));
+    let newest = html.find(&made_folder).expect("listed");
+    let oldest = html.find("2020-01-01T000000Z").expect("listed");
+    assert!(newest < oldest, "newest first");
+
+    let listed = run(&["list"], second.data_dir(), "");
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let out = String::from_utf8_lossy(&listed.stdout);
+    let line = out
+        .lines()
+        .find(|line| line.starts_with(&made_folder))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains(" yes "), "{line}");
+    assert!(line.ends_with("files"), "{line}");
+    let incomplete = out
+        .lines()
+        .find(|line| line.starts_with("2020-01-01T000000Z"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(incomplete.contains(" no "), "{incomplete}");
+    assert!(out.contains("partial"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_without_bucket_settings_says_what_is_missing() {
+    let mut app = TestApp::spawn().await;
+    app.shutdown().await;
+    let listed = run(&["list"], app.data_dir(), "");
+    assert!(!listed.status.success());
+    let err = String::from_utf8_lossy(&listed.stderr);
+    assert!(err.contains("bucket"), "{err}");
+}

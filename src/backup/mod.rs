@@ -1,6 +1,7 @@
 //! The backup engine: what a run does, from sources to verified objects in S3, callable
 //! directly (no HTTP, no scheduler); the runner adds the history and one-run-at-a-time.
 
+pub mod catalogue;
 pub mod connection;
 pub mod debris;
 pub mod engine;

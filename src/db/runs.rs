@@ -592,6 +592,17 @@ pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, Run
     }))
 }
 
+/// The folder (key) each run that stored something wrote to, with the run's id.
+pub async fn by_folder(pool: &SqlitePool) -> Result<Vec<(String, RunId)>, RunsError> {
+    sqlx::query_as(
+        "SELECT folder, id FROM runs WHERE folder IS NOT NULL \
+         AND status IN ('success', 'partial') ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(failed("reading the runs' folders"))
+}
+
 /// The newest successful run.
 pub async fn latest_success(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
     let row: Option<RunRow> = sqlx::query_as(&format!(

@@ -11,6 +11,7 @@ pub mod form;
 pub mod health;
 pub mod i18n;
 pub mod page;
+pub mod restore;
 pub mod security;
 pub mod session;
 pub mod settings;
@@ -50,6 +51,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .merge(email_account::router())
         .merge(sources::router())
         .merge(backups::router())
+        .merge(restore::router())
         .merge(health::router())
         .merge(assets::router())
         .layer(from_fn_with_state(state.clone(), auth::gate))
