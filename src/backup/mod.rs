@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod connection;
 pub mod debris;
+pub mod download;
 pub mod engine;
 pub mod error;
 pub mod folder;

@@ -1,17 +1,29 @@
-//! The restore catalogue: the backups found in the bucket (not only those this instance
-//! made), newest first, with the run that made each when this instance knows it.
+//! Restoring from the bucket: the catalogue of every backup found there (not only those this
+//! instance made), newest first; a backup's page with each object, its checked download and
+//! the commands that restore it with standard tools.
 
 use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use chrono::NaiveDateTime;
+use futures::StreamExt;
 use serde::Deserialize;
+use tokio_util::io::ReaderStream;
 
 use crate::app::AppState;
+use crate::backup::S3Target;
 use crate::backup::catalogue::{self, Backup};
+use crate::backup::download::{self, Form};
+use crate::backup::folder::FOLDER_FORMAT;
+use crate::backup::manifest::{Manifest, StoredObject};
 use crate::format;
 use crate::lang::{Lang, Message};
 use crate::web::error::WebError;
@@ -20,7 +32,10 @@ use crate::web::page::Page;
 const PER_PAGE: usize = 20;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/restore", get(list))
+    Router::new()
+        .route("/restore", get(list))
+        .route("/restore/{folder}", get(backup_page))
+        .route("/restore/{folder}/objects/{name}", get(download))
 }
 
 /// A backup as a row of the catalogue.
@@ -131,4 +146,237 @@ async fn list(
         pages,
         problem: None,
     })
+}
+
+/// An object of a backup, as its page lists it.
+pub struct ObjectRow {
+    pub name: String,
+    pub source: String,
+    pub kind: String,
+    pub size: String,
+    pub sha256: String,
+    /// The file name once decompressed.
+    pub plain_name: String,
+    /// Shell commands that restore it with standard tools, one per line.
+    pub commands: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "restore_backup.html")]
+struct BackupPage {
+    page: Page,
+    name: String,
+    started: String,
+    finished: String,
+    app_version: String,
+    objects: Vec<ObjectRow>,
+    /// Sources of a partial backup that are not in it.
+    failed: Vec<(String, String)>,
+}
+
+/// The S3 target of the stored settings, or the reason there is none.
+async fn stored_target(state: &AppState) -> Result<Result<S3Target, Message>, WebError> {
+    let settings = crate::db::settings::load(&state.pool).await?;
+    Ok(crate::jobs::target(&settings, &state.key).map_err(|error| error.message()))
+}
+
+/// A folder name from the URL: a run's start time, nothing else.
+fn folder_name(name: &str) -> Result<&str, WebError> {
+    NaiveDateTime::parse_from_str(name, FOLDER_FORMAT)
+        .map(|_| name)
+        .map_err(|_| WebError::NotFound)
+}
+
+async fn load_manifest(state: &AppState, folder: &str) -> Result<(S3Target, Manifest), WebError> {
+    let target = stored_target(state)
+        .await?
+        .map_err(|_| WebError::NotFound)?;
+    let client = crate::backup::s3::client(&target);
+    match download::manifest(&client, &target, &target.key(folder)).await {
+        Ok(manifest) => Ok((target, manifest)),
+        Err(error) if error.is_not_found() => Err(WebError::NotFound),
+        Err(error) => Err(WebError::internal("reading a manifest", error)),
+    }
+}
+
+async fn backup_page(
+    State(state): State<AppState>,
+    page: Page,
+    Path(folder): Path<String>,
+) -> Result<BackupPage, WebError> {
+    let folder = folder_name(&folder)?;
+    let (target, manifest) = load_manifest(&state, folder).await?;
+    let lang = page.lang;
+    Ok(BackupPage {
+        page: page.in_section("restore"),
+        name: folder.to_owned(),
+        started: manifest
+            .started_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        finished: manifest
+            .finished_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        app_version: manifest.app_version.clone(),
+        objects: manifest
+            .objects
+            .iter()
+            .map(|object| ObjectRow {
+                name: object_name(object).to_owned(),
+                source: object.source.clone(),
+                kind: object.kind.clone(),
+                size: format::size(object.size, lang),
+                sha256: object.sha256.clone(),
+                plain_name: plain_name(object).to_owned(),
+                commands: commands(&target, object),
+            })
+            .collect(),
+        failed: manifest
+            .failed
+            .iter()
+            .map(|failed| (failed.source.clone(), failed.message.render(lang)))
+            .collect(),
+    })
+}
+
+fn object_name(object: &StoredObject) -> &str {
+    object.key.rsplit('/').next().unwrap_or(&object.key)
+}
+
+fn plain_name(object: &StoredObject) -> &str {
+    let name = object_name(object);
+    name.strip_suffix(".zst").unwrap_or(name)
+}
+
+/// Quotes a word for a POSIX shell.
+fn quoted(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The commands that restore `object` with aws, sha256sum, zstd and the kind's own tool.
+fn commands(target: &S3Target, object: &StoredObject) -> String {
+    let name = object_name(object);
+    let plain = plain_name(object);
+    let endpoint = target
+        .endpoint
+        .as_ref()
+        .map(|url| {
+            format!(
+                " --endpoint-url {}",
+                quoted(url.as_str().trim_end_matches('/'))
+            )
+        })
+        .unwrap_or_default();
+    let fetch = format!(
+        "aws s3 cp{endpoint} --region {} {} {}",
+        quoted(&target.region),
+        quoted(&format!("s3://{}/{}", target.bucket, object.key)),
+        quoted(name)
+    );
+    let check = format!("echo '{}  {}' | sha256sum -c -", object.sha256, name);
+    let source = quoted(&object.source);
+    let load = match object.kind.as_str() {
+        "postgres" => format!(
+            "createdb {source}_restored\nzstd -dc {} | psql -v ON_ERROR_STOP=1 --single-transaction -d {source}_restored",
+            quoted(name)
+        ),
+        "mysql" => format!(
+            "# the dump recreates its database by name: restore it on a server where it does not exist\nzstd -dc {} | mariadb",
+            quoted(name)
+        ),
+        "sqlite" => format!(
+            "zstd -d {} -o {}\nsqlite3 {} 'PRAGMA integrity_check'",
+            quoted(name),
+            quoted(plain),
+            quoted(plain)
+        ),
+        _ => format!(
+            "mkdir {source}.restored\nzstd -dc {} | tar -x -C {source}.restored",
+            quoted(name)
+        ),
+    };
+    format!("{fetch}\n{check}\n{load}")
+}
+
+#[derive(Deserialize)]
+struct DownloadQuery {
+    /// `plain` for the decompressed file; the stored `.zst` otherwise.
+    #[serde(default)]
+    form: Option<String>,
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Path((folder, name)): Path<(String, String)>,
+    Query(query): Query<DownloadQuery>,
+) -> Result<Response, WebError> {
+    let folder = folder_name(&folder)?;
+    let (target, manifest) = load_manifest(&state, folder).await?;
+    let object = manifest
+        .objects
+        .iter()
+        .find(|object| object_name(object) == name)
+        .ok_or(WebError::NotFound)?
+        .clone();
+    let form = match query.form.as_deref() {
+        Some("plain") => Form::Plain,
+        _ => Form::Stored,
+    };
+    let client = crate::backup::s3::client(&target);
+    let reader = match download::open(&client, &target, &object, form).await {
+        Ok(reader) => reader,
+        Err(error) if error.is_not_found() => return Err(WebError::NotFound),
+        Err(error) => return Err(WebError::internal("downloading an object", error)),
+    };
+    let key = object.key.clone();
+    // A failed check ends the body with an error: the connection is cut, so the client
+    // never takes a corrupt file for a complete one.
+    let body = ReaderStream::new(reader).inspect(move |chunk| {
+        if let Err(error) = chunk {
+            tracing::error!(key = %key, "download cut: {error}");
+        }
+    });
+    let file_name = match form {
+        Form::Plain => plain_name(&object),
+        Form::Stored => object_name(&object),
+    };
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        quoted_header(file_name)
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if form == Form::Stored
+        && let Ok(value) = header::HeaderValue::from_str(&object.size.to_string())
+    {
+        headers.insert(header::CONTENT_LENGTH, value);
+    }
+    Ok(response)
+}
+
+/// A file name safe inside a quoted header value.
+fn quoted_header(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

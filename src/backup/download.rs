@@ -1,0 +1,237 @@
+//! Reading a backup back: the manifest of a folder, and an object streamed from the bucket
+//! with its size and SHA-256 checked against the manifest as it streams (a mismatch ends the
+//! stream with an error instead of a clean end), stored as is or decompressed.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_compression::tokio::bufread::ZstdDecoder;
+use aws_sdk_s3::Client;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, BufReader, ReadBuf};
+
+use super::error::S3Failure;
+use super::job::S3Target;
+use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
+
+/// Bytes read at once from the bucket.
+const READ_BUFFER: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("reading s3://{bucket}/{key}: {failure}")]
+    S3 {
+        bucket: String,
+        key: String,
+        failure: S3Failure,
+    },
+    #[error("s3://{bucket}/{key} is not a manifest this app can read: {detail}")]
+    Manifest {
+        bucket: String,
+        key: String,
+        detail: String,
+    },
+}
+
+impl DownloadError {
+    /// No such key: the folder has no manifest, or the object is gone.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::S3 { failure, .. }
+            if matches!(failure.code.as_deref(), Some("NoSuchKey" | "NotFound"))
+                || failure.status == Some(404))
+    }
+}
+
+/// The manifest of the folder `folder_key` (prefix included).
+pub async fn manifest(
+    client: &Client,
+    target: &S3Target,
+    folder_key: &str,
+) -> Result<Manifest, DownloadError> {
+    let key = format!("{folder_key}/{MANIFEST_NAME}");
+    let failed = |failure| DownloadError::S3 {
+        bucket: target.bucket.clone(),
+        key: key.clone(),
+        failure,
+    };
+    let output = client
+        .get_object()
+        .bucket(&target.bucket)
+        .key(&key)
+        .send()
+        .await
+        .map_err(|err| failed(S3Failure::from_sdk(&err)))?;
+    let body = output.body.collect().await.map_err(|err| {
+        failed(S3Failure {
+            code: None,
+            status: None,
+            message: err.to_string(),
+            unreachable: true,
+            bucket_region: None,
+        })
+    })?;
+    serde_json::from_slice(&body.into_bytes()).map_err(|err| DownloadError::Manifest {
+        bucket: target.bucket.clone(),
+        key: key.clone(),
+        detail: err.to_string(),
+    })
+}
+
+/// How an object is handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The stored bytes (`.zst`).
+    Stored,
+    /// Decompressed (`.sql`, `.sqlite3`, `.tar`).
+    Plain,
+}
+
+/// `object` streamed from the bucket, its size and SHA-256 checked as it streams.
+pub async fn open(
+    client: &Client,
+    target: &S3Target,
+    object: &StoredObject,
+    form: Form,
+) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
+    let output = client
+        .get_object()
+        .bucket(&target.bucket)
+        .key(&object.key)
+        .send()
+        .await
+        .map_err(|err| DownloadError::S3 {
+            bucket: target.bucket.clone(),
+            key: object.key.clone(),
+            failure: S3Failure::from_sdk(&err),
+        })?;
+    let checked = Checked::new(
+        output.body.into_async_read(),
+        object.size,
+        &object.sha256,
+        object.key.clone(),
+    );
+    Ok(match form {
+        Form::Stored => Box::new(checked),
+        Form::Plain => Box::new(ZstdDecoder::new(BufReader::with_capacity(
+            READ_BUFFER,
+            checked,
+        ))),
+    })
+}
+
+/// Passes bytes through while hashing them; at the end, a size or SHA-256 that differs from
+/// the manifest's is an error instead of the end of the stream. The check holds back
+/// nothing but the verdict, so a reader that stops at the error never sees a clean end.
+pub struct Checked<R> {
+    inner: R,
+    hasher: Sha256,
+    read: u64,
+    size: u64,
+    sha256: String,
+    key: String,
+}
+
+impl<R> Checked<R> {
+    pub fn new(inner: R, size: u64, sha256: &str, key: String) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            read: 0,
+            size,
+            sha256: sha256.to_ascii_lowercase(),
+            key,
+        }
+    }
+
+    fn verdict(&mut self) -> io::Result<()> {
+        let digest = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        if self.read != self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: {} bytes read, the manifest says {}",
+                    self.key, self.read, self.size
+                ),
+            ));
+        }
+        if digest != self.sha256 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: SHA-256 {digest}, the manifest says {}",
+                    self.key, self.sha256
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Checked<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let this = &mut *self;
+                let fresh = &buf.filled()[before..];
+                if fresh.is_empty() {
+                    return Poll::Ready(this.verdict());
+                }
+                this.read += fresh.len() as u64;
+                this.hasher.update(fresh);
+                if this.read > this.size {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: longer than the manifest's {} bytes",
+                            this.key, this.size
+                        ),
+                    )));
+                }
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    fn sha(data: &[u8]) -> String {
+        hex::encode(Sha256::digest(data))
+    }
+
+    #[tokio::test]
+    async fn a_matching_stream_ends_cleanly_and_a_flipped_byte_does_not() {
+        let data = b"backup bytes".to_vec();
+        let mut out = Vec::new();
+        Checked::new(&data[..], data.len() as u64, &sha(&data), "k".into())
+            .read_to_end(&mut out)
+            .await
+            .expect("a clean end");
+        assert_eq!(out, data);
+
+        let mut flipped = data.clone();
+        flipped[3] ^= 1;
+        let error = Checked::new(&flipped[..], data.len() as u64, &sha(&data), "k".into())
+            .read_to_end(&mut Vec::new())
+            .await
+            .expect_err("a mismatch");
+        assert!(error.to_string().contains("SHA-256"), "{error}");
+
+        let error = Checked::new(&data[..4], data.len() as u64, &sha(&data), "k".into())
+            .read_to_end(&mut Vec::new())
+            .await
+            .expect_err("truncated");
+        assert!(error.to_string().contains("bytes read"), "{error}");
+    }
+}
