@@ -6,7 +6,7 @@ use std::fmt;
 use crate::lang::Message;
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// A failure of an S3 request, reduced to what an admin needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl S3Failure {
         let message = match err.message() {
             Some(message) => message.to_owned(),
             // No response to read a reason from: keep the transport's own explanation.
-            None if code.is_none() && status.is_none() => DisplayErrorContext(err).to_string(),
+            None if code.is_none() && status.is_none() => innermost_cause(err),
             None => String::new(),
         };
         Self {
@@ -66,9 +66,22 @@ impl fmt::Display for S3Failure {
             (Some(code), _) if self.message.is_empty() => f.write_str(code),
             (Some(code), _) => write!(f, "{code}: {}", self.message),
             (None, Some(status)) => write!(f, "HTTP {status}: {}", self.message),
-            (None, None) if self.unreachable => write!(f, "server unreachable: {}", self.message),
             (None, None) => f.write_str(&self.message),
         }
+    }
+}
+
+/// The first cause of a failed request ("Connection refused"): the wrappers around it
+/// (dispatch failure, connector error) and their Debug forms mean nothing to an admin.
+fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    let text = cause.to_string();
+    match text.find(" (os error ") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
     }
 }
 

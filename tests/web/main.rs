@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod backups;
+mod connection;
 mod email_account;
 mod language;
 mod notifications;
