@@ -85,6 +85,35 @@ fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
+/// How a tool that did not succeed ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolEnd {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal stopped it.
+    Signal(i32),
+}
+
+impl ToolEnd {
+    pub fn of(status: std::process::ExitStatus) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Self::Code(code),
+            (None, Some(signal)) => Self::Signal(signal),
+            (None, None) => Self::Code(-1),
+        }
+    }
+}
+
+impl fmt::Display for ToolEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Code(code) => write!(f, "exit code {code}"),
+            Self::Signal(signal) => write!(f, "signal {signal}"),
+        }
+    }
+}
+
 /// Everything that can make a run fail.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -103,7 +132,8 @@ pub enum BackupError {
     ToolFailed {
         source_name: String,
         tool: String,
-        status: String,
+        status: ToolEnd,
+        /// What the tool wrote on its error output; may be empty.
         stderr: String,
     },
     #[error("source {source_name}: {step}: {cause}")]
@@ -207,11 +237,18 @@ impl BackupError {
                 tool,
                 status,
                 stderr,
-            } => Message::new("run.error.tool_failed")
-                .with("source", source_name)
-                .with("tool", tool)
-                .with("status", status)
-                .detail(stderr.clone()),
+            } => {
+                let message = match status {
+                    ToolEnd::Code(code) => Message::new("run.error.tool_failed").with("code", code),
+                    ToolEnd::Signal(signal) => {
+                        Message::new("run.error.tool_killed").with("signal", signal)
+                    }
+                };
+                message
+                    .with("source", source_name)
+                    .with("tool", tool)
+                    .detail(stderr.clone())
+            }
             Self::Source {
                 source_name,
                 step,
