@@ -6,6 +6,7 @@ use s3_backup::app::{self, Server};
 use s3_backup::cli::{Cli, Command, DataDir, LogFormat, ServeArgs, UserCommand};
 use s3_backup::config::Config;
 use s3_backup::db::runs::{RunStatus, Trigger};
+use s3_backup::lang::Lang;
 use s3_backup::notify::{MailOptions, Notifier};
 use s3_backup::settings::{NewPassword, Username};
 use s3_backup::{accounts, db, jobs};
@@ -102,7 +103,7 @@ async fn backup(data: DataDir) -> Result<ExitCode, String> {
         },
     );
     match notifier.report_run(summary.run_id).await {
-        Ok(Some(delivery)) => println!("e-mail: {}", delivery.summary("en")),
+        Ok(Some(delivery)) => println!("e-mail: {}", delivery.summary(Lang::EN)),
         Ok(None) => {}
         Err(error) => eprintln!("warning: the outcome could not be mailed: {error}"),
     }

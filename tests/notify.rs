@@ -257,8 +257,12 @@ async fn mail_that_cannot_be_sent_is_retried_recorded_and_leaves_the_run_a_succe
 
     assert_eq!(delivery.state(), DeliveryState::Failed);
     assert_eq!(delivery.attempts, 3, "one attempt and two retries");
-    let error = delivery.error.clone().unwrap_or_default();
-    assert!(error.contains("refused the connection"), "{error}");
+    let problem = delivery.problem().expect("problem recorded");
+    assert_eq!(problem.key, "notify.problem.connection_refused");
+    let english = problem.render(Tr::EN);
+    assert!(english.contains("refused the connection"), "{english}");
+    let french = delivery.summary(Tr::FR);
+    assert!(french.contains("a refusé la connexion"), "{french}");
     assert_eq!(world.status(run).await, RunStatus::Success);
     let recorded = notify::deliveries_for_run(&world.pool, run)
         .await
@@ -458,9 +462,9 @@ async fn no_address_to_send_to_is_recorded_for_a_failed_run() {
     assert_eq!(delivery.state(), DeliveryState::Failed);
     assert_eq!(delivery.attempts, 0);
     assert!(
-        delivery.summary("en").contains("No address"),
+        delivery.summary(Tr::EN).contains("No address"),
         "{}",
-        delivery.summary("en")
+        delivery.summary(Tr::EN)
     );
 }
 

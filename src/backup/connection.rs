@@ -8,6 +8,8 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
 
+use crate::lang::{Lang, Message};
+
 use super::error::S3Failure;
 use super::job::S3Target;
 use super::s3;
@@ -16,7 +18,7 @@ use super::s3;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionProblem {
     pub kind: ProblemKind,
-    /// The server's own words, when useful.
+    /// The server's or the network's own words, when useful; shown quoted.
     pub detail: Option<String>,
 }
 
@@ -41,9 +43,14 @@ pub enum ProblemKind {
 
 impl ConnectionProblem {
     fn new(kind: ProblemKind, failure: &S3Failure) -> Self {
+        let detail = if failure.unreachable {
+            failure.message.clone()
+        } else {
+            failure.to_string()
+        };
         Self {
             kind,
-            detail: Some(failure.to_string()),
+            detail: Some(detail).filter(|detail| !detail.trim().is_empty()),
         }
     }
 
@@ -61,21 +68,24 @@ impl ConnectionProblem {
         }
     }
 
-    pub fn message(&self, locale: &str) -> String {
-        let region = match &self.kind {
+    /// The sentence to show, with the detail quoted under it.
+    pub fn to_message(&self) -> Message {
+        let message = Message::new(self.key());
+        let message = match &self.kind {
             ProblemKind::WrongRegion {
                 expected: Some(region),
-            } => region.as_str(),
-            _ => "",
+            } => message.with("region", region),
+            _ => message,
         };
-        let detail = self.detail.as_deref().unwrap_or("");
-        rust_i18n::t!(
-            self.key(),
-            locale = locale,
-            region = region,
-            detail = detail
-        )
-        .into_owned()
+        match &self.detail {
+            Some(detail) => message.detail(detail.clone()),
+            None => message,
+        }
+    }
+
+    /// The message in `locale` ("en" or "fr").
+    pub fn message(&self, locale: &str) -> String {
+        self.to_message().render(Lang::from_code_or_default(locale))
     }
 }
 

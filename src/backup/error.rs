@@ -6,7 +6,7 @@ use std::fmt;
 use crate::lang::Message;
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// A failure of an S3 request, reduced to what an admin needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl S3Failure {
         let message = match err.message() {
             Some(message) => message.to_owned(),
             // No response to read a reason from: keep the transport's own explanation.
-            None if code.is_none() && status.is_none() => DisplayErrorContext(err).to_string(),
+            None if code.is_none() && status.is_none() => innermost_cause(err),
             None => String::new(),
         };
         Self {
@@ -66,8 +66,50 @@ impl fmt::Display for S3Failure {
             (Some(code), _) if self.message.is_empty() => f.write_str(code),
             (Some(code), _) => write!(f, "{code}: {}", self.message),
             (None, Some(status)) => write!(f, "HTTP {status}: {}", self.message),
-            (None, None) if self.unreachable => write!(f, "server unreachable: {}", self.message),
             (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The first cause of a failed request ("Connection refused"): the wrappers around it
+/// (dispatch failure, connector error) and their Debug forms mean nothing to an admin.
+fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    let text = cause.to_string();
+    match text.find(" (os error ") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
+/// How a tool that did not succeed ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolEnd {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal stopped it.
+    Signal(i32),
+}
+
+impl ToolEnd {
+    pub fn of(status: std::process::ExitStatus) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Self::Code(code),
+            (None, Some(signal)) => Self::Signal(signal),
+            (None, None) => Self::Code(-1),
+        }
+    }
+}
+
+impl fmt::Display for ToolEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Code(code) => write!(f, "exit code {code}"),
+            Self::Signal(signal) => write!(f, "signal {signal}"),
         }
     }
 }
@@ -90,7 +132,8 @@ pub enum BackupError {
     ToolFailed {
         source_name: String,
         tool: String,
-        status: String,
+        status: ToolEnd,
+        /// What the tool wrote on its error output; may be empty.
         stderr: String,
     },
     #[error("source {source_name}: {step}: {cause}")]
@@ -204,11 +247,18 @@ impl BackupError {
                 tool,
                 status,
                 stderr,
-            } => Message::new("run.error.tool_failed")
-                .with("source", source_name)
-                .with("tool", tool)
-                .with("status", status)
-                .detail(stderr.clone()),
+            } => {
+                let message = match status {
+                    ToolEnd::Code(code) => Message::new("run.error.tool_failed").with("code", code),
+                    ToolEnd::Signal(signal) => {
+                        Message::new("run.error.tool_killed").with("signal", signal)
+                    }
+                };
+                message
+                    .with("source", source_name)
+                    .with("tool", tool)
+                    .detail(stderr.clone())
+            }
             Self::Source {
                 source_name,
                 step,

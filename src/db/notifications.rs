@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqlitePool};
 
 use crate::db::runs::RunId;
+use crate::lang::Message;
 
 #[derive(Debug, thiserror::Error)]
 #[error("notifications: {step}: {source}")]
@@ -55,7 +56,7 @@ pub struct Delivery {
     /// The addresses, separated by ", ".
     pub recipients: String,
     pub attempts: i64,
-    /// The last attempt's problem, in English.
+    /// The last attempt's problem, a stored `Message` (read it with `problem`).
     pub error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -63,6 +64,11 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Why the last attempt failed, to show in the reader's language.
+    pub fn problem(&self) -> Option<Message> {
+        self.error.as_deref().map(Message::from_stored)
+    }
+
     pub fn state(&self) -> DeliveryState {
         match (self.sent_at, self.finished_at) {
             (Some(_), _) => DeliveryState::Sent,

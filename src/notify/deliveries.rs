@@ -2,21 +2,20 @@
 //! record itself is `db::notifications`).
 
 use crate::db::notifications::{Delivery, DeliveryState};
+use crate::lang::{Lang, Message};
 
 impl Delivery {
-    /// One line for the run's page, in `locale`.
-    pub fn summary(&self, locale: &str) -> String {
-        let (key, detail) = match self.state() {
-            DeliveryState::Sent => ("notify.delivery.sent", self.recipients.as_str()),
-            DeliveryState::Trying => (
-                "notify.delivery.retrying",
-                self.error.as_deref().unwrap_or(""),
-            ),
-            DeliveryState::Failed => (
-                "notify.delivery.failed",
-                self.error.as_deref().unwrap_or(""),
-            ),
+    /// One line for the run's page, in `lang`: the outcome, and why the last attempt
+    /// failed, with the server's words quoted.
+    pub fn summary(&self, lang: Lang) -> String {
+        let key = match self.state() {
+            DeliveryState::Sent => return lang.td("notify.delivery.sent", &self.recipients),
+            DeliveryState::Trying => "notify.delivery.retrying",
+            DeliveryState::Failed => "notify.delivery.failed",
         };
-        rust_i18n::t!(key, locale = locale, detail = detail).into_owned()
+        let problem = self
+            .problem()
+            .unwrap_or_else(|| Message::new("notify.problem.unknown"));
+        lang.td(key, &problem.render(lang))
     }
 }

@@ -169,8 +169,8 @@ impl Notifier {
         let (account, outgoing) = match prepared {
             Ok(ready) => ready,
             Err(problem) => {
-                let error = problem.message("en");
-                tracing::warn!(kind = kind.as_str(), "notification not sent: {error}");
+                tracing::warn!(kind = kind.as_str(), "notification not sent: {problem}");
+                let error = problem.to_message().to_stored();
                 let failed = Attempt::Failed {
                     error: &error,
                     last: true,
@@ -190,14 +190,14 @@ impl Notifier {
                     break;
                 }
                 Err(problem) => {
-                    let error = problem.message("en");
+                    let error = problem.to_message().to_stored();
                     let delay = options.retry_delays.get(attempts as usize - 1);
                     let last = delay.is_none() || !problem.is_transient();
                     tracing::warn!(
                         kind = kind.as_str(),
                         attempts,
                         last,
-                        "notification: {error}"
+                        "notification: {problem}"
                     );
                     let failed = Attempt::Failed {
                         error: &error,

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::lang::{Lang, Message};
+
 /// A step of an SMTP delivery, named in timeout messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -14,13 +16,14 @@ pub enum Step {
 }
 
 impl Step {
-    pub fn as_str(self) -> &'static str {
+    /// The step's name in the catalogs.
+    pub fn key(self) -> &'static str {
         match self {
-            Self::Resolve => "resolving the host name",
-            Self::Connect => "connecting",
-            Self::StartTls => "starting TLS",
-            Self::Authenticate => "authenticating",
-            Self::Send => "sending the message",
+            Self::Resolve => "notify.step.resolve",
+            Self::Connect => "notify.step.connect",
+            Self::StartTls => "notify.step.starttls",
+            Self::Authenticate => "notify.step.authenticate",
+            Self::Send => "notify.step.send",
         }
     }
 }
@@ -123,7 +126,7 @@ impl MailProblem {
             Self::Unreachable { server, detail } | Self::Tls { server, detail } => {
                 format!("{server}: {detail}")
             }
-            Self::Timeout { server, step } => format!("{server}, {}", step.as_str()),
+            Self::Timeout { server, step } => format!("{server}, {}", Lang::EN.t(step.key())),
             Self::AuthFailed { detail }
             | Self::MessageRefused { detail }
             | Self::Protocol { detail } => detail.clone(),
@@ -132,9 +135,38 @@ impl MailProblem {
         }
     }
 
+    /// The sentence to show or store: the server and addresses as parameters, the server's
+    /// own words (a reply, a resolver or TLS error) quoted as the detail.
+    pub fn to_message(&self) -> Message {
+        let message = Message::new(self.key());
+        match self {
+            Self::NotConfigured | Self::NoRecipients | Self::PasswordUnreadable => message,
+            Self::InvalidSender { sender } => message.with("sender", sender),
+            Self::Dns { host, detail } => message.with("host", host).detail(detail.clone()),
+            Self::ConnectionRefused { server }
+            | Self::StartTlsUnsupported { server }
+            | Self::AuthUnsupported { server } => message.with("server", server),
+            Self::Unreachable { server, detail } | Self::Tls { server, detail } => {
+                message.with("server", server).detail(detail.clone())
+            }
+            Self::Timeout { server, step } => message
+                .with("server", server)
+                .with_labels("step", [step.key().to_owned()]),
+            Self::AuthFailed { detail }
+            | Self::MessageRefused { detail }
+            | Self::Protocol { detail } => message.detail(detail.clone()),
+            Self::SenderRefused { sender, detail } => {
+                message.with("sender", sender).detail(detail.clone())
+            }
+            Self::RecipientRefused { recipient, detail } => {
+                message.with("recipient", recipient).detail(detail.clone())
+            }
+        }
+    }
+
     /// The message in `locale` ("en" or "fr").
     pub fn message(&self, locale: &str) -> String {
-        rust_i18n::t!(self.key(), locale = locale, detail = self.detail()).into_owned()
+        self.to_message().render(Lang::from_code_or_default(locale))
     }
 
     /// Whether trying again later may succeed (the server or network may come back);

@@ -211,7 +211,7 @@ async fn detail(
         .await
         .map_err(|e| WebError::internal("reading the run's e-mails", e))?
         .iter()
-        .map(|d| d.summary(page.lang.code()))
+        .map(|d| d.summary(page.lang))
         .collect();
     let lang = page.lang;
     Ok(DetailPage {

@@ -241,7 +241,7 @@ async fn send_test(
                 Ok(()) => (true, lang.td("notify.test.sent", &recipients.to_string())),
                 Err(problem) => {
                     tracing::info!(problem = %problem.key(), "test e-mail not sent");
-                    (false, lang.td(problem.key(), &problem.detail()))
+                    (false, problem.message(lang.code()))
                 }
             },
         ),

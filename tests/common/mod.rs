@@ -108,6 +108,15 @@ impl TestApp {
         &self.data_dir
     }
 
+    /// The app's database, opened beside it: to arrange what no page can (a run left
+    /// running by a process that died).
+    pub async fn pool(&self) -> sqlx::SqlitePool {
+        let config = Config::new(([127, 0, 0, 1], 0).into(), &self.data_dir);
+        s3_backup::db::open(&config.database_path())
+            .await
+            .expect("open the app's database")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

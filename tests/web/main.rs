@@ -5,10 +5,12 @@ mod common;
 
 mod auth;
 mod backups;
+mod connection;
 mod email_account;
 mod language;
 mod notifications;
 mod operations;
+mod run_language;
 mod settings;
 mod settings_model;
 mod sources;

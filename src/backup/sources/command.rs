@@ -7,7 +7,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use super::{Done, SourceStream};
-use crate::backup::error::BackupError;
+use crate::backup::error::{BackupError, ToolEnd};
 
 /// The most stderr kept for the error message.
 const STDERR_LIMIT: usize = 8 * 1024;
@@ -81,12 +81,8 @@ fn watch(source_name: &str, program: &str, mut child: tokio::process::Child) -> 
             Err(BackupError::ToolFailed {
                 source_name,
                 tool,
-                status: status.to_string(),
-                stderr: if stderr.is_empty() {
-                    "no error output".into()
-                } else {
-                    stderr
-                },
+                status: ToolEnd::of(status),
+                stderr,
             })
         }
     });
