@@ -113,10 +113,13 @@ pub async fn open(
     );
     Ok(match form {
         Form::Stored => Box::new(checked),
-        Form::Plain => Box::new(ZstdDecoder::new(BufReader::with_capacity(
-            READ_BUFFER,
-            checked,
-        ))),
+        Form::Plain => {
+            let mut decoder = ZstdDecoder::new(BufReader::with_capacity(READ_BUFFER, checked));
+            // Read on to the object's end after its frame: that is where the check's verdict
+            // comes (a frame ends before the bytes after it are looked at).
+            decoder.multiple_members(true);
+            Box::new(decoder)
+        }
     })
 }
 

@@ -337,8 +337,9 @@ async fn download(
         Err(error) => return Err(WebError::internal("downloading an object", error)),
     };
     let key = object.key.clone();
-    // A failed check ends the body with an error: the connection is cut, so the client
-    // never takes a corrupt file for a complete one.
+    // A failed check ends the body with an error: the chunked response is cut before its
+    // final chunk, so the client never takes a corrupt file for a complete one. (No
+    // Content-Length: with one, every byte could arrive before the verdict.)
     let body = ReaderStream::new(reader).inspect(move |chunk| {
         if let Err(error) = chunk {
             tracing::error!(key = %key, "download cut: {error}");
@@ -359,11 +360,6 @@ async fn download(
         quoted_header(file_name)
     )) {
         headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    if form == Form::Stored
-        && let Ok(value) = header::HeaderValue::from_str(&object.size.to_string())
-    {
-        headers.insert(header::CONTENT_LENGTH, value);
     }
     Ok(response)
 }

@@ -10,6 +10,7 @@ mod email_account;
 mod language;
 mod notifications;
 mod operations;
+mod restore;
 mod run_language;
 mod settings;
 mod settings_model;
