@@ -230,6 +230,42 @@ mod tests {
     }
 
     #[test]
+    fn a_database_name_a_tool_would_read_as_an_option_is_refused() {
+        for input in [
+            "mysql://root@localhost/--result-file%3D%2Ftmp%2Fx.sql",
+            "mysql://root@localhost/-x",
+            "postgresql://u@localhost/--help",
+        ] {
+            let kind = if input.starts_with("mysql") {
+                SourceKind::Mysql
+            } else {
+                SourceKind::Postgres
+            };
+            assert_eq!(
+                DatabaseUrl::parse(kind, input).map(|_| ()),
+                Err(Invalid::new("invalid.db_url.database_dash")),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_destination_of_a_password_includes_every_query_option() {
+        let plain = postgres("postgresql://u@127.0.0.1:5432/db").expect("valid");
+        let moved = postgres("postgresql://u@127.0.0.1:5432/db?port=18933").expect("valid");
+        assert!(
+            !moved
+                .destination()
+                .may_receive_password_of(&plain.destination())
+        );
+        assert!(
+            plain
+                .destination()
+                .may_receive_password_of(&plain.destination())
+        );
+    }
+
+    #[test]
     fn a_postgres_url_gives_its_parts() {
         let url =
             postgres("postgresql://backup:s%40cr%C3%A9t@db.example.com:5433/erp?sslmode=require")

@@ -113,9 +113,21 @@ impl SourceForm {
         let mut form = FormState::labelled("sources");
         form.set("name", self.name.trim());
         form.set("kind", self.kind.trim());
-        form.set("location", self.location.trim());
+        form.set("location", masked_input(self.location.trim()));
         form.set_flag("remove_password", self.remove_password.is_some());
         form
+    }
+}
+
+/// The location as typed, with any password in it replaced by the mask: a form that comes
+/// back never shows a typed password.
+fn masked_input(location: &str) -> String {
+    match url::Url::parse(location) {
+        Ok(mut url) if url.password().is_some_and(|p| p != MASK) => {
+            let _ = url.set_password(Some(MASK));
+            url.to_string()
+        }
+        _ => location.to_owned(),
     }
 }
 
@@ -150,6 +162,11 @@ fn parse(
     };
     let change = match location.password() {
         Some(p) if p != MASK => StoredSecret::Replace(key.seal(PASSWORD_PURPOSE, p)?),
+        // The mask of a form that came back: the password typed then was not kept.
+        Some(_) if previous.is_none_or(|p| p.sealed_password.is_none()) => {
+            form.add_error("location", lang.t("sources.password_again"));
+            return Ok(None);
+        }
         _ if input.remove_password.is_some() => StoredSecret::Remove,
         _ => StoredSecret::Keep,
     };

@@ -158,3 +158,24 @@ async fn the_stored_smtp_password_is_not_sent_to_a_new_server() {
     let html = moved.text().await.expect("body");
     assert!(field_error(&html, "smtp_password").is_some_and(|m| m.contains("again")));
 }
+
+#[tokio::test]
+async fn the_stored_smtp_password_is_not_sent_in_clear_after_a_switch_to_no_security() {
+    let app = TestApp::spawn_logged_in().await;
+    let mut fields = vec![
+        ("smtp_host", "smtp.example.com"),
+        ("smtp_port", "587"),
+        ("smtp_security", "tls"),
+        ("smtp_username", "me"),
+        ("smtp_password", PASSWORD),
+        ("sender", "backups@example.com"),
+    ];
+    assert_eq!(app.post_form("/email-account", &fields).await.status(), 200);
+    fields.retain(|(n, _)| !matches!(*n, "smtp_password" | "smtp_security"));
+    fields.push(("smtp_password", ""));
+    fields.push(("smtp_security", "none"));
+    let weakened = app.post_form("/email-account", &fields).await;
+    assert_eq!(weakened.status(), 422);
+    let html = weakened.text().await.expect("body");
+    assert!(field_error(&html, "smtp_password").is_some_and(|m| m.contains("again")));
+}

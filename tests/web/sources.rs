@@ -174,3 +174,71 @@ async fn a_stored_password_is_not_sent_to_a_new_server() {
             .contains("A password is stored")
     );
 }
+
+#[tokio::test]
+async fn a_typed_database_password_is_never_echoed_back() {
+    let app = TestApp::spawn_logged_in().await;
+    let typed = "postgresql://erp:Typed-Pw-4242@127.0.0.1:5432/erp";
+    let refused = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "bad name!"),
+                ("kind", "postgres"),
+                ("location", typed),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("body");
+    assert!(!html.contains("Typed-Pw-4242"), "the password came back");
+    assert!(
+        html.contains("postgresql://erp:***@127.0.0.1:5432/erp"),
+        "{html}"
+    );
+
+    // Sent back as shown, the mask is not taken for a password.
+    let again = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "erp"),
+                ("kind", "postgres"),
+                ("location", "postgresql://erp:***@127.0.0.1:5432/erp"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), 422);
+    let html = again.text().await.expect("body");
+    assert!(html.contains("replace *** with the password"), "{html}");
+}
+
+#[tokio::test]
+async fn a_stored_password_does_not_follow_a_query_that_moves_the_connection() {
+    let app = TestApp::spawn_logged_in().await;
+    let url = "postgresql://backup:pg-Secret-9@127.0.0.1:5432/erp";
+    app.post_form(
+        "/sources",
+        &[("name", "erp"), ("kind", "postgres"), ("location", url)],
+    )
+    .await;
+    let id = first_source_id(&app).await;
+    for moved in [
+        "postgresql://backup:***@127.0.0.1:5432/erp?port=18933",
+        "postgresql://backup:***@127.0.0.1:5432/erp?host=attacker.example.com",
+        "postgresql://backup:***@127.0.0.1:5432/erp?hostaddr=10.0.0.9",
+    ] {
+        let response = app
+            .post_form(
+                &format!("/sources/{id}"),
+                &[("name", "erp"), ("kind", "postgres"), ("location", moved)],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{moved}");
+        let html = response.text().await.expect("body");
+        assert!(
+            field_error(&html, "location").is_some_and(|m| m.contains("again")),
+            "{moved}"
+        );
+    }
+}
