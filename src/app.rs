@@ -1,7 +1,6 @@
 //! The running application: shared state, router assembly, and the server loop.
 
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use sqlx::SqlitePool;
@@ -15,11 +14,8 @@ use crate::schedule::{Scheduler, SchedulerParts, SystemClock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot create data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    DataDir(#[from] crate::data_dir::DataDirError),
     #[error("cannot read the SMTP certificate file {path}: {source}")]
     CaFile {
         path: String,
@@ -60,16 +56,10 @@ pub struct AppState {
 /// Opens the data directory: creates it, loads (or makes) the master key, migrates the db.
 pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     // Private: the database holds password hashes and sealed secrets next to their key.
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&config.data_dir)
-        .map_err(|source| StartError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
-        })?;
+    crate::data_dir::prepare(&config.data_dir)?;
     let key = MasterKey::load_or_create(&config.master_key_path())?;
     let pool = crate::db::open(&config.database_path()).await?;
+    crate::data_dir::protect_database(&config.data_dir)?;
     let runner = Runner::with_lock_file(pool.clone(), config.data_dir.join("run.lock"));
     let mut mail_options = MailOptions::default();
     if let Some(path) = &config.smtp_ca_file {

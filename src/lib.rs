@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod data_dir;
 pub mod db;
 pub mod format;
 pub mod jobs;

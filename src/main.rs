@@ -180,12 +180,12 @@ async fn user(data: DataDir, name: &str, create: bool) -> Result<ExitCode, Strin
     let raw = line.trim_end_matches(['\r', '\n']);
     let password =
         NewPassword::parse(raw, username.as_str()).map_err(|e| format!("password: {e}"))?;
-    std::fs::create_dir_all(&data.data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data.data_dir.display()))?;
+    s3_backup::data_dir::prepare(&data.data_dir).map_err(|e| e.to_string())?;
     let config = Config::new(([127, 0, 0, 1], 0).into(), data.data_dir);
     let pool = db::open(&config.database_path())
         .await
         .map_err(|e| e.to_string())?;
+    s3_backup::data_dir::protect_database(&config.data_dir).map_err(|e| e.to_string())?;
     if create {
         accounts::create(&pool, username.as_str(), password.expose())
             .await

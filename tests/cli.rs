@@ -231,3 +231,54 @@ async fn list_without_bucket_settings_says_what_is_missing() {
     let err = String::from_utf8_lossy(&listed.stderr);
     assert!(err.contains("bucket"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_private_whoever_created_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let temp = tempfile::tempdir().expect("temp dir");
+    // Created by `user create` on a fresh machine.
+    let fresh = temp.path().join("fresh");
+    let created = run(
+        &["user", "create", "ops"],
+        &fresh,
+        "a long enough passphrase\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(mode(&fresh.join("s3-backup.sqlite3")), 0o600);
+
+    // Created open by someone else (`mkdir -p` in a container image): closed at start.
+    let open = temp.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let listed = run(
+        &["user", "create", "ops"],
+        &open,
+        "a long enough passphrase\n",
+    );
+    assert!(listed.status.success());
+    std::fs::set_permissions(
+        open.join("s3-backup.sqlite3"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let again = run(&["list"], &open, "");
+    assert!(
+        !again.status.success(),
+        "no bucket set: list fails, but after opening the data"
+    );
+    assert_eq!(mode(&open), 0o700);
+    assert_eq!(mode(&open.join("s3-backup.sqlite3")), 0o600);
+}
