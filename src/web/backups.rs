@@ -204,8 +204,9 @@ async fn load_run(state: &AppState, id: i64) -> Result<RunDetail, WebError> {
 async fn detail(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<DetailPage, WebError> {
+    let id = crate::web::error::id(&id)?;
     let detail = load_run(&state, id).await?;
     let deliveries = crate::db::notifications::deliveries_for_run(&state.pool, id)
         .await
@@ -253,8 +254,9 @@ async fn detail(
 async fn progress(
     State(state): State<AppState>,
     lang: Lang,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, WebError> {
+    let id = crate::web::error::id(&id)?;
     let detail = load_run(&state, id).await?;
     Ok(Json(live(&detail.run, lang)).into_response())
 }

@@ -49,6 +49,11 @@ impl IntoResponse for WebError {
     }
 }
 
+/// An id from a URL: a number, or the page does not exist.
+pub fn id(text: &str) -> Result<i64, WebError> {
+    text.parse().map_err(|_| WebError::NotFound)
+}
+
 impl From<sqlx::Error> for WebError {
     fn from(error: sqlx::Error) -> Self {
         Self::internal("database query", error)

@@ -227,8 +227,9 @@ async fn add(
 async fn edit(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<EditPage, WebError> {
+    let id = crate::web::error::id(&id)?;
     let source = store::get(&state.pool, id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -249,9 +250,10 @@ async fn update(
     State(state): State<AppState>,
     session: Session,
     page: Page,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Form(input): Form<SourceForm>,
 ) -> Result<Response, WebError> {
+    let id = crate::web::error::id(&id)?;
     let source = store::get(&state.pool, id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -291,8 +293,9 @@ async fn remove(
     State(state): State<AppState>,
     session: Session,
     page: Page,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, WebError> {
+    let id = crate::web::error::id(&id)?;
     let username = page.user.clone().unwrap_or_default();
     if !store::delete(&state.pool, id, &username).await? {
         return Err(WebError::NotFound);

@@ -32,3 +32,26 @@ async fn the_data_directory_and_key_are_private() {
     assert_eq!(mode(&app.data_dir().join("master.key")), 0o600);
     assert!(app.data_dir().join("s3-backup.sqlite3").exists());
 }
+
+#[tokio::test]
+async fn unknown_addresses_are_a_page_in_the_readers_language() {
+    let app = crate::common::TestApp::spawn_logged_in().await;
+    let missing = app.get("/no-such-page").await;
+    assert_eq!(missing.status(), 404);
+    let html = missing.text().await.expect("body");
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(html.contains("href=\"/backups\""), "with the navigation");
+    let french = app
+        .get("/no-such-page?lang=fr")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(french.contains("Page introuvable"), "{french}");
+    for path in ["/backups/abc", "/backups/abc/progress", "/sources/x1"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.expect("body");
+        assert!(!body.contains("Cannot parse"), "{path}: {body}");
+    }
+}
