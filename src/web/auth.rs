@@ -191,7 +191,7 @@ async fn login(
     if let Some(wait) = login_failures::wait_needed(&state.pool, &subjects, now).await? {
         let seconds = wait.num_seconds().max(1).to_string();
         form.add_error("password", lang.td("login.throttled", &seconds));
-        tracing::warn!(user = %username, addr = %peer.ip(), "login refused while throttled");
+        tracing::warn!(user = ?username, addr = %peer.ip(), "login refused while throttled");
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
             LoginPage { page, form, next },
@@ -210,7 +210,7 @@ async fn login(
             Ok(Redirect::to(&next).into_response())
         }
         None => {
-            tracing::warn!(user = %username, addr = %peer.ip(), "failed login");
+            tracing::warn!(user = ?username, addr = %peer.ip(), "failed login");
             form.add_error("password", lang.t("login.failed"));
             Ok((StatusCode::UNAUTHORIZED, LoginPage { page, form, next }).into_response())
         }
