@@ -601,7 +601,14 @@ async fn a_refused_part_fails_the_run_and_aborts_the_upload() {
     drop(reporter);
 
     let error = result.expect_err("the run fails").to_string();
-    assert!(error.contains("uploading part 2 of"), "{error}");
+    // Parts go up several at a time: whichever refused part is heard of first is named.
+    let part: u32 = error
+        .split("uploading part ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("names the part: {error}"));
+    assert!(part >= 2, "{error}");
     assert!(error.contains("AccessDenied"), "{error}");
     assert!(s3.keys(&bucket, "").await.is_empty());
     assert!(
