@@ -192,7 +192,9 @@ async fn a_failed_run_is_recorded_and_published_as_failed() {
         detail
             .logs
             .iter()
-            .any(|log| log.level == "error" && log.message.to_string() == error)
+            .filter(|log| log.level == "error" && log.message.to_string() == error)
+            .count()
+            == 1
     );
     assert!(
         runs::latest_success(&setup.pool)

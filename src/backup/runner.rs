@@ -429,7 +429,13 @@ impl Runner {
             && let Some(error) = &summary.error
         {
             tracing::error!(run_id, "backup failed: {error}");
-            if let Err(err) = runs::append_log(pool, run_id, "error", error).await {
+            // A source's own failure is already the log's last line.
+            let logged = runs::last_log(pool, run_id)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|last| last == *error);
+            if !logged && let Err(err) = runs::append_log(pool, run_id, "error", error).await {
                 tracing::error!(run_id, "{err}");
             }
         }

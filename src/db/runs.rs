@@ -334,6 +334,18 @@ pub async fn append_log(
     Ok(())
 }
 
+/// The message of a run's last log line.
+pub async fn last_log(pool: &SqlitePool, run: RunId) -> Result<Option<Message>, RunsError> {
+    let last: Option<String> = sqlx::query_scalar(
+        "SELECT message FROM run_logs WHERE run_id = ?1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(run)
+    .fetch_optional(pool)
+    .await
+    .map_err(failed("reading a run's last log line"))?;
+    Ok(last.as_deref().map(Message::from_stored))
+}
+
 /// Records an object the run stored, and its source as stored.
 pub async fn record_object(
     pool: &SqlitePool,
