@@ -18,6 +18,8 @@ pub enum AccountError {
     Hash(String),
     #[error(transparent)]
     Db(#[from] UsersError),
+    #[error("cannot clear the failed logins: {source}")]
+    Throttle { source: sqlx::Error },
 }
 
 /// A logged-in or stored user.
@@ -112,7 +114,11 @@ pub async fn set_password(
     if !users::set_password_hash(pool, username, &hashed).await? {
         return Err(AccountError::NoSuchUser(username.to_owned()));
     }
-    Ok(users::end_all_sessions(pool).await?)
+    users::end_all_sessions(pool).await?;
+    // Whoever was locked out by guesses gets in with the new password at once.
+    crate::db::login_failures::clear_all(pool)
+        .await
+        .map_err(|source| AccountError::Throttle { source })
 }
 
 /// The user if the name and password match; `None` otherwise (same cost either way).

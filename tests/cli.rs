@@ -282,3 +282,48 @@ async fn the_data_directory_is_private_whoever_created_it() {
     assert_eq!(mode(&open), 0o700);
     assert_eq!(mode(&open.join("s3-backup.sqlite3")), 0o600);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_set_from_the_shell_lifts_the_login_wait() {
+    let app = TestApp::spawn_logged_in().await;
+    app.post_form("/logout", &[]).await;
+    for _ in 0..6 {
+        app.post_form(
+            "/login",
+            &[("username", common::ADMIN), ("password", "wrong password!")],
+        )
+        .await;
+    }
+    let throttled = app
+        .post_form(
+            "/login",
+            &[
+                ("username", common::ADMIN),
+                ("password", common::ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(throttled.status(), 429);
+
+    let changed = run(
+        &["user", "passwd", common::ADMIN],
+        app.data_dir(),
+        "a brand new passphrase\n",
+    );
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    let logged_in = app
+        .post_form(
+            "/login",
+            &[
+                ("username", common::ADMIN),
+                ("password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(logged_in.status(), 200);
+    assert_eq!(logged_in.url().path(), "/settings");
+}

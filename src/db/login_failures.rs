@@ -1,4 +1,5 @@
-//! Failed logins per subject ("user:NAME" or "addr:IP"), to slow down password guessing.
+//! Failed logins per subject ("user:NAME", "addr:IP" or "pair:NAME|IP"), to slow down
+//! password guessing.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::SqlitePool;
@@ -64,6 +65,29 @@ pub async fn record_failure(
         .execute(pool)
         .await?;
     }
+    Ok(())
+}
+
+/// Whether `subject` has failed within memory (an address that never failed is clean).
+pub async fn has_failed(
+    pool: &SqlitePool,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM login_failures WHERE subject = ?1 AND last_failure >= ?2)",
+    )
+    .bind(subject)
+    .bind(now - MEMORY)
+    .fetch_one(pool)
+    .await
+}
+
+/// Forgets every failure: a password set from the command line lifts every wait.
+pub async fn clear_all(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_failures")
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -184,11 +184,22 @@ async fn login(
     let next = safe_next(input.next.as_deref());
     let mut form = FormState::labelled("login");
     form.set("username", &username);
-    let user_subject = format!("user:{}", username.to_lowercase());
-    let subjects = [user_subject.clone(), format!("addr:{}", peer.ip())];
+    let name = username.to_lowercase();
+    let address = format!("addr:{}", peer.ip());
+    // Guessing from one address is slowed down for that address, and for that name from it.
+    let here = [format!("pair:{name}|{}", peer.ip()), address.clone()];
+    let user_subject = format!("user:{name}");
+    let subjects = [here[0].clone(), here[1].clone(), user_subject.clone()];
     let now = chrono::Utc::now();
 
-    if let Some(wait) = login_failures::wait_needed(&state.pool, &subjects, now).await? {
+    // Guesses spread over many addresses slow the name down too, but only for addresses
+    // that failed before: the admin typing the right password from a clean one gets in.
+    let mut wait = login_failures::wait_needed(&state.pool, &here, now).await?;
+    if wait.is_none() && login_failures::has_failed(&state.pool, &address, now).await? {
+        wait = login_failures::wait_needed(&state.pool, std::slice::from_ref(&user_subject), now)
+            .await?;
+    }
+    if let Some(wait) = wait {
         let seconds = wait.num_seconds().max(1).to_string();
         form.add_error("password", lang.td("login.throttled", &seconds));
         tracing::warn!(user = ?username, addr = %peer.ip(), "login refused while throttled");

@@ -187,3 +187,64 @@ async fn pages_carry_strict_security_headers() {
     assert!(!html.contains("<script>"), "no inline script");
     assert!(!html.contains(" style=\""), "no inline style");
 }
+
+/// Logs in as `user` from a client on `from` (another loopback address is another host).
+async fn login_from(app: &TestApp, client: &reqwest::Client, user: &str, password: &str) -> u16 {
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("GET /login")
+        .text()
+        .await
+        .expect("body");
+    let token = crate::common::csrf_in(&page);
+    client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("POST /login")
+        .status()
+        .as_u16()
+}
+
+fn client_on(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn guesses_from_elsewhere_do_not_lock_the_admin_out() {
+    let app = TestApp::spawn_logged_in().await;
+    app.post_form("/logout", &[]).await;
+    // Someone else guesses "ADMIN"'s password from two other addresses.
+    for attacker in [[127, 0, 0, 2], [127, 0, 0, 3]] {
+        let client = client_on(attacker);
+        for _ in 0..6 {
+            login_from(&app, &client, "ADMIN", "wrong password!").await;
+        }
+        // That address is slowed down, even with the right password.
+        assert_eq!(
+            login_from(&app, &client, ADMIN, ADMIN_PASSWORD).await,
+            429,
+            "the guessing address waits"
+        );
+    }
+    // The admin, from an address that never failed, gets in with the right password.
+    let admin = client_on([127, 0, 0, 1]);
+    assert_eq!(login_from(&app, &admin, ADMIN, ADMIN_PASSWORD).await, 200);
+    let settings = admin
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .expect("GET /settings");
+    assert_eq!(settings.url().path(), "/settings", "logged in");
+}
