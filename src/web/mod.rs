@@ -70,7 +70,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .layer(from_fn(csrf::verify))
         .layer(from_fn(i18n::negotiate))
         .layer(sessions)
-        .layer(from_fn(security::headers))
+        .layer(from_fn_with_state(state.clone(), security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state))
 }

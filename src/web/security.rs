@@ -1,6 +1,9 @@
-//! Response headers that keep browsers strict: no inline script, no framing, no sniffing.
+//! Response headers that keep browsers strict: no inline script, no framing, no sniffing,
+//! and HTTPS only when the app is served over it.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
+
+use crate::app::AppState;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -20,9 +23,18 @@ const HEADERS: [(HeaderName, &str); 5] = [
     ),
 ];
 
-pub async fn headers(request: Request, next: Next) -> Response {
+/// Behind HTTPS, browsers are also told to come back over HTTPS only (a year, as usual).
+const HSTS: &str = "max-age=31536000";
+
+pub async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let map = response.headers_mut();
+    if state.config.behind_https {
+        map.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     for (name, value) in HEADERS {
         map.insert(name, HeaderValue::from_static(value));
     }

@@ -37,8 +37,17 @@ async fn start(
     data_dir: &Path,
     smtp_ca_file: Option<PathBuf>,
 ) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    start_with(data_dir, smtp_ca_file, |_| {}).await
+}
+
+async fn start_with(
+    data_dir: &Path,
+    smtp_ca_file: Option<PathBuf>,
+    adjust: impl FnOnce(&mut Config),
+) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir);
     config.smtp_ca_file = smtp_ca_file;
+    adjust(&mut config);
     config.shutdown_grace = std::time::Duration::from_secs(2);
     let state = app::open_state(config).await.expect("open app state");
     let server = Server::bind(state).await.expect("bind");
@@ -76,6 +85,23 @@ impl TestApp {
             client: client(),
             data_dir,
             ca_file,
+            _temp: Some(temp),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// A fresh app configured as if served behind an HTTPS reverse proxy.
+    pub async fn spawn_behind_https() -> TestApp {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let data_dir = temp.path().join("data");
+        let (addr, stop, task) =
+            start_with(&data_dir, None, |config| config.behind_https = true).await;
+        TestApp {
+            addr,
+            client: client(),
+            data_dir,
+            ca_file: None,
             _temp: Some(temp),
             stop: Some(stop),
             task: Some(task),

@@ -248,3 +248,25 @@ async fn guesses_from_elsewhere_do_not_lock_the_admin_out() {
         .expect("GET /settings");
     assert_eq!(settings.url().path(), "/settings", "logged in");
 }
+
+#[tokio::test]
+async fn behind_https_browsers_are_told_to_stay_on_https() {
+    let app = TestApp::spawn_behind_https().await;
+    let response = app.get("/login").await;
+    assert_eq!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+    let plain = TestApp::spawn().await;
+    assert!(
+        !plain
+            .get("/login")
+            .await
+            .headers()
+            .contains_key("strict-transport-security"),
+        "not over plain HTTP"
+    );
+}
