@@ -82,6 +82,11 @@ impl Installation {
 
     /// Uploads `archive` (a tar) as the directory `files` of a backup folder of its own.
     async fn upload_archive(&self, folder: &str, archive: &[u8]) {
+        self.upload_archive_listed_as(folder, archive, None).await;
+    }
+
+    /// Uploads `archive` with a manifest that gives it `sha256` instead of its own.
+    async fn upload_archive_listed_as(&self, folder: &str, archive: &[u8], sha256: Option<&str>) {
         let mut encoder = async_compression::tokio::write::ZstdEncoder::new(Vec::new());
         encoder.write_all(archive).await.expect("compress");
         encoder.shutdown().await.expect("compress");
@@ -92,7 +97,7 @@ impl Installation {
             kind: "directory".into(),
             key: key.clone(),
             size: stored.len() as u64,
-            sha256: hex::encode(Sha256::digest(&stored)),
+            sha256: sha256.map_or_else(|| hex::encode(Sha256::digest(&stored)), str::to_owned),
             source_bytes: archive.len() as u64,
         };
         self.put(&key, stored).await;
@@ -565,4 +570,23 @@ async fn bad_requests_are_refused_with_a_reason_and_write_nothing() {
         assert_eq!(names(&full), vec![PathBuf::from("keep.txt")]);
         assert_eq!(std::fs::read(&a_file).expect("read"), b"not a directory");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_that_differs_from_its_manifest_leaves_no_new_target() {
+    let site = Installation::new().await;
+    let archive = tar(&[tar_entry("ok.txt", b'0', "", b"fine")]);
+    let folder = "2026-02-01T000000Z";
+    site.upload_archive_listed_as(folder, &archive, Some(&"0".repeat(64)))
+        .await;
+    let target = site.path("restored");
+
+    let output = site.restore(&[os(folder), os("files"), os("--to"), target.as_os_str()]);
+
+    assert_refused(&output, "the manifest says");
+    assert!(
+        names(site.work.path()).is_empty(),
+        "{:?}",
+        names(site.work.path())
+    );
 }
