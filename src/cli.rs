@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `backup`, `list`, and `user create|passwd`.
+//! The command line: `serve` (the default), `backup`, `list`, `restore`, and
+//! `user create|passwd`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -76,9 +77,28 @@ pub enum Command {
     Backup(DataDir),
     /// List the backups found in the bucket (folder, time, size, complete, sources).
     List(DataDir),
+    /// Restore SQLite databases and directories from a backup in the bucket.
+    Restore(RestoreArgs),
     /// Manage administrator accounts.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RestoreArgs {
+    /// The backup's folder name (`2026-11-24T020000Z`), or `latest` for the newest complete one.
+    pub backup: String,
+    /// A source of that backup, or `all`.
+    pub source: String,
+    /// Where to restore (default: beside the source, `<path>.restored-<YYYYMMDDHHMM>`); with
+    /// `all`, an existing directory that receives each source under its name.
+    #[arg(long)]
+    pub to: Option<PathBuf>,
+    /// Replace an existing target; the previous one is kept as `<path>.before-restore-<stamp>`.
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub data: DataDir,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use s3_backup::app::{self, Server};
-use s3_backup::cli::{Cli, Command, DataDir, LogFormat, ServeArgs, UserCommand};
+use s3_backup::cli::{Cli, Command, DataDir, LogFormat, RestoreArgs, ServeArgs, UserCommand};
 use s3_backup::config::Config;
 use s3_backup::db::runs::{RunStatus, Trigger};
 use s3_backup::lang::Lang;
@@ -32,6 +32,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Backup(data) => backup(data).await,
         Command::List(data) => list(data).await,
+        Command::Restore(args) => restore(args).await,
         Command::User(UserCommand::Create { name, data }) => user(data, &name, true).await,
         Command::User(UserCommand::Passwd { name, data }) => user(data, &name, false).await,
     };
@@ -168,6 +169,61 @@ async fn list(data: DataDir) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
+    use s3_backup::backup::restore::{self, BackupChoice, Request, RestoreError, SourceChoice};
+    let config = Config::new(([127, 0, 0, 1], 0).into(), args.data.data_dir);
+    let state = app::open_state(config).await.map_err(|e| e.to_string())?;
+    let settings = db::settings::load(&state.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let target = jobs::target(&settings, &state.key).map_err(|e| e.to_string())?;
+    let configured = db::sources::list(&state.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = s3_backup::backup::s3::client(&target);
+    let request = Request {
+        backup: BackupChoice::parse(&args.backup),
+        source: SourceChoice::parse(&args.source),
+        to: args.to,
+        replace: args.replace,
+    };
+    let report = restore::restore(&client, &target, &configured, &request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let all = request.source == SourceChoice::All;
+    let mut failed = false;
+    for outcome in &report.outcomes {
+        match &outcome.result {
+            Ok(restored) => {
+                println!(
+                    "{}: restored from {} to {}",
+                    outcome.source,
+                    report.folder,
+                    restored.path.display()
+                );
+                if let Some(kept) = &restored.kept {
+                    println!(
+                        "{}: the previous one is kept as {}",
+                        outcome.source,
+                        kept.display()
+                    );
+                }
+            }
+            Err(note @ RestoreError::OtherKind { .. }) if all => println!("{note}"),
+            Err(error) if !all => return Err(error.to_string()),
+            Err(error) => {
+                eprintln!("error: {}: {error}", outcome.source);
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn user(data: DataDir, name: &str, create: bool) -> Result<ExitCode, String> {

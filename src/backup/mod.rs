@@ -12,6 +12,7 @@ pub mod job;
 pub mod manifest;
 pub mod part_size;
 pub mod progress;
+pub mod restore;
 pub mod retention;
 pub mod runner;
 pub mod s3;

@@ -1,0 +1,85 @@
+//! A directory restored from its tar: unpacked into a staging directory beside the target,
+//! moved into place once the whole archive was unpacked and checked. A replaced directory is
+//! kept under another name; the two are swapped in one step where the system allows it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use tokio::io::AsyncRead;
+
+use super::RestoreError;
+use super::extract::unpack;
+use super::stream::Origin;
+use super::target::{Existing, parent, staging_prefix, sync_directory};
+
+/// The mode of a restored directory whose archive does not say (a tar of its content).
+const DEFAULT_MODE: u32 = 0o755;
+
+pub async fn restore(
+    reader: &mut (dyn AsyncRead + Send + Unpin),
+    origin: &Origin,
+    path: &Path,
+    existing: &Existing,
+) -> Result<(), RestoreError> {
+    let dir = parent(path);
+    let staging = tempfile::Builder::new()
+        .prefix(&staging_prefix(path))
+        .tempdir_in(dir)
+        .map_err(RestoreError::write(
+            "creating a temporary directory in",
+            dir,
+        ))?;
+    let mode = match existing {
+        Existing::Nothing => DEFAULT_MODE,
+        Existing::EmptyDirectory | Existing::Replaced { .. } => std::fs::metadata(path)
+            .map(|metadata| metadata.permissions().mode() & 0o7777)
+            .unwrap_or(DEFAULT_MODE),
+    };
+    std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(mode))
+        .map_err(RestoreError::write("setting the mode of", staging.path()))?;
+    unpack(reader, staging.path(), origin).await?;
+
+    match existing {
+        // Renaming onto an empty directory replaces it.
+        Existing::Nothing | Existing::EmptyDirectory => {
+            std::fs::rename(staging.path(), path).map_err(RestoreError::write(
+                "moving the restored directory to",
+                path,
+            ))?;
+            let _ = staging.keep();
+        }
+        Existing::Replaced { kept } => {
+            swap(staging.path(), path)?;
+            // The staging path now holds the previous directory.
+            let previous = staging.keep();
+            std::fs::rename(&previous, kept).map_err(RestoreError::write(
+                "keeping the previous directory as",
+                kept,
+            ))?;
+        }
+    }
+    sync_directory(dir)
+}
+
+/// Exchanges `staging` and `path` atomically; where the system cannot, moves `path` to
+/// `staging`'s name first (the target is missing for that instant).
+fn swap(staging: &Path, path: &Path) -> Result<(), RestoreError> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, staging, CWD, path, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(()),
+        Err(errno) if errno == rustix::io::Errno::INVAL || errno == rustix::io::Errno::NOSYS => {
+            let aside = super::target::sibling(staging, ".new");
+            std::fs::rename(staging, &aside)
+                .and_then(|()| std::fs::rename(path, staging))
+                .and_then(|()| std::fs::rename(&aside, path))
+                .map_err(RestoreError::write(
+                    "moving the restored directory to",
+                    path,
+                ))
+        }
+        Err(errno) => Err(RestoreError::write(
+            "moving the restored directory to",
+            path,
+        )(errno.into())),
+    }
+}

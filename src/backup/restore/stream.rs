@@ -1,0 +1,89 @@
+//! Moving an object's bytes: from its checked stream into a file, or read to its end to learn
+//! the check's verdict, telling a failed read (the bucket, the check) from a failed write.
+
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::RestoreError;
+
+/// Bytes moved at once.
+const BUFFER: usize = 256 * 1024;
+
+/// The object being restored, to name it in errors.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl Origin {
+    pub fn read(&self, cause: io::Error) -> RestoreError {
+        RestoreError::Read {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            cause: io::Error::new(cause.kind(), with_causes(&cause)),
+        }
+    }
+
+    pub fn refused(&self, entry: impl Into<String>, reason: impl Into<String>) -> RestoreError {
+        RestoreError::Refused {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            entry: entry.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An error's message followed by those of its causes (the SDK's body errors say little
+/// more than "streaming error" at the top).
+fn with_causes(error: &io::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    message
+}
+
+pub enum PumpError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies `reader` to its end into `writer` through one bounded buffer.
+pub async fn pump<R, W>(reader: &mut R, writer: &mut W) -> Result<u64, PumpError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut buffer = vec![0u8; BUFFER];
+    let mut total = 0u64;
+    loop {
+        let read = reader.read(&mut buffer).await.map_err(PumpError::Read)?;
+        if read == 0 {
+            break;
+        }
+        writer
+            .write_all(&buffer[..read])
+            .await
+            .map_err(PumpError::Write)?;
+        total += read as u64;
+    }
+    writer.flush().await.map_err(PumpError::Write)?;
+    Ok(total)
+}
+
+/// Reads `reader` to its end, keeping nothing: the end is where the check's verdict comes.
+pub async fn drain<R: AsyncRead + Unpin + ?Sized>(reader: &mut R) -> io::Result<u64> {
+    match pump(reader, &mut tokio::io::sink()).await {
+        Ok(total) => Ok(total),
+        Err(PumpError::Read(cause) | PumpError::Write(cause)) => Err(cause),
+    }
+}
