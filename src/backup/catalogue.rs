@@ -74,8 +74,9 @@ impl Backup {
     }
 }
 
-/// Every backup folder under the target's prefix, newest first. Keys that are not in a
-/// folder named like a run's start time are not this app's and are left out.
+/// Every backup folder under the target's prefix, newest first, with every key in it. Keys
+/// that are not in a folder named like a run's start time are not this app's and are left
+/// out.
 pub async fn list(client: &Client, target: &S3Target) -> Result<Vec<Backup>, S3Failure> {
     let prefix = target.folder_prefix();
     let mut folders: BTreeMap<String, Backup> = BTreeMap::new();
@@ -98,7 +99,7 @@ pub async fn list(client: &Client, target: &S3Target) -> Result<Vec<Backup>, S3F
             let Ok(started) = NaiveDateTime::parse_from_str(name, FOLDER_FORMAT) else {
                 continue;
             };
-            if rest.is_empty() || rest.contains('/') {
+            if rest.is_empty() {
                 continue;
             }
             let backup = folders.entry(name.to_owned()).or_insert_with(|| Backup {

@@ -6,12 +6,11 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::Client;
-use chrono::NaiveDateTime;
 
+use super::catalogue;
 use super::error::S3Failure;
-use super::folder::FOLDER_FORMAT;
 use super::job::S3Target;
-use super::manifest::{MANIFEST_NAME, PARTIAL_NAME};
+use super::manifest::MANIFEST_NAME;
 use super::progress::{LogLevel, Reporter};
 use crate::lang::Message;
 
@@ -147,40 +146,28 @@ fn warn(reporter: &Reporter, report: &RetentionReport) {
     }
 }
 
-/// The backup folders directly under the prefix, by name (oldest first). Anything whose
-/// name is not a run's timestamp is not ours and is ignored.
+/// The backup folders directly under the prefix, by name (oldest first), as the catalogue
+/// lists them.
 async fn list_folders(
     client: &Client,
     target: &S3Target,
 ) -> Result<BTreeMap<String, Folder>, S3Failure> {
-    let prefix = target.folder_prefix();
-    let mut folders: BTreeMap<String, Folder> = BTreeMap::new();
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(&target.bucket)
-        .prefix(&prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|err| S3Failure::from_sdk(&err))?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            let Some((name, rest)) = key
-                .strip_prefix(&prefix)
-                .and_then(|relative| relative.split_once('/'))
-            else {
-                continue;
+    Ok(catalogue::list(client, target)
+        .await?
+        .into_iter()
+        .map(|backup| {
+            let folder = Folder {
+                keys: backup
+                    .objects
+                    .into_iter()
+                    .map(|object| object.key)
+                    .collect(),
+                finished: backup.has_manifest,
+                partial: backup.partial,
             };
-            if NaiveDateTime::parse_from_str(name, FOLDER_FORMAT).is_err() {
-                continue;
-            }
-            let folder = folders.entry(name.to_owned()).or_default();
-            folder.finished |= rest == MANIFEST_NAME;
-            folder.partial |= rest == PARTIAL_NAME;
-            folder.keys.push(key.to_owned());
-        }
-    }
-    Ok(folders)
+            (backup.name, folder)
+        })
+        .collect())
 }
 
 /// Deletes the manifest first, so an interrupted deletion leaves an incomplete folder rather

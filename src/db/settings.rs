@@ -8,7 +8,7 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, Settings, TimeOfDay, TimeZone, Weekday,
+    KeyPrefix, MonthDay, Region, Settings, TimeOfDay, TimeZone, Weekday, optional,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -59,17 +59,6 @@ struct Row {
 
 fn field<T>(field: Field, parsed: Result<T, Invalid>) -> Result<T, SettingsError> {
     parsed.map_err(|invalid| SettingsError::Corrupt { field, invalid })
-}
-
-fn optional<T>(
-    input: &str,
-    parse: impl FnOnce(&str) -> Result<T, Invalid>,
-) -> Result<Option<T>, Invalid> {
-    if input.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse(input).map(Some)
-    }
 }
 
 fn whole(value: i64, invalid: &'static str) -> Result<u32, Invalid> {

@@ -1,4 +1,5 @@
-//! Helpers shared by the parsers: the "required" rule and plain whole numbers.
+//! Helpers shared by the parsers: the "required" and "optional" rules, and plain whole
+//! numbers.
 
 use super::Invalid;
 
@@ -9,6 +10,18 @@ pub(crate) fn required(input: &str) -> Result<&str, Invalid> {
         Err(Invalid::new("invalid.required"))
     } else {
         Ok(trimmed)
+    }
+}
+
+/// A value that may be left blank: `None` then, otherwise what `parse` makes of it.
+pub fn optional<T>(
+    input: &str,
+    parse: impl FnOnce(&str) -> Result<T, Invalid>,
+) -> Result<Option<T>, Invalid> {
+    if input.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse(input).map(Some)
     }
 }
 

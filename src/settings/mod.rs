@@ -36,6 +36,7 @@ pub use database_url::DatabaseUrl;
 pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
 pub use frequency::Frequency;
+pub use input::optional;
 pub use key_prefix::KeyPrefix;
 pub use model::{Field, Settings};
 pub use region::{DEFAULT_REGION, Region};

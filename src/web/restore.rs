@@ -83,6 +83,20 @@ struct CataloguePage {
     problem: Option<String>,
 }
 
+impl CataloguePage {
+    /// The page when the bucket cannot be listed, saying why.
+    fn unreadable(page: Page, problem: String) -> Self {
+        Self {
+            page,
+            backups: Vec::new(),
+            total: 0,
+            page_number: 1,
+            pages: 1,
+            problem: Some(problem),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct PageQuery {
     page: Option<usize>,
@@ -99,14 +113,10 @@ async fn list(
     let target = match crate::jobs::target(&settings, &state.key) {
         Ok(target) => target,
         Err(error) => {
-            return Ok(CataloguePage {
+            return Ok(CataloguePage::unreadable(
                 page,
-                backups: Vec::new(),
-                total: 0,
-                page_number: 1,
-                pages: 1,
-                problem: Some(error.message().render(lang)),
-            });
+                error.message().render(lang),
+            ));
         }
     };
     let client = crate::backup::s3::client(&target);
@@ -116,14 +126,7 @@ async fn list(
             let problem = Message::new("restore.bucket_unreadable")
                 .with("bucket", &target.bucket)
                 .detail(failure.to_string());
-            return Ok(CataloguePage {
-                page,
-                backups: Vec::new(),
-                total: 0,
-                page_number: 1,
-                pages: 1,
-                problem: Some(problem.render(lang)),
-            });
+            return Ok(CataloguePage::unreadable(page, problem.render(lang)));
         }
     };
     let runs: HashMap<String, i64> = crate::db::runs::by_folder(&state.pool)

@@ -16,6 +16,7 @@ use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
     KeyPrefix, MonthDay, Region, SecretKey, Settings, StoredSecret, TimeOfDay, TimeZone, Weekday,
+    optional,
 };
 use crate::web::error::WebError;
 use crate::web::form::FormState;
@@ -234,17 +235,6 @@ pub struct ParsedForm {
     pub timezone: Option<TimeZone>,
     pub backup_files: bool,
     pub backup_limit: Option<BackupLimit>,
-}
-
-fn optional<T>(
-    input: &str,
-    parse: impl FnOnce(&str) -> Result<T, Invalid>,
-) -> Result<Option<T>, Invalid> {
-    if input.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse(input).map(Some)
-    }
 }
 
 /// A field of the schedule: required when `frequency` uses it, kept when it does not and

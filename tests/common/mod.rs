@@ -250,6 +250,36 @@ impl TestApp {
         assert!(response.status().is_success(), "{}", response.status());
     }
 
+    /// Follows the run's progress endpoint until it is no longer running.
+    pub async fn wait_until_done(&self, run_page: &str) -> String {
+        assert!(
+            run_page
+                .trim_start_matches("/backups/")
+                .parse::<i64>()
+                .is_ok(),
+            "not a run's page: {run_page}"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{run_page} still running after 2 minutes"
+            );
+            let progress: serde_json::Value = self
+                .get(&format!("{run_page}/progress"))
+                .await
+                .json()
+                .await
+                .expect("progress JSON");
+            let status = progress["status"].as_str().unwrap_or_default().to_owned();
+            if status != "running" {
+                return status;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Every byte of the data directory's database files.
     pub fn database_bytes(&self) -> Vec<u8> {
         let mut all = Vec::new();

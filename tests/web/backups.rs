@@ -59,36 +59,6 @@ async fn configure(app: &TestApp, s3: &TestS3, bucket: &str, secret: &str) -> te
     dir
 }
 
-/// Follows the run's progress endpoint until it is no longer running.
-async fn wait_until_done(app: &TestApp, run_page: &str) -> String {
-    assert!(
-        run_page
-            .trim_start_matches("/backups/")
-            .parse::<i64>()
-            .is_ok(),
-        "not a run's page: {run_page}"
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{run_page} still running after 2 minutes"
-        );
-        let progress: serde_json::Value = app
-            .get(&format!("{run_page}/progress"))
-            .await
-            .json()
-            .await
-            .expect("progress JSON");
-        let status = progress["status"].as_str().unwrap_or_default().to_owned();
-        if status != "running" {
-            return status;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn backup_now_runs_in_the_background_and_the_history_shows_it() {
     let app = TestApp::spawn_logged_in().await;
@@ -103,7 +73,7 @@ async fn backup_now_runs_in_the_background_and_the_history_shows_it() {
         run_page.starts_with("/backups/"),
         "lands on the run's page: {run_page}"
     );
-    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
 
     let history = app.get_text("/backups").await;
     assert!(history.contains("status-success"));
@@ -130,7 +100,7 @@ async fn a_second_backup_now_during_a_run_is_refused() {
     let html = second.text().await.expect("body");
     assert!(html.contains("A backup is already running"), "{html}");
     s3.hooks.open();
-    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
     let history = app.get_text("/backups").await;
     assert_eq!(
         history.matches("status-success").count(),
@@ -249,7 +219,7 @@ async fn a_run_of_another_live_process_blocks_backup_now_until_that_process_is_g
     other.wait().expect("reap");
     let started = app.post_form("/backups/run", &[]).await;
     let run_page = started.url().path().to_owned();
-    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
     let history = app.get_text("/backups").await;
     assert!(
         history.contains("status-interrupted"),
@@ -272,7 +242,7 @@ async fn backups_succeed_with_only_list_and_put_allowed_as_the_setup_guide_sugge
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let started = app.post_form("/backups/run", &[]).await;
     let run_page = started.url().path().to_owned();
-    assert_eq!(wait_until_done(&app, &run_page).await, "success");
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
     s3.hooks
         .deny_get
         .store(false, std::sync::atomic::Ordering::SeqCst);

@@ -194,24 +194,8 @@ async fn backup_now(app: &TestApp) -> (String, String) {
     let started = app.post_form("/backups/run", &[]).await;
     let run_page = started.url().path().to_owned();
     assert!(run_page.starts_with("/backups/"), "{run_page}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{run_page} never ends"
-        );
-        let progress: serde_json::Value = app
-            .get(&format!("{run_page}/progress"))
-            .await
-            .json()
-            .await
-            .expect("progress JSON");
-        let status = progress["status"].as_str().unwrap_or_default().to_owned();
-        if status != "running" {
-            return (run_page, status);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let status = app.wait_until_done(&run_page).await;
+    (run_page, status)
 }
 
 #[tokio::test]
