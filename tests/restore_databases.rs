@@ -382,3 +382,21 @@ async fn mariadb_refuses_an_existing_database_without_replace() {
 async fn mariadb_dump_that_fails_to_load_leaves_no_new_database() {
     a_dump_that_fails_to_load_leaves_no_new_database(Server::Mariadb).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restores_into_an_existing_empty_database_with_replace() {
+    let server = Server::Postgres;
+    let databases = Databases::new(server);
+    let source = databases.create_source();
+    let url = server.url(&source);
+    let install = Installation::new().await;
+    install.add_source("shop", server, &url).await;
+    install.back_up("shop", server, &url).await;
+    let empty = format!("{source}_empty");
+    server.sql("postgres", &format!("CREATE DATABASE \"{empty}\""));
+
+    let output = install.restore(&["latest", "shop", "--to", &server.url(&empty), "--replace"]);
+
+    assert_eq!(restored_into(&output), empty);
+    assert_eq!(server.fingerprint(&empty), server.fingerprint(&source));
+}
