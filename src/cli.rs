@@ -77,7 +77,7 @@ pub enum Command {
     Backup(DataDir),
     /// List the backups found in the bucket (folder, time, size, complete, sources).
     List(DataDir),
-    /// Restore SQLite databases and directories from a backup in the bucket.
+    /// Restore databases and directories from a backup in the bucket.
     Restore(RestoreArgs),
     /// Manage administrator accounts.
     #[command(subcommand)]
@@ -90,11 +90,14 @@ pub struct RestoreArgs {
     pub backup: String,
     /// A source of that backup, or `all`.
     pub source: String,
-    /// Where to restore (default: beside the source, `<path>.restored-<YYYYMMDDHHMM>`); with
-    /// `all`, an existing directory that receives each source under its name.
+    /// Where to restore (default: beside the source, `<path>.restored-<YYYYMMDDHHMM>`, or a
+    /// new database `<db>_restored_<YYYYMMDDHHMM>` on its server); for a database, a
+    /// postgresql:// or mysql:// URL; with `all`, an existing directory that receives each
+    /// file source under its name.
     #[arg(long)]
     pub to: Option<PathBuf>,
-    /// Replace an existing target; the previous one is kept as `<path>.before-restore-<stamp>`.
+    /// Replace an existing target; the previous file or directory is kept as
+    /// `<path>.before-restore-<stamp>`; an existing database is restored into as it is.
     #[arg(long)]
     pub replace: bool,
     #[command(flatten)]

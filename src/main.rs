@@ -181,6 +181,10 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
     let target = jobs::target(&settings, &state.key).map_err(|e| e.to_string())?;
     let configured = db::sources::list(&state.pool)
         .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|source| jobs::source_spec(source, &state.key))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let client = s3_backup::backup::s3::client(&target);
     let request = Request {
@@ -199,9 +203,7 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
             Ok(restored) => {
                 println!(
                     "{}: restored from {} to {}",
-                    outcome.source,
-                    report.folder,
-                    restored.path.display()
+                    outcome.source, report.folder, restored.target
                 );
                 if let Some(kept) = &restored.kept {
                     println!(

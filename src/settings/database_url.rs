@@ -161,6 +161,16 @@ impl DatabaseUrl {
         url
     }
 
+    /// This URL naming the database `name` on the same server, as the same user.
+    pub fn with_database(&self, name: &str) -> Self {
+        let mut url = self.url.clone();
+        url.set_path(&format!("/{}", percent_encode(name)));
+        Self {
+            url,
+            password: self.password.clone(),
+        }
+    }
+
     /// The query option `name`, if given.
     pub fn query(&self, name: &str) -> Option<String> {
         self.url

@@ -61,6 +61,30 @@ pub enum RestoreError {
     },
     #[error("the restored database fails PRAGMA integrity_check: {0}")]
     Integrity(String),
+    #[error("{step}: {tool} failed ({status}): {stderr}")]
+    Tool {
+        step: String,
+        tool: &'static str,
+        status: String,
+        stderr: String,
+    },
+    #[error("{step}: cannot run {tool}: {cause}")]
+    ToolStart {
+        step: String,
+        tool: &'static str,
+        cause: io::Error,
+    },
+    #[error("{0} exists already: add --replace to restore into it (its tables are overwritten)")]
+    DatabaseExists(String),
+    #[error("--to \"{to}\" is not a database URL like {example}")]
+    DatabaseTo { to: String, example: &'static str },
+    #[error("the new database's name {0} is too long: name one with --to")]
+    NameTooLong(String),
+    #[error("{failure}; and the new database is left behind: {left}")]
+    LeftBehind {
+        failure: Box<RestoreError>,
+        left: Box<RestoreError>,
+    },
     #[error("checking the restored database: {0}")]
     Sqlite(#[from] sqlx::Error),
 }

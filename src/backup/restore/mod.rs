@@ -1,14 +1,18 @@
-//! Restoring a backup's SQLite and directory objects from the bucket: which backup and which
-//! objects, where each goes, and the promise that a restore never overwrites what the user
-//! did not name, checks the object before touching an existing target, and never writes
-//! outside its target. Other kinds are restored with standard tools (the backup's page).
+//! Restoring a backup's objects from the bucket: which backup and which objects, where each
+//! goes, and the promise that a restore never overwrites what the user did not name, checks
+//! the object before touching an existing target, and never writes outside its target.
 
+mod database;
 mod directory;
 mod error;
 mod extract;
+mod filter;
+mod mariadb;
+mod postgres;
 mod sqlite;
 mod stream;
 mod target;
+mod tool;
 
 use std::path::PathBuf;
 
@@ -23,7 +27,7 @@ use super::catalogue::{self, Backup};
 use super::download::{self, Form};
 use super::job::S3Target;
 use super::manifest::StoredObject;
-use crate::db::sources::Source;
+use crate::backup::job::SourceSpec;
 use crate::settings::SourceKind;
 
 /// Which backup to restore from.
@@ -84,10 +88,11 @@ pub struct Outcome {
     pub result: Result<Restored, RestoreError>,
 }
 
-/// Where an object was restored, and where the version it replaced was kept.
+/// Where an object was restored (a path, or a database URL without its password), and
+/// where the version it replaced was kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restored {
-    pub path: PathBuf,
+    pub target: String,
     pub kept: Option<PathBuf>,
 }
 
@@ -98,12 +103,12 @@ pub struct Report {
     pub outcomes: Vec<Outcome>,
 }
 
-/// Restores the objects `request` names; `configured` are the sources of this machine,
-/// whose paths give the default targets.
+/// Restores the objects `request` names; `configured` are the sources of this machine
+/// (passwords included), whose paths and servers give the default targets.
 pub async fn restore(
     client: &Client,
     s3: &S3Target,
-    configured: &[Source],
+    configured: &[SourceSpec],
     request: &Request,
 ) -> Result<Report, RestoreError> {
     let backups = catalogue::list(client, s3)
@@ -172,7 +177,7 @@ fn choose<'a>(backups: &'a [Backup], choice: &BackupChoice) -> Result<&'a Backup
 async fn restore_object(
     client: &Client,
     s3: &S3Target,
-    configured: &[Source],
+    configured: &[SourceSpec],
     request: &Request,
     all: bool,
     object: &StoredObject,
@@ -181,18 +186,25 @@ async fn restore_object(
     let kind = match SourceKind::parse(&object.kind) {
         Ok(SourceKind::Sqlite) => Kind::Sqlite,
         Ok(SourceKind::Directory) => Kind::Directory,
-        _ => {
+        Ok(kind @ (SourceKind::Postgres | SourceKind::Mysql)) => {
+            let url = configured_source(configured, object)
+                .and_then(|source| source.location.database_url());
+            // With `all`, `--to` is the directory for files: databases go beside their sources.
+            let to = request.to.as_ref().filter(|_| !all);
+            let to = to.map(|to| to.to_string_lossy());
+            let target = database::Target::choose(kind, url, to.as_deref(), &object.source, stamp)?;
+            let target = database::restore(client, s3, object, &target, request.replace).await?;
+            return Ok(Restored { target, kept: None });
+        }
+        Err(_) => {
             return Err(RestoreError::OtherKind {
                 source_name: object.source.clone(),
                 kind: object.kind.clone(),
             });
         }
     };
-    let here = configured
-        .iter()
-        .find(|source| source.name.as_str() == object.source)
-        .filter(|source| source.location.kind().as_str() == object.kind)
-        .and_then(|source| source.location.as_path());
+    let configured_here = configured_source(configured, object);
+    let here = configured_here.and_then(|source| source.location.as_path());
     let path = match (&request.to, all) {
         (Some(to), false) => to.clone(),
         (Some(dir), true) => dir.join(match kind {
@@ -228,10 +240,21 @@ async fn restore_object(
         Kind::Directory => directory::restore(&mut reader, &origin, &path, &existing).await?,
     }
     Ok(Restored {
-        path,
+        target: path.display().to_string(),
         kept: match existing {
             Existing::Replaced { kept } => Some(kept),
             _ => None,
         },
     })
+}
+
+/// The source of this machine the object was made from, if it is still configured.
+fn configured_source<'a>(
+    configured: &'a [SourceSpec],
+    object: &StoredObject,
+) -> Option<&'a SourceSpec> {
+    configured
+        .iter()
+        .find(|source| source.name == object.source)
+        .filter(|source| source.location.kind().as_str() == object.kind)
 }

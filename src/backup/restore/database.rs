@@ -1,0 +1,141 @@
+//! A PostgreSQL or MariaDB object restored into a database: by default a new one beside the
+//! source, `<db>_restored_<stamp>`, created here and removed again if the load fails; an
+//! existing one only when asked to replace it, and only once the object is known sound.
+
+use aws_sdk_s3::Client;
+
+use super::stream::{Origin, drain};
+use super::{RestoreError, mariadb, postgres};
+use crate::backup::download::{self, Form};
+use crate::backup::job::S3Target;
+use crate::backup::manifest::StoredObject;
+use crate::settings::{DatabaseUrl, SourceKind};
+
+/// The longest database name both servers keep whole.
+const NAME_LIMIT: usize = 63;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Postgres,
+    Mariadb,
+}
+
+/// The server and database an object goes to.
+pub struct Target {
+    pub server: Server,
+    pub url: DatabaseUrl,
+}
+
+impl Target {
+    /// `to` when given, else a new database named after the source's on its server.
+    pub fn choose(
+        kind: SourceKind,
+        source: Option<&DatabaseUrl>,
+        to: Option<&str>,
+        source_name: &str,
+        stamp: &str,
+    ) -> Result<Self, RestoreError> {
+        let server = match kind {
+            SourceKind::Postgres => Server::Postgres,
+            _ => Server::Mariadb,
+        };
+        let url = match (to, source) {
+            (Some(to), _) => {
+                DatabaseUrl::parse(kind, to).map_err(|_| RestoreError::DatabaseTo {
+                    to: to.to_owned(),
+                    example: match server {
+                        Server::Postgres => "postgresql://user@host:5432/database",
+                        Server::Mariadb => "mysql://user@host:3306/database",
+                    },
+                })?
+            }
+            (None, Some(source)) => {
+                let name = format!("{}_restored_{stamp}", source.database());
+                if name.len() > NAME_LIMIT {
+                    return Err(RestoreError::NameTooLong(name));
+                }
+                source.with_database(&name)
+            }
+            (None, None) => return Err(RestoreError::NeedsTo(source_name.to_owned())),
+        };
+        Ok(Self { server, url })
+    }
+
+    pub fn name(&self) -> String {
+        self.url.database()
+    }
+
+    async fn exists(&self) -> Result<bool, RestoreError> {
+        match self.server {
+            Server::Postgres => postgres::exists(&self.url, &self.name()).await,
+            Server::Mariadb => mariadb::exists(&self.url, &self.name()).await,
+        }
+    }
+
+    async fn create(&self) -> Result<(), RestoreError> {
+        match self.server {
+            Server::Postgres => postgres::create(&self.url, &self.name()).await,
+            Server::Mariadb => mariadb::create(&self.url, &self.name()).await,
+        }
+    }
+
+    async fn drop(&self) -> Result<(), RestoreError> {
+        match self.server {
+            Server::Postgres => postgres::drop(&self.url, &self.name()).await,
+            Server::Mariadb => mariadb::drop(&self.url, &self.name()).await,
+        }
+    }
+}
+
+/// Restores `object` into `target`; returns the target, masked, for the report.
+pub async fn restore(
+    client: &Client,
+    s3: &S3Target,
+    object: &StoredObject,
+    target: &Target,
+    replace: bool,
+) -> Result<String, RestoreError> {
+    let origin = Origin {
+        bucket: s3.bucket.clone(),
+        key: object.key.clone(),
+    };
+    let existed = target.exists().await?;
+    if existed {
+        if !replace {
+            return Err(RestoreError::DatabaseExists(target.url.masked()));
+        }
+        // Nothing of the database is touched before the object is known to be as stored.
+        let mut stored = download::open(client, s3, object, Form::Stored).await?;
+        drain(&mut stored)
+            .await
+            .map_err(|cause| origin.read(cause))?;
+    } else {
+        target.create().await?;
+    }
+    let loaded = load(client, s3, object, target, &origin).await;
+    if let Err(failure) = loaded {
+        if !existed && let Err(left) = target.drop().await {
+            return Err(RestoreError::LeftBehind {
+                failure: Box::new(failure),
+                left: Box::new(left),
+            });
+        }
+        return Err(failure);
+    }
+    Ok(target.url.masked())
+}
+
+async fn load(
+    client: &Client,
+    s3: &S3Target,
+    object: &StoredObject,
+    target: &Target,
+    origin: &Origin,
+) -> Result<(), RestoreError> {
+    let mut reader = download::open(client, s3, object, Form::Plain).await?;
+    let name = target.name();
+    match target.server {
+        Server::Postgres => postgres::load(&target.url, &name, origin, &mut reader).await,
+        Server::Mariadb => mariadb::load(&target.url, &name, origin, &mut reader).await,
+    }
+}

@@ -1,0 +1,88 @@
+//! MariaDB/MySQL through the `mariadb` client (or `mysql`): the dump's own `CREATE DATABASE`
+//! and `USE` are left out, so it loads into the database the restore names.
+
+use tokio::io::AsyncRead;
+
+use super::RestoreError;
+use super::stream::Origin;
+use super::tool::Tool;
+use crate::settings::DatabaseUrl;
+
+fn client(url: &DatabaseUrl) -> Tool {
+    let mut args = vec![
+        "--batch".to_owned(),
+        "--skip-column-names".to_owned(),
+        "--default-character-set=utf8mb4".to_owned(),
+    ];
+    if !url.host().is_empty() {
+        args.push(format!("--host={}", url.host()));
+    }
+    if let Some(port) = url.port() {
+        args.push(format!("--port={port}"));
+    }
+    if let Some(socket) = url.query("socket") {
+        args.push(format!("--socket={socket}"));
+    }
+    if let Some(user) = url.username() {
+        args.push(format!("--user={user}"));
+    }
+    let mut envs = Vec::new();
+    if let Some(password) = url.password() {
+        envs.push(("MYSQL_PWD", password.to_owned()));
+    }
+    Tool {
+        program: "mariadb",
+        args,
+        envs,
+    }
+}
+
+fn identifier(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+async fn admin(url: &DatabaseUrl, step: &str, sql: String) -> Result<String, RestoreError> {
+    client(url).output(step, &["-e".to_owned(), sql]).await
+}
+
+pub async fn exists(url: &DatabaseUrl, name: &str) -> Result<bool, RestoreError> {
+    let sql = format!(
+        "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {}",
+        literal(name)
+    );
+    let found = admin(url, "checking whether the database exists", sql).await?;
+    Ok(found.trim() == "1")
+}
+
+pub async fn create(url: &DatabaseUrl, name: &str) -> Result<(), RestoreError> {
+    let sql = format!("CREATE DATABASE {} CHARACTER SET utf8mb4", identifier(name));
+    admin(url, "creating the database", sql).await.map(|_| ())
+}
+
+pub async fn drop(url: &DatabaseUrl, name: &str) -> Result<(), RestoreError> {
+    let sql = format!("DROP DATABASE IF EXISTS {}", identifier(name));
+    admin(url, "removing the database it created", sql)
+        .await
+        .map(|_| ())
+}
+
+pub async fn load(
+    url: &DatabaseUrl,
+    name: &str,
+    origin: &Origin,
+    reader: &mut (dyn AsyncRead + Send + Unpin),
+) -> Result<(), RestoreError> {
+    client(url)
+        .feed(
+            "loading the dump",
+            &["--".to_owned(), name.to_owned()],
+            origin,
+            reader,
+            true,
+        )
+        .await
+}

@@ -1,0 +1,83 @@
+//! PostgreSQL through `psql`: the database is created and dropped from the server's
+//! `postgres` maintenance database, and the plain dump loaded in one transaction.
+
+use tokio::io::AsyncRead;
+
+use super::RestoreError;
+use super::stream::Origin;
+use super::tool::Tool;
+use crate::settings::DatabaseUrl;
+
+/// `psql` connected to `database` on the server of `url`, stopping at the first error.
+fn psql(url: &DatabaseUrl, database: &str) -> Tool {
+    let mut envs = Vec::new();
+    if let Some(password) = url.password() {
+        envs.push(("PGPASSWORD", password.to_owned()));
+    }
+    Tool {
+        program: "psql",
+        args: vec![
+            "-X".to_owned(),
+            "-q".to_owned(),
+            "-v".to_owned(),
+            "ON_ERROR_STOP=1".to_owned(),
+            "-d".to_owned(),
+            url.with_database(database)
+                .url_without_password()
+                .to_string(),
+        ],
+        envs,
+    }
+}
+
+fn identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+async fn admin(url: &DatabaseUrl, step: &str, sql: String) -> Result<String, RestoreError> {
+    psql(url, "postgres")
+        .output(step, &["-At".to_owned(), "-c".to_owned(), sql])
+        .await
+}
+
+pub async fn exists(url: &DatabaseUrl, name: &str) -> Result<bool, RestoreError> {
+    let sql = format!(
+        "SELECT 1 FROM pg_database WHERE datname = {}",
+        literal(name)
+    );
+    let found = admin(url, "checking whether the database exists", sql).await?;
+    Ok(found.trim() == "1")
+}
+
+pub async fn create(url: &DatabaseUrl, name: &str) -> Result<(), RestoreError> {
+    let sql = format!("CREATE DATABASE {}", identifier(name));
+    admin(url, "creating the database", sql).await.map(|_| ())
+}
+
+pub async fn drop(url: &DatabaseUrl, name: &str) -> Result<(), RestoreError> {
+    let sql = format!("DROP DATABASE IF EXISTS {}", identifier(name));
+    admin(url, "removing the database it created", sql)
+        .await
+        .map(|_| ())
+}
+
+pub async fn load(
+    url: &DatabaseUrl,
+    name: &str,
+    origin: &Origin,
+    reader: &mut (dyn AsyncRead + Send + Unpin),
+) -> Result<(), RestoreError> {
+    psql(url, name)
+        .feed(
+            "loading the dump",
+            &["--single-transaction".to_owned()],
+            origin,
+            reader,
+            false,
+        )
+        .await
+}
