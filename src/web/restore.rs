@@ -162,6 +162,8 @@ pub struct ObjectRow {
     pub plain_name: String,
     /// Shell commands that restore it with standard tools, one per line.
     pub commands: String,
+    /// The same with this app, into a new target beside the source.
+    pub app_command: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -233,6 +235,7 @@ async fn backup_page(
                 sha256: object.sha256.clone(),
                 plain_name: plain_name(object).to_owned(),
                 commands: commands(&target, object),
+                app_command: format!("s3-backup restore {folder} {}", quoted(&object.source)),
             })
             .collect(),
         failed: manifest

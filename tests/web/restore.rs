@@ -64,6 +64,10 @@ async fn a_backups_page_lists_its_objects_and_downloads_them_checked() {
     assert!(page.contains("files.tar.zst"));
     assert!(page.contains("sha256sum -c"), "{page}");
     assert!(
+        page.contains(&format!("s3-backup restore {folder} files")),
+        "{page}"
+    );
+    assert!(
         page.contains("zstd -dc files.tar.zst | tar -x -C files.restored"),
         "{page}"
     );
