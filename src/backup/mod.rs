@@ -2,6 +2,7 @@
 //! directly (no HTTP, no scheduler); the runner adds the history and one-run-at-a-time.
 
 pub mod catalogue;
+pub mod connect;
 pub mod connection;
 pub mod debris;
 pub mod download;

@@ -6,30 +6,17 @@ use tokio::io::AsyncRead;
 use super::RestoreError;
 use super::stream::Origin;
 use super::tool::Tool;
+use crate::backup::connect;
 use crate::settings::DatabaseUrl;
 
 fn client(url: &DatabaseUrl) -> Tool {
+    let (connection, envs) = connect::mysql(url);
     let mut args = vec![
         "--batch".to_owned(),
         "--skip-column-names".to_owned(),
         "--default-character-set=utf8mb4".to_owned(),
     ];
-    if !url.host().is_empty() {
-        args.push(format!("--host={}", url.host()));
-    }
-    if let Some(port) = url.port() {
-        args.push(format!("--port={port}"));
-    }
-    if let Some(socket) = url.query("socket") {
-        args.push(format!("--socket={socket}"));
-    }
-    if let Some(user) = url.username() {
-        args.push(format!("--user={user}"));
-    }
-    let mut envs = Vec::new();
-    if let Some(password) = url.password() {
-        envs.push(("MYSQL_PWD", password.to_owned()));
-    }
+    args.extend(connection);
     Tool {
         program: "mariadb",
         args,

@@ -6,14 +6,12 @@ use tokio::io::AsyncRead;
 use super::RestoreError;
 use super::stream::Origin;
 use super::tool::Tool;
+use crate::backup::connect;
 use crate::settings::DatabaseUrl;
 
 /// `psql` connected to `database` on the server of `url`, stopping at the first error.
 fn psql(url: &DatabaseUrl, database: &str) -> Tool {
-    let mut envs = Vec::new();
-    if let Some(password) = url.password() {
-        envs.push(("PGPASSWORD", password.to_owned()));
-    }
+    let envs = connect::postgres(url);
     Tool {
         program: "psql",
         args: vec![

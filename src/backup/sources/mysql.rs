@@ -3,6 +3,7 @@
 //! The password travels in MYSQL_PWD, never on the command line.
 
 use super::{SourceStream, command};
+use crate::backup::connect;
 use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
 
@@ -12,6 +13,7 @@ pub fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
             source_name: spec.name.clone(),
         });
     };
+    let (connection, envs) = connect::mysql(url);
     let mut args = vec![
         "--single-transaction".to_owned(),
         "--routines".to_owned(),
@@ -19,24 +21,9 @@ pub fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
         "--hex-blob".to_owned(),
         "--default-character-set=utf8mb4".to_owned(),
     ];
-    if !url.host().is_empty() {
-        args.push(format!("--host={}", url.host()));
-    }
-    if let Some(port) = url.port() {
-        args.push(format!("--port={port}"));
-    }
-    if let Some(socket) = url.query("socket") {
-        args.push(format!("--socket={socket}"));
-    }
-    if let Some(user) = url.username() {
-        args.push(format!("--user={user}"));
-    }
+    args.extend(connection);
     args.push("--databases".to_owned());
     // A name is never read as an option: the URL's parser refuses names starting with `-`.
     args.push(url.database());
-    let mut envs = Vec::new();
-    if let Some(password) = url.password() {
-        envs.push(("MYSQL_PWD", password.to_owned()));
-    }
     command::spawn(&spec.name, &["mariadb-dump", "mysqldump"], &args, &envs)
 }

@@ -2,6 +2,7 @@
 //! into any database. The password travels in PGPASSWORD, never on the command line.
 
 use super::{SourceStream, command};
+use crate::backup::connect;
 use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
 
@@ -17,9 +18,5 @@ pub fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
         "--no-privileges".to_owned(),
         format!("--dbname={}", url.url_without_password()),
     ];
-    let mut envs = Vec::new();
-    if let Some(password) = url.password() {
-        envs.push(("PGPASSWORD", password.to_owned()));
-    }
-    command::spawn(&spec.name, &["pg_dump"], &args, &envs)
+    command::spawn(&spec.name, &["pg_dump"], &args, &connect::postgres(url))
 }
