@@ -3,6 +3,7 @@
 
 use sqlx::SqlitePool;
 
+use crate::backup::restore::{Request, RestoreJob};
 use crate::backup::{Job, S3Target, SourceSpec};
 use crate::crypto::MasterKey;
 use crate::crypto::purpose;
@@ -107,5 +108,26 @@ pub async fn load(pool: &SqlitePool, key: &MasterKey) -> Result<Job, JobError> {
         target,
         sources,
         backup_limit: settings.backup_limit.get(),
+    })
+}
+
+/// The restore `request` performs now: the bucket of the settings and every source of this
+/// machine (whose paths and servers give the default targets).
+pub async fn restore_job(
+    pool: &SqlitePool,
+    key: &MasterKey,
+    request: Request,
+) -> Result<RestoreJob, JobError> {
+    let settings = crate::db::settings::load(pool).await?;
+    let target = target(&settings, key)?;
+    let configured = crate::db::sources::list(pool)
+        .await?
+        .iter()
+        .map(|source| source_spec(source, key))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RestoreJob {
+        target,
+        configured,
+        request,
     })
 }

@@ -12,9 +12,10 @@ use s3_backup::settings::{NewPassword, Username};
 use s3_backup::{accounts, db, jobs};
 use std::time::Duration;
 
-fn init_logging(format: LogFormat) {
+/// Logs go to standard error; `default` applies unless RUST_LOG says otherwise.
+fn init_logging(format: LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_cron_scheduler=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -27,7 +28,13 @@ fn init_logging(format: LogFormat) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // A restore prints what it did and, when it fails, one line that says why; the run's
+    // log is in the history.
+    let logs = match cli.command {
+        Some(Command::Restore(_) | Command::List(_)) => "off",
+        _ => "info,tokio_cron_scheduler=warn",
+    };
+    init_logging(cli.log_format, logs);
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(args).await,
         Command::Backup(data) => backup(data).await,
@@ -93,21 +100,7 @@ async fn backup(data: DataDir) -> Result<ExitCode, String> {
         .run_to_end(Trigger::Cli, job)
         .await
         .map_err(|e| e.to_string())?;
-    // Mail the outcome now, with short retries: the command should not linger for long.
-    let notifier = Notifier::new(
-        state.pool.clone(),
-        state.key.clone(),
-        state.config.public_url.clone(),
-        MailOptions {
-            retry_delays: vec![Duration::from_secs(5), Duration::from_secs(30)],
-            ..MailOptions::default()
-        },
-    );
-    match notifier.report_run(summary.run_id).await {
-        Ok(Some(delivery)) => println!("e-mail: {}", delivery.summary(Lang::EN)),
-        Ok(None) => {}
-        Err(error) => eprintln!("warning: the outcome could not be mailed: {error}"),
-    }
+    report_by_mail(&state, summary.run_id).await;
     println!("run {}: {}", summary.run_id, summary.status.as_str());
     if let Some(folder) = &summary.folder {
         println!("folder: {folder}");
@@ -172,31 +165,30 @@ async fn list(data: DataDir) -> Result<ExitCode, String> {
 }
 
 async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
-    use s3_backup::backup::restore::{self, BackupChoice, Request, RestoreError, SourceChoice};
+    use s3_backup::backup::restore::{BackupChoice, Request, RestoreError, SourceChoice};
     let config = Config::new(([127, 0, 0, 1], 0).into(), args.data.data_dir);
     let state = app::open_state(config).await.map_err(|e| e.to_string())?;
-    let settings = db::settings::load(&state.pool)
-        .await
-        .map_err(|e| e.to_string())?;
-    let target = jobs::target(&settings, &state.key).map_err(|e| e.to_string())?;
-    let configured = db::sources::list(&state.pool)
-        .await
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(|source| jobs::source_spec(source, &state.key))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let client = s3_backup::backup::s3::client(&target);
     let request = Request {
         backup: BackupChoice::parse(&args.backup),
         source: SourceChoice::parse(&args.source),
         to: args.to,
         replace: args.replace,
     };
-    let report = restore::restore(&client, &target, &configured, &request)
-        .await
-        .map_err(|e| e.to_string())?;
     let all = request.source == SourceChoice::All;
+    let job = jobs::restore_job(&state.pool, &state.key, request)
+        .await
+        .map_err(|e| format!("cannot start the restore: {e}"))?;
+    let runner = state.runner.clone();
+    let shown = tokio::spawn(show_progress(runner));
+    let summary = state
+        .runner
+        .restore_to_end(Trigger::Cli, job)
+        .await
+        .map_err(|e| e.to_string());
+    shown.abort();
+    let summary = summary?;
+    report_by_mail(&state, summary.run_id).await;
+    let report = summary.result.map_err(|e| e.to_string())?;
     let mut failed = false;
     for outcome in &report.outcomes {
         match &outcome.result {
@@ -226,6 +218,54 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// On a terminal, one line on standard error that says how far the run is, rewritten
+/// twice a second; nothing otherwise.
+async fn show_progress(runner: s3_backup::backup::Runner) {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let mut ticker = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        ticker.tick().await;
+        let Some(progress) = runner.progress() else {
+            continue;
+        };
+        let now = progress.snapshot();
+        let percent = now
+            .percent()
+            .map(|percent| format!(" ({percent} %)"))
+            .unwrap_or_default();
+        let line = format!(
+            "\r{}: {} of {}{percent}\x1b[K",
+            now.current_source.as_deref().unwrap_or("…"),
+            s3_backup::format::size(now.bytes_read, Lang::EN),
+            s3_backup::format::size(now.bytes_total, Lang::EN),
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
+    }
+}
+
+/// Mails the outcome of a run now, with short retries: the command should not linger.
+async fn report_by_mail(state: &app::AppState, run_id: s3_backup::db::runs::RunId) {
+    let notifier = Notifier::new(
+        state.pool.clone(),
+        state.key.clone(),
+        state.config.public_url.clone(),
+        MailOptions {
+            retry_delays: vec![Duration::from_secs(5), Duration::from_secs(30)],
+            ..MailOptions::default()
+        },
+    );
+    match notifier.report_run(run_id).await {
+        Ok(Some(delivery)) => println!("e-mail: {}", delivery.summary(Lang::EN)),
+        Ok(None) => {}
+        Err(error) => eprintln!("warning: the outcome could not be mailed: {error}"),
+    }
 }
 
 async fn user(data: DataDir, name: &str, create: bool) -> Result<ExitCode, String> {

@@ -69,6 +69,8 @@
           Object.keys(p).forEach(function (key) {
             var el = live.querySelector('[data-field="' + key + '"]');
             if (el) { el.textContent = p[key]; }
+            var bar = live.querySelector('[data-bar="' + key + '"]');
+            if (bar && p[key] !== null) { bar.value = p[key]; bar.textContent = p.percent; }
           });
           if (p.status && p.status !== "running") {
             window.location.reload();

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_compression::tokio::bufread::ZstdDecoder;
@@ -14,6 +15,7 @@ use tokio::io::{AsyncRead, BufReader, ReadBuf};
 use super::error::S3Failure;
 use super::job::S3Target;
 use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
+use super::progress::Progress;
 
 /// Bytes read at once from the bucket.
 const READ_BUFFER: usize = 256 * 1024;
@@ -94,6 +96,17 @@ pub async fn open(
     object: &StoredObject,
     form: Form,
 ) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
+    open_counted(client, target, object, form, None).await
+}
+
+/// Like `open`, adding the stored bytes read to `progress` as they come.
+pub async fn open_counted(
+    client: &Client,
+    target: &S3Target,
+    object: &StoredObject,
+    form: Form,
+    progress: Option<&Arc<Progress>>,
+) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
     let output = client
         .get_object()
         .bucket(&target.bucket)
@@ -106,7 +119,10 @@ pub async fn open(
             failure: S3Failure::from_sdk(&err),
         })?;
     let checked = Checked::new(
-        output.body.into_async_read(),
+        Counted {
+            inner: output.body.into_async_read(),
+            progress: progress.cloned(),
+        },
         object.size,
         &object.sha256,
         object.key.clone(),
@@ -121,6 +137,27 @@ pub async fn open(
             Box::new(decoder)
         }
     })
+}
+
+/// Passes bytes through, adding their count to a run's progress.
+struct Counted<R> {
+    inner: R,
+    progress: Option<Arc<Progress>>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(progress)) = (&polled, &self.progress) {
+            progress.add_read((buf.filled().len() - before) as u64);
+        }
+        polled
+    }
 }
 
 /// Passes bytes through while hashing them; at the end, a size or SHA-256 that differs from

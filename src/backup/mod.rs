@@ -28,4 +28,4 @@ pub use job::{Job, S3Target, SourceSpec};
 pub use manifest::{Manifest, StoredObject};
 pub use progress::{Progress, ProgressSnapshot, Reporter};
 pub use retention::{RetentionReport, RetentionWarning};
-pub use runner::{RunFinished, RunSummary, Runner, StartError};
+pub use runner::{RestoreSummary, RunFinished, RunSummary, Runner, StartError};

@@ -17,6 +17,7 @@ pub struct Progress {
     current_source: Mutex<Option<String>>,
     bytes_read: AtomicU64,
     bytes_uploaded: AtomicU64,
+    bytes_total: AtomicU64,
 }
 
 /// A copy of the counters at one moment, as stored in the run row (JSON).
@@ -25,6 +26,18 @@ pub struct ProgressSnapshot {
     pub current_source: Option<String>,
     pub bytes_read: u64,
     pub bytes_uploaded: u64,
+    /// What `bytes_read` will reach when the run is done, when known (a restore reads
+    /// objects of known sizes); 0 when not.
+    #[serde(default)]
+    pub bytes_total: u64,
+}
+
+impl ProgressSnapshot {
+    /// How far the run is, in whole percent, when its total is known.
+    pub fn percent(&self) -> Option<u64> {
+        (self.bytes_total > 0)
+            .then(|| (self.bytes_read.min(self.bytes_total) * 100) / self.bytes_total)
+    }
 }
 
 impl Progress {
@@ -42,6 +55,11 @@ impl Progress {
         self.bytes_uploaded.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// More bytes the run will read before it is done.
+    pub fn add_total(&self, bytes: u64) {
+        self.bytes_total.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> ProgressSnapshot {
         ProgressSnapshot {
             current_source: self
@@ -51,6 +69,7 @@ impl Progress {
                 .unwrap_or(None),
             bytes_read: self.bytes_read.load(Ordering::Relaxed),
             bytes_uploaded: self.bytes_uploaded.load(Ordering::Relaxed),
+            bytes_total: self.bytes_total.load(Ordering::Relaxed),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::debris::{self, DebrisReport};
@@ -17,7 +18,8 @@ use super::engine::{choose_folder, run_backup_in};
 use super::job::{Job, S3Target};
 use super::manifest::StoredObject;
 use super::progress::{Progress, ProgressSnapshot, Reporter, RunEvent};
-use crate::db::runs::{self, Outcome, RunId, RunStatus, RunsError, Trigger};
+use super::restore::{self, Report, RestoreError, RestoreJob};
+use crate::db::runs::{self, Outcome, RunId, RunKind, RunStatus, RunsError, Trigger};
 use crate::lang::Message;
 
 /// How often the run row's progress is refreshed, at most.
@@ -83,12 +85,41 @@ enum Slot {
     Running(RunId),
 }
 
+/// How a restore ended, for the command line.
+#[derive(Debug)]
+pub struct RestoreSummary {
+    pub run_id: RunId,
+    pub status: RunStatus,
+    /// What became of each object, or why none was restored.
+    pub result: Result<Report, RestoreError>,
+}
+
+/// The run in progress: its task, the token a restore watches, its counters.
+struct Current {
+    run_id: RunId,
+    kind: RunKind,
+    task: tokio::task::AbortHandle,
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+}
+
+impl Current {
+    /// A backup stops where it is (its uploads are aborted as they are dropped); a restore
+    /// is told, so that it removes what it created before it ends.
+    fn stop(&self) {
+        match self.kind {
+            RunKind::Backup => self.task.abort(),
+            RunKind::Restore | RunKind::Verify => self.cancel.cancel(),
+        }
+    }
+}
+
 struct Inner {
     pool: SqlitePool,
     slot: Mutex<Slot>,
     finished: broadcast::Sender<RunFinished>,
-    /// The engine task of the run in progress, to cancel it at shutdown.
-    engine: Mutex<Option<tokio::task::AbortHandle>>,
+    /// How to stop the run in progress (at shutdown, or when asked), and its counters.
+    engine: Mutex<Option<Current>>,
     /// Signalled whenever the slot becomes free.
     idle: tokio::sync::Notify,
     /// A file locked for the whole run, so that two processes on the same data (the server
@@ -190,15 +221,17 @@ impl Runner {
     /// At shutdown: cancels the run in progress, waits (at most `limit`) for it to be
     /// recorded as failed and for its multipart uploads to be aborted on the server.
     pub async fn shutdown(&self, limit: Duration) {
-        let cancelled = self
-            .inner
-            .engine
-            .lock()
-            .ok()
-            .and_then(|mut engine| engine.take());
-        let Some(engine) = cancelled else { return };
-        tracing::warn!("stopping: cancelling the backup in progress");
-        engine.abort();
+        let stopped = self.inner.engine.lock().ok().and_then(|engine| {
+            engine.as_ref().map(|current| {
+                current.stop();
+                current.kind
+            })
+        });
+        let Some(kind) = stopped else { return };
+        tracing::warn!(
+            kind = kind.as_str(),
+            "stopping: cancelling the run in progress"
+        );
         let ended = async {
             loop {
                 let idle = self.inner.idle.notified();
@@ -261,9 +294,75 @@ impl Runner {
         }
     }
 
-    /// Starts a run in the background and returns its id at once.
+    /// The kind of the run in progress, if any.
+    pub fn current_kind(&self) -> Option<RunKind> {
+        self.inner
+            .engine
+            .lock()
+            .ok()
+            .and_then(|engine| engine.as_ref().map(|current| current.kind))
+    }
+
+    /// The live counters of the run in progress (the command line shows them).
+    pub fn progress(&self) -> Option<Arc<Progress>> {
+        self.inner
+            .engine
+            .lock()
+            .ok()
+            .and_then(|engine| engine.as_ref().map(|current| current.progress.clone()))
+    }
+
+    /// Cancels run `run_id` if it is the one in progress; false if it is not running here.
+    /// The run ends (recorded as cancelled) once it has cleaned up.
+    pub fn cancel(&self, run_id: RunId) -> bool {
+        let Ok(engine) = self.inner.engine.lock() else {
+            return false;
+        };
+        match engine.as_ref() {
+            Some(current) if current.run_id == run_id => {
+                tracing::warn!(run_id, kind = current.kind.as_str(), "cancelling the run");
+                current.stop();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Starts a backup in the background and returns its id at once.
     pub async fn start(&self, trigger: Trigger, job: Job) -> Result<RunId, StartError> {
         self.start_for(trigger, None, job).await
+    }
+
+    /// Starts a restore in the background and returns its id at once.
+    pub async fn start_restore(
+        &self,
+        trigger: Trigger,
+        job: RestoreJob,
+    ) -> Result<RunId, StartError> {
+        let (guard, run_id) = self.claim_restore(trigger, &job).await?;
+        let runner = self.clone();
+        tokio::spawn(async move { runner.execute_restore(guard, run_id, job).await });
+        Ok(run_id)
+    }
+
+    /// Runs a restore in the foreground until it ends (the `restore` command).
+    pub async fn restore_to_end(
+        &self,
+        trigger: Trigger,
+        job: RestoreJob,
+    ) -> Result<RestoreSummary, StartError> {
+        let (guard, run_id) = self.claim_restore(trigger, &job).await?;
+        Ok(self.execute_restore(guard, run_id, job).await)
+    }
+
+    async fn claim_restore(
+        &self,
+        trigger: Trigger,
+        job: &RestoreJob,
+    ) -> Result<(SlotGuard, RunId), StartError> {
+        let request = job.request.to_stored();
+        self.claim(RunKind::Restore, trigger, None, Some(&request))
+            .await
     }
 
     /// Like `start`, recording the time the run was scheduled for (catch-up runs).
@@ -273,7 +372,9 @@ impl Runner {
         scheduled_for: Option<DateTime<Utc>>,
         job: Job,
     ) -> Result<RunId, StartError> {
-        let (guard, run_id) = self.claim(trigger, scheduled_for).await?;
+        let (guard, run_id) = self
+            .claim(RunKind::Backup, trigger, scheduled_for, None)
+            .await?;
         let runner = self.clone();
         tokio::spawn(async move { runner.execute(guard, run_id, job).await });
         Ok(run_id)
@@ -281,14 +382,16 @@ impl Runner {
 
     /// Runs in the foreground until the run ends (the `backup` command).
     pub async fn run_to_end(&self, trigger: Trigger, job: Job) -> Result<RunSummary, StartError> {
-        let (guard, run_id) = self.claim(trigger, None).await?;
+        let (guard, run_id) = self.claim(RunKind::Backup, trigger, None, None).await?;
         Ok(self.execute(guard, run_id, job).await)
     }
 
     async fn claim(
         &self,
+        kind: RunKind,
         trigger: Trigger,
         scheduled_for: Option<DateTime<Utc>>,
+        request: Option<&str>,
     ) -> Result<(SlotGuard, RunId), StartError> {
         loop {
             let idle = self.inner.idle.notified();
@@ -327,33 +430,44 @@ impl Runner {
             // Nobody else runs: rows still `running` were left by a process that died.
             runs::mark_interrupted_at_startup(&self.inner.pool).await?;
         }
-        let run_id = runs::create(&self.inner.pool, trigger, scheduled_for).await?;
+        let run_id = match kind {
+            RunKind::Backup => runs::create(&self.inner.pool, trigger, scheduled_for).await?,
+            other => runs::create_operation(&self.inner.pool, other, trigger, request).await?,
+        };
         guard.set(Slot::Running(run_id));
         Ok((guard, run_id))
     }
 
-    async fn execute(&self, guard: SlotGuard, run_id: RunId, job: Job) -> RunSummary {
+    /// Runs `work` in its own task (a panic then ends the run as failed instead of leaving
+    /// it running) with a reporter whose events and progress are recorded, and returns once
+    /// every event is written.
+    async fn supervise<T, F>(
+        &self,
+        run_id: RunId,
+        kind: RunKind,
+        work: impl FnOnce(Reporter, CancellationToken) -> F,
+    ) -> Result<T, tokio::task::JoinError>
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = &self.inner.pool;
         let progress = Arc::new(Progress::default());
         let (events, received) = mpsc::unbounded_channel();
         let reporter = Reporter::new(progress.clone(), events).tracking_aborts(&self.inner.aborts);
-        let recorder = tokio::spawn(record(pool.clone(), run_id, received, progress));
-        // The engine runs in its own task so that a panic ends the run as failed instead of
-        // leaving it running.
-        let engine_pool = pool.clone();
-        let engine = tokio::spawn(async move {
-            // Nothing of this run exists yet, so nothing of it can be cleaned.
-            clean(&engine_pool, &job.target, &reporter).await;
-            let folder = choose_folder(&job, &reporter).await?;
-            if let Err(err) = runs::set_folder(&engine_pool, run_id, &folder.key).await {
-                tracing::error!(run_id, "{err}");
-            }
-            run_backup_in(&job, folder, &reporter).await
-        });
+        let recorder = tokio::spawn(record(pool.clone(), run_id, received, progress.clone()));
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(work(reporter, cancel.clone()));
         if let Ok(mut current) = self.inner.engine.lock() {
-            *current = Some(engine.abort_handle());
+            *current = Some(Current {
+                run_id,
+                kind,
+                task: task.abort_handle(),
+                cancel,
+                progress,
+            });
         }
-        let result = engine.await;
+        let result = task.await;
         if let Ok(mut current) = self.inner.engine.lock() {
             *current = None;
         }
@@ -361,6 +475,22 @@ impl Runner {
         if let Err(err) = recorder.await {
             tracing::error!(run_id, "run recorder stopped: {err}");
         }
+        result
+    }
+
+    async fn execute(&self, guard: SlotGuard, run_id: RunId, job: Job) -> RunSummary {
+        let engine_pool = self.inner.pool.clone();
+        let result = self
+            .supervise(run_id, RunKind::Backup, move |reporter, _| async move {
+                // Nothing of this run exists yet, so nothing of it can be cleaned.
+                clean(&engine_pool, &job.target, &reporter).await;
+                let folder = choose_folder(&job, &reporter).await?;
+                if let Err(err) = runs::set_folder(&engine_pool, run_id, &folder.key).await {
+                    tracing::error!(run_id, "{err}");
+                }
+                run_backup_in(&job, folder, &reporter).await
+            })
+            .await;
 
         let mut summary = RunSummary {
             run_id,
@@ -384,10 +514,8 @@ impl Runner {
                     warning: summary.warning.clone(),
                 };
                 if outcome.failed.is_empty() {
-                    summary.status = RunStatus::Success;
                     Outcome::Success(stored)
                 } else {
-                    summary.status = RunStatus::Partial;
                     let error = Message::new("run.error.partial")
                         .with("failed", outcome.failed.len())
                         .with("total", outcome.failed.len() + summary.objects.len())
@@ -400,35 +528,74 @@ impl Runner {
                                 .collect::<Vec<_>>()
                                 .join(", "),
                         );
-                    summary.error = Some(error.clone());
                     Outcome::Partial { stored, error }
                 }
             }
-            Ok(Err(err)) => {
-                let error = err.message();
-                summary.error = Some(error.clone());
+            Ok(Err(err)) => Outcome::Failed {
+                error: err.message(),
+                folder: None,
+            },
+            Err(join_error) => ended_abruptly(&join_error),
+        };
+        summary.status = self.conclude(guard, run_id, "backup", &outcome).await;
+        summary.error = outcome_error(&outcome);
+        summary
+    }
+
+    async fn execute_restore(
+        &self,
+        guard: SlotGuard,
+        run_id: RunId,
+        job: RestoreJob,
+    ) -> RestoreSummary {
+        let result = self
+            .supervise(run_id, RunKind::Restore, move |reporter, cancel| async move {
+                restore::restore(&job, &reporter, &cancel).await
+            })
+            .await;
+        let (outcome, result) = match result {
+            Ok(Ok(report)) => (restore_outcome(&report), Ok(report)),
+            Ok(Err(error)) => (
                 Outcome::Failed {
-                    error,
+                    error: match &error {
+                        RestoreError::Cancelled => Message::new("run.restore.run_cancelled"),
+                        other => Message::new("run.restore.not_started").detail(other.to_string()),
+                    },
                     folder: None,
-                }
-            }
+                },
+                Err(error),
+            ),
             Err(join_error) => {
-                let error = if join_error.is_cancelled() {
-                    Message::new("run.error.cancelled")
-                } else {
-                    Message::new("run.error.crashed").detail(join_error.to_string())
-                };
-                summary.error = Some(error.clone());
-                Outcome::Failed {
-                    error,
-                    folder: None,
-                }
+                let outcome = ended_abruptly(&join_error);
+                let error = RestoreError::Crashed(join_error.to_string());
+                (outcome, Err(error))
             }
         };
-        if summary.status == RunStatus::Failed
-            && let Some(error) = &summary.error
-        {
-            tracing::error!(run_id, "backup failed: {error}");
+        let status = self.conclude(guard, run_id, "restore", &outcome).await;
+        RestoreSummary {
+            run_id,
+            status,
+            result,
+        }
+    }
+
+    /// Logs a failure (unless it is already the log's last line), writes the run's end,
+    /// frees the slot and tells whoever listens. Returns the status written.
+    async fn conclude(
+        &self,
+        guard: SlotGuard,
+        run_id: RunId,
+        what: &str,
+        outcome: &Outcome,
+    ) -> RunStatus {
+        let pool = &self.inner.pool;
+        let status = match outcome {
+            Outcome::Success(_) => RunStatus::Success,
+            Outcome::Partial { .. } => RunStatus::Partial,
+            Outcome::Failed { .. } => RunStatus::Failed,
+        };
+        if let Outcome::Failed { error, .. } = outcome {
+            tracing::error!(run_id, "{what} failed: {error}");
             // A source's own failure is already the log's last line.
             let logged = runs::last_log(pool, run_id)
                 .await
@@ -442,7 +609,7 @@ impl Runner {
         // The end must be written, or the run would look stuck: retry a busy or failing
         // database a few times before giving up (start-up then marks it interrupted).
         for (attempt, pause) in [1u64, 2, 4, 8, 0].into_iter().enumerate() {
-            match runs::finish(pool, run_id, &outcome).await {
+            match runs::finish(pool, run_id, outcome).await {
                 Ok(_) => break,
                 Err(err) if pause > 0 => {
                     tracing::warn!(
@@ -457,11 +624,75 @@ impl Runner {
         }
         drop(guard);
         // Nobody listening is fine: the history has it.
-        let _ = self.inner.finished.send(RunFinished {
-            run_id,
-            status: summary.status,
-        });
-        summary
+        let _ = self.inner.finished.send(RunFinished { run_id, status });
+        status
+    }
+}
+
+/// A run whose task was cancelled (shutdown) or panicked.
+fn ended_abruptly(join_error: &tokio::task::JoinError) -> Outcome {
+    let error = if join_error.is_cancelled() {
+        Message::new("run.error.cancelled")
+    } else {
+        Message::new("run.error.crashed").detail(join_error.to_string())
+    };
+    Outcome::Failed {
+        error,
+        folder: None,
+    }
+}
+
+fn outcome_error(outcome: &Outcome) -> Option<Message> {
+    match outcome {
+        Outcome::Success(_) => None,
+        Outcome::Partial { error, .. } | Outcome::Failed { error, .. } => Some(error.clone()),
+    }
+}
+
+/// A restore's report as the history records it: the backup's folder, the bytes and
+/// objects restored; partial when some objects failed, failed when none was restored.
+fn restore_outcome(report: &Report) -> Outcome {
+    let restored: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|outcome| outcome.result.is_ok())
+        .collect();
+    let failed: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|outcome| outcome.result.is_err())
+        .collect();
+    let cancelled = failed
+        .iter()
+        .any(|outcome| matches!(outcome.result, Err(RestoreError::Cancelled)));
+    let stored = runs::Stored {
+        folder: report.folder_key.clone(),
+        total_bytes: restored.iter().map(|outcome| outcome.size).sum(),
+        object_count: restored.len() as u64,
+        warning: None,
+    };
+    let error = if cancelled {
+        Message::new("run.restore.run_cancelled")
+    } else {
+        Message::new("run.restore.some_failed")
+            .with("failed", failed.len())
+            .with("total", report.outcomes.len())
+            .with(
+                "sources",
+                failed
+                    .iter()
+                    .map(|outcome| outcome.source.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+    };
+    match (restored.is_empty(), failed.is_empty()) {
+        (_, true) => Outcome::Success(stored),
+        (false, false) => Outcome::Partial { stored, error },
+        (true, false) => Outcome::Failed {
+            error,
+            folder: Some(report.folder_key.clone()),
+        },
     }
 }
 

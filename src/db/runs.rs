@@ -23,6 +23,32 @@ fn failed(step: &'static str) -> impl FnOnce(sqlx::Error) -> RunsError {
     move |source| RunsError { step, source }
 }
 
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunKind {
+    Backup,
+    Restore,
+    Verify,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Verify => "verify",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "restore" => Self::Restore,
+            "verify" => Self::Verify,
+            _ => Self::Backup,
+        }
+    }
+}
+
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Trigger {
@@ -102,6 +128,7 @@ impl RunStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     pub id: RunId,
+    pub kind: RunKind,
     pub trigger: Trigger,
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
@@ -113,11 +140,14 @@ pub struct Run {
     pub error: Option<Message>,
     pub warning: Option<Message>,
     pub progress: Option<ProgressSnapshot>,
+    /// What a restore was asked to do (JSON), for its page.
+    pub request: Option<String>,
 }
 
 #[derive(FromRow)]
 struct RunRow {
     id: i64,
+    kind: String,
     trigger: String,
     status: String,
     started_at: DateTime<Utc>,
@@ -129,12 +159,14 @@ struct RunRow {
     error: Option<String>,
     warning: Option<String>,
     progress: Option<String>,
+    request: Option<String>,
 }
 
 impl From<RunRow> for Run {
     fn from(row: RunRow) -> Self {
         Self {
             id: row.id,
+            kind: RunKind::parse(&row.kind),
             trigger: Trigger::parse(&row.trigger),
             status: RunStatus::parse(&row.status),
             started_at: row.started_at,
@@ -148,12 +180,13 @@ impl From<RunRow> for Run {
             progress: row
                 .progress
                 .and_then(|json| serde_json::from_str(&json).ok()),
+            request: row.request,
         }
     }
 }
 
-const RUN_COLUMNS: &str = "id, trigger, status, started_at, finished_at, scheduled_for, folder, \
-     total_bytes, object_count, error, warning, progress";
+const RUN_COLUMNS: &str = "id, kind, trigger, status, started_at, finished_at, scheduled_for, folder, \
+     total_bytes, object_count, error, warning, progress, request";
 
 /// An object a run stored.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -240,28 +273,50 @@ pub enum Outcome {
     },
 }
 
-/// Records a new run as running.
+/// Records a new backup as running.
 pub async fn create(
     pool: &SqlitePool,
     trigger: Trigger,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<RunId, RunsError> {
-    insert_running(pool, trigger, Utc::now(), scheduled_for).await
+    insert_running(
+        pool,
+        RunKind::Backup,
+        trigger,
+        Utc::now(),
+        scheduled_for,
+        None,
+    )
+    .await
+}
+
+/// Records a new run of `kind` as running, with what it was asked to do.
+pub async fn create_operation(
+    pool: &SqlitePool,
+    kind: RunKind,
+    trigger: Trigger,
+    request: Option<&str>,
+) -> Result<RunId, RunsError> {
+    insert_running(pool, kind, trigger, Utc::now(), None, request).await
 }
 
 async fn insert_running(
     executor: impl SqliteExecutor<'_>,
+    kind: RunKind,
     trigger: Trigger,
     started_at: DateTime<Utc>,
     scheduled_for: Option<DateTime<Utc>>,
+    request: Option<&str>,
 ) -> Result<RunId, RunsError> {
     sqlx::query_scalar(
-        "INSERT INTO runs (trigger, status, started_at, scheduled_for) \
-         VALUES (?1, 'running', ?2, ?3) RETURNING id",
+        "INSERT INTO runs (kind, trigger, status, started_at, scheduled_for, request) \
+         VALUES (?1, ?2, 'running', ?3, ?4, ?5) RETURNING id",
     )
+    .bind(kind.as_str())
     .bind(trigger.as_str())
     .bind(started_at)
     .bind(scheduled_for)
+    .bind(request)
     .fetch_one(executor)
     .await
     .map_err(failed("creating a run"))
@@ -280,7 +335,15 @@ pub async fn record_skipped(
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(failed("recording a skipped run"))?;
-    let id = insert_running(&mut *tx, Trigger::Scheduled, now, Some(slot)).await?;
+    let id = insert_running(
+        &mut *tx,
+        RunKind::Backup,
+        Trigger::Scheduled,
+        now,
+        Some(slot),
+        None,
+    )
+    .await?;
     let ending = Ending {
         warning: Some(warning.clone()),
         ..Ending::default()
@@ -308,7 +371,7 @@ pub async fn set_folder(pool: &SqlitePool, run: RunId, folder: &str) -> Result<(
 /// choosing one, newest first: where a dead or failed run may have left objects.
 pub async fn unfinished_folders(pool: &SqlitePool, limit: u32) -> Result<Vec<String>, RunsError> {
     sqlx::query_scalar(
-        "SELECT folder FROM runs WHERE status IN ('failed', 'interrupted') \
+        "SELECT folder FROM runs WHERE kind = 'backup' AND status IN ('failed', 'interrupted') \
          AND folder IS NOT NULL ORDER BY id DESC LIMIT ?1",
     )
     .bind(i64::from(limit))
@@ -607,7 +670,7 @@ pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, Run
 /// The folder (key) each run that stored something wrote to, with the run's id.
 pub async fn by_folder(pool: &SqlitePool) -> Result<Vec<(String, RunId)>, RunsError> {
     sqlx::query_as(
-        "SELECT folder, id FROM runs WHERE folder IS NOT NULL \
+        "SELECT folder, id FROM runs WHERE kind = 'backup' AND folder IS NOT NULL \
          AND status IN ('success', 'partial') ORDER BY id",
     )
     .fetch_all(pool)
@@ -615,10 +678,10 @@ pub async fn by_folder(pool: &SqlitePool) -> Result<Vec<(String, RunId)>, RunsEr
     .map_err(failed("reading the runs' folders"))
 }
 
-/// The newest successful run.
+/// The newest successful backup.
 pub async fn latest_success(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
     let row: Option<RunRow> = sqlx::query_as(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs WHERE status = 'success' \
+        "SELECT {RUN_COLUMNS} FROM runs WHERE kind = 'backup' AND status = 'success' \
          ORDER BY started_at DESC, id DESC LIMIT 1"
     ))
     .fetch_optional(pool)
@@ -629,16 +692,18 @@ pub async fn latest_success(pool: &SqlitePool) -> Result<Option<Run>, RunsError>
 
 /// The newest firing recorded in the history, whatever became of it.
 pub async fn latest_scheduled_for(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, RunsError> {
-    sqlx::query_scalar("SELECT MAX(scheduled_for) FROM runs WHERE scheduled_for IS NOT NULL")
-        .fetch_one(pool)
-        .await
-        .map_err(failed("reading the last scheduled run"))
+    sqlx::query_scalar(
+        "SELECT MAX(scheduled_for) FROM runs WHERE kind = 'backup' AND scheduled_for IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(failed("reading the last scheduled run"))
 }
 
 /// The newest scheduled run, whatever its status (the scheduler's catch-up looks at it).
 pub async fn last_scheduled(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
     let row: Option<RunRow> = sqlx::query_as(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs WHERE trigger = 'scheduled' \
+        "SELECT {RUN_COLUMNS} FROM runs WHERE kind = 'backup' AND trigger = 'scheduled' \
          ORDER BY COALESCE(scheduled_for, started_at) DESC, id DESC LIMIT 1"
     ))
     .fetch_optional(pool)

@@ -10,19 +10,24 @@ pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
-pub async fn runs_by_status(pool: &SqlitePool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, COUNT(*) FROM runs GROUP BY status ORDER BY status")
-        .fetch_all(pool)
-        .await
+/// How many runs of each kind ended (or are) in each status: (kind, status, count).
+pub async fn runs_by_kind_and_status(
+    pool: &SqlitePool,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT kind, status, COUNT(*) FROM runs GROUP BY kind, status ORDER BY kind, status",
+    )
+    .fetch_all(pool)
+    .await
 }
 
-/// The latest finished run: status, start, end, bytes.
+/// The latest finished backup: status, start, end, bytes.
 pub async fn last_finished(
     pool: &SqlitePool,
 ) -> Result<Option<(i64, String, DateTime<Utc>, DateTime<Utc>, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, status, started_at, finished_at, total_bytes FROM runs
-         WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+         WHERE kind = 'backup' AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
     )
     .fetch_optional(pool)
     .await
@@ -30,7 +35,8 @@ pub async fn last_finished(
 
 pub async fn last_success_at(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT finished_at FROM runs WHERE status = 'success' ORDER BY id DESC LIMIT 1",
+        "SELECT finished_at FROM runs WHERE kind = 'backup' AND status = 'success' \
+         ORDER BY id DESC LIMIT 1",
     )
     .fetch_optional(pool)
     .await

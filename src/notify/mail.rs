@@ -11,7 +11,7 @@ use lettre::message::{Mailbox, MultiPart};
 
 use super::account::SmtpAccount;
 use super::problem::MailProblem;
-use crate::db::runs::{Run, RunId, RunStatus, Trigger};
+use crate::db::runs::{Run, RunId, RunKind, RunStatus, Trigger};
 use crate::settings::EmailList;
 
 use crate::lang::Lang;
@@ -123,10 +123,28 @@ pub fn run_report(
     log: &[String],
 ) -> Result<Mail, askama::Error> {
     let tr = ctx.tr;
-    let (subject_key, intro_key) = match run.status {
-        RunStatus::Success => ("notify.subject.success", "notify.run.intro_success"),
-        RunStatus::Interrupted => ("notify.subject.interrupted", "notify.run.intro_interrupted"),
-        RunStatus::Partial => ("notify.subject.partial", "notify.run.intro_partial"),
+    let (subject_key, intro_key) = match (run.kind, run.status) {
+        (RunKind::Restore, RunStatus::Success) => (
+            "notify.subject.restore_success",
+            "notify.run.intro_restore_success",
+        ),
+        (RunKind::Restore, RunStatus::Interrupted) => (
+            "notify.subject.restore_interrupted",
+            "notify.run.intro_restore_interrupted",
+        ),
+        (RunKind::Restore, RunStatus::Partial) => (
+            "notify.subject.restore_partial",
+            "notify.run.intro_restore_partial",
+        ),
+        (RunKind::Restore, _) => (
+            "notify.subject.restore_failed",
+            "notify.run.intro_restore_failed",
+        ),
+        (_, RunStatus::Success) => ("notify.subject.success", "notify.run.intro_success"),
+        (_, RunStatus::Interrupted) => {
+            ("notify.subject.interrupted", "notify.run.intro_interrupted")
+        }
+        (_, RunStatus::Partial) => ("notify.subject.partial", "notify.run.intro_partial"),
         _ => ("notify.subject.failed", "notify.run.intro_failed"),
     };
     let subject = tr.td(
@@ -145,6 +163,7 @@ pub fn run_report(
         subject,
         intro: tr.t(intro_key),
         trigger: tr.t(match run.trigger {
+            Trigger::Manual if run.kind == RunKind::Restore => "notify.run.trigger_restore_page",
             Trigger::Manual => "notify.run.trigger_manual",
             Trigger::Scheduled => "notify.run.trigger_scheduled",
             Trigger::Cli => "notify.run.trigger_cli",

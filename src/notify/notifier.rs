@@ -15,9 +15,10 @@ use super::mail::{self, Mail, MailContext};
 use super::problem::MailProblem;
 use super::smtp::{self, Outgoing};
 use crate::backup::Runner;
+use crate::backup::restore::StoredRequest;
 use crate::crypto::MasterKey;
 use crate::db::notifications::{self, Attempt, Delivery, Kind};
-use crate::db::runs::{self, RunId, RunStatus};
+use crate::db::runs::{self, Run, RunId, RunKind, RunStatus};
 use crate::settings::EmailList;
 
 /// The notification settings of the settings row.
@@ -96,7 +97,10 @@ impl Notifier {
             RunStatus::Success if prefs.on_success => Kind::RunSucceeded,
             _ => return Ok(None),
         };
-        let what = self.what_is_backed_up().await?;
+        let what = match run.kind {
+            RunKind::Restore => what_is_restored(run),
+            RunKind::Backup | RunKind::Verify => self.what_is_backed_up().await?,
+        };
         let log: Vec<String> = detail
             .logs
             .iter()
@@ -263,4 +267,19 @@ impl Notifier {
             n => format!("{} +{}", names[..3].join(", "), n - 3),
         })
     }
+}
+
+/// What a restore restored, for its mail's subject: the source (or `all`) and the backup.
+fn what_is_restored(run: &Run) -> String {
+    let request = run
+        .request
+        .as_deref()
+        .and_then(StoredRequest::from_stored)
+        .unwrap_or_default();
+    let folder = run
+        .folder
+        .as_deref()
+        .and_then(|key| key.rsplit('/').next())
+        .unwrap_or(&request.backup);
+    format!("{} ← {folder}", request.source)
 }

@@ -11,7 +11,8 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::backup::StartError;
-use crate::db::runs::{self, Run, RunDetail, RunStatus, Trigger};
+use crate::backup::restore::StoredRequest;
+use crate::db::runs::{self, Run, RunDetail, RunKind, RunStatus, Trigger};
 use crate::format;
 use crate::lang::Lang;
 use crate::web::error::WebError;
@@ -26,11 +27,14 @@ pub fn router() -> Router<AppState> {
         .route("/backups/run", post(backup_now))
         .route("/backups/{id}", get(detail))
         .route("/backups/{id}/progress", get(progress))
+        .route("/backups/{id}/cancel", post(cancel))
 }
 
 /// A run as a row of the history table.
 pub struct RunView {
     pub id: i64,
+    /// `backup`, `restore` or `verify`.
+    pub kind: &'static str,
     pub started: String,
     pub trigger: &'static str,
     pub status: &'static str,
@@ -47,8 +51,12 @@ impl RunView {
         let end = run.finished_at.unwrap_or_else(chrono::Utc::now);
         RunView {
             id: run.id,
+            kind: run.kind.as_str(),
             started: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            trigger: run.trigger.as_str(),
+            trigger: match (run.kind, run.trigger) {
+                (RunKind::Restore, Trigger::Manual) => "restore_page",
+                (_, trigger) => trigger.as_str(),
+            },
             status: run.status.as_str(),
             duration: format::duration(end - run.started_at),
             size: format::size_i64(run.total_bytes, lang),
@@ -148,11 +156,28 @@ async fn backup_now(
 struct DetailPage {
     page: Page,
     run: RunView,
+    /// What a restore was asked to do.
+    request: Option<RequestView>,
     live: Option<LiveProgress>,
+    /// Offered while the run is in progress in this process.
+    cancel: Option<CancelView>,
     objects: Vec<ObjectView>,
     failed: Vec<FailedView>,
     logs: Vec<LogView>,
     deliveries: Vec<String>,
+}
+
+/// What a restore was asked to restore, and where.
+struct RequestView {
+    backup: String,
+    source: String,
+    to: String,
+    replace: bool,
+}
+
+/// The cancel button, with what to know before pressing it.
+struct CancelView {
+    warning: String,
 }
 
 struct ObjectView {
@@ -182,15 +207,29 @@ struct LiveProgress {
     source: String,
     read: String,
     uploaded: String,
+    /// The bytes the run will read in all, when known (a restore), else empty.
+    total: String,
+    /// `42 %` when the total is known, else empty.
+    percent: String,
+    /// The same as a number for a progress bar; absent when unknown.
+    percent_value: Option<u64>,
 }
 
 fn live(run: &Run, lang: Lang) -> LiveProgress {
     let snapshot = run.progress.clone().unwrap_or_default();
+    let percent = snapshot.percent();
     LiveProgress {
         status: run.status.as_str(),
-        source: snapshot.current_source.unwrap_or_default(),
         read: format::size(snapshot.bytes_read, lang),
         uploaded: format::size(snapshot.bytes_uploaded, lang),
+        total: if snapshot.bytes_total > 0 {
+            format::size(snapshot.bytes_total, lang)
+        } else {
+            String::new()
+        },
+        percent: percent.map(|p| format!("{p} %")).unwrap_or_default(),
+        percent_value: percent,
+        source: snapshot.current_source.unwrap_or_default(),
     }
 }
 
@@ -215,8 +254,32 @@ async fn detail(
         .map(|d| d.summary(page.lang))
         .collect();
     let lang = page.lang;
+    let request = detail
+        .run
+        .request
+        .as_deref()
+        .and_then(StoredRequest::from_stored)
+        .map(|request| RequestView {
+            backup: request.backup,
+            source: request.source,
+            to: request.to.unwrap_or_default(),
+            replace: request.replace,
+        });
+    let running_here =
+        detail.run.status == RunStatus::Running && state.runner.current() == Some(id);
+    let cancel = running_here.then(|| CancelView {
+        warning: match (&request, detail.run.kind) {
+            (Some(request), RunKind::Restore) if request.replace => {
+                page.td("backups.cancel_warning_replace", &request.to)
+            }
+            (_, RunKind::Restore) => page.t("backups.cancel_warning_restore"),
+            _ => page.t("backups.cancel_warning_backup"),
+        },
+    });
     Ok(DetailPage {
         deliveries,
+        request,
+        cancel,
         page: page.in_section("backups"),
         live: (detail.run.status == RunStatus::Running).then(|| live(&detail.run, lang)),
         run: RunView::new(&detail.run, lang),
@@ -259,4 +322,23 @@ async fn progress(
     let id = crate::web::error::id(&id)?;
     let detail = load_run(&state, id).await?;
     Ok(Json(live(&detail.run, lang)).into_response())
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = crate::web::error::id(&id)?;
+    let detail = load_run(&state, id).await?;
+    if state.runner.cancel(id) {
+        tracing::info!(run = id, user = ?page.user, "cancel asked from the browser");
+        session::set_notice(&session, page.t("backups.cancelling")).await?;
+    } else if detail.run.status == RunStatus::Running {
+        session::set_error(&session, page.t("backups.cancel_elsewhere")).await?;
+    } else {
+        session::set_error(&session, page.t("backups.cancel_ended")).await?;
+    }
+    Ok(Redirect::to(&format!("/backups/{id}")).into_response())
 }

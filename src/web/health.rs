@@ -82,11 +82,14 @@ async fn render(state: &AppState) -> Result<String, WebError> {
     let mut line = |s: String| {
         let _ = writeln!(out, "{s}");
     };
-    line("# HELP s3backup_runs_total Backup runs recorded, by status.".into());
+    line(
+        "# HELP s3backup_runs_total Runs recorded, by kind (backup, restore, verify) and status."
+            .into(),
+    );
     line("# TYPE s3backup_runs_total counter".into());
-    for (status, count) in stats::runs_by_status(&state.pool).await? {
+    for (kind, status, count) in stats::runs_by_kind_and_status(&state.pool).await? {
         line(format!(
-            "s3backup_runs_total{{status=\"{status}\"}} {count}"
+            "s3backup_runs_total{{kind=\"{kind}\",status=\"{status}\"}} {count}"
         ));
     }
     line(
@@ -99,7 +102,7 @@ async fn render(state: &AppState) -> Result<String, WebError> {
         "s3backup_last_success_timestamp_seconds {}",
         last_success.map_or(0, |t| t.timestamp())
     ));
-    line("# HELP s3backup_backup_running Whether a backup is running now.".into());
+    line("# HELP s3backup_backup_running Whether an operation (backup, restore, verify) is running now.".into());
     line("# TYPE s3backup_backup_running gauge".into());
     line(format!(
         "s3backup_backup_running {}",

@@ -6,28 +6,35 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form as PostedForm;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::header;
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::NaiveDateTime;
 use futures::StreamExt;
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
+use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::backup::S3Target;
 use crate::backup::catalogue::{self, Backup};
 use crate::backup::download::{self, Form};
 use crate::backup::folder::FOLDER_FORMAT;
 use crate::backup::manifest::{Manifest, StoredObject};
+use crate::backup::restore::{self, BackupChoice, Request, SourceChoice};
+use crate::backup::{S3Target, SourceSpec, StartError};
+use crate::db::runs::Trigger;
 use crate::format;
 use crate::lang::{Lang, Message};
+use crate::settings::{DatabaseUrl, SourceKind};
 use crate::web::error::WebError;
 use crate::web::page::Page;
+use crate::web::session;
 
 const PER_PAGE: usize = 20;
 
@@ -36,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/restore", get(list))
         .route("/restore/{folder}", get(backup_page))
         .route("/restore/{folder}/objects/{name}", get(download))
+        .route("/restore/{folder}/run", post(start_restore))
 }
 
 /// A backup as a row of the catalogue.
@@ -164,6 +172,38 @@ pub struct ObjectRow {
     pub commands: String,
     /// The same with this app, into a new target beside the source.
     pub app_command: String,
+    /// Whether this app restores its kind.
+    pub restorable: bool,
+    /// Where it goes by default (a new target beside its source), if its source is here.
+    pub default_target: Option<String>,
+    /// The source itself, shown (without password), if it is configured here.
+    pub source_target: Option<String>,
+    /// What the restore form holds (as typed, after an error).
+    pub form: RestoreForm,
+    /// Why the form was refused, if it was.
+    pub error: Option<String>,
+}
+
+/// The restore form of one object, or of the whole backup (`source` = `all`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestoreForm {
+    #[serde(default)]
+    pub source: String,
+    /// `new` (default), `source` (replace the source itself) or `elsewhere`.
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub replace: Option<String>,
+    #[serde(default)]
+    pub confirm: String,
+}
+
+impl RestoreForm {
+    pub fn is(&self, mode: &str) -> bool {
+        self.mode == mode || (self.mode.is_empty() && mode == "new")
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -177,6 +217,10 @@ struct BackupPage {
     objects: Vec<ObjectRow>,
     /// Sources of a partial backup that are not in it.
     failed: Vec<(String, String)>,
+    /// Why the form restoring every object into new targets was refused.
+    all_error: Option<String>,
+    /// What blocks a restore from starting now (another run in progress).
+    busy: Option<i64>,
 }
 
 /// The S3 target of the stored settings, or the reason there is none.
@@ -209,9 +253,37 @@ async fn backup_page(
     page: Page,
     Path(folder): Path<String>,
 ) -> Result<BackupPage, WebError> {
-    let folder = folder_name(&folder)?;
-    let (target, manifest) = load_manifest(&state, folder).await?;
+    let folder = folder_name(&folder)?.to_owned();
+    render_backup_page(&state, page, &folder, None).await
+}
+
+/// A refused form: which object's (or `all`), as typed (a password left out), and why.
+struct Refused {
+    form: RestoreForm,
+    message: String,
+}
+
+impl Refused {
+    fn new(mut form: RestoreForm, message: String) -> Self {
+        form.to = restore::without_password(&form.to);
+        Self { form, message }
+    }
+}
+
+async fn render_backup_page(
+    state: &AppState,
+    page: Page,
+    folder: &str,
+    refused: Option<Refused>,
+) -> Result<BackupPage, WebError> {
+    let (target, manifest) = load_manifest(state, folder).await?;
+    let configured = configured_sources(state).await?;
     let lang = page.lang;
+    let refused_for = |source: &str| {
+        refused
+            .as_ref()
+            .filter(|refused| refused.form.source == source)
+    };
     Ok(BackupPage {
         page: page.in_section("restore"),
         name: folder.to_owned(),
@@ -236,6 +308,14 @@ async fn backup_page(
                 plain_name: plain_name(object).to_owned(),
                 commands: commands(&target, object),
                 app_command: format!("s3-backup restore {folder} {}", quoted(&object.source)),
+                restorable: SourceKind::parse(&object.kind).is_ok(),
+                default_target: restore::default_target(&configured, object),
+                source_target: restore::source_target(&configured, object)
+                    .map(|(to, _)| shown_target(&object.kind, &to)),
+                form: refused_for(&object.source)
+                    .map(|refused| refused.form.clone())
+                    .unwrap_or_default(),
+                error: refused_for(&object.source).map(|refused| refused.message.clone()),
             })
             .collect(),
         failed: manifest
@@ -243,7 +323,154 @@ async fn backup_page(
             .iter()
             .map(|failed| (failed.source.clone(), failed.message.render(lang)))
             .collect(),
+        all_error: refused_for("all").map(|refused| refused.message.clone()),
+        busy: state.runner.current(),
     })
+}
+
+/// The sources of this machine, passwords opened: they give the default targets.
+async fn configured_sources(state: &AppState) -> Result<Vec<SourceSpec>, WebError> {
+    crate::db::sources::list(&state.pool)
+        .await
+        .map_err(|e| WebError::internal("listing the sources", e))?
+        .iter()
+        .map(|source| crate::jobs::source_spec(source, &state.key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| WebError::internal("opening a source's password", e))
+}
+
+/// A target as a page shows it: a database URL without its password.
+fn shown_target(kind: &str, to: &str) -> String {
+    match SourceKind::parse(kind) {
+        Ok(kind @ (SourceKind::Postgres | SourceKind::Mysql)) => DatabaseUrl::parse(kind, to)
+            .map(|url| url.masked())
+            .unwrap_or_else(|_| to.to_owned()),
+        _ => to.to_owned(),
+    }
+}
+
+/// Starts the restore the form asks for and shows its run; a form that does not hold
+/// together comes back with the reason, as typed.
+async fn start_restore(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Path(folder): Path<String>,
+    PostedForm(form): PostedForm<RestoreForm>,
+) -> Result<Response, WebError> {
+    let folder = folder_name(&folder)?.to_owned();
+    let (_, manifest) = load_manifest(&state, &folder).await?;
+    let configured = configured_sources(&state).await?;
+    let request = match restore_request(&form, &folder, &manifest, &configured) {
+        Ok(request) => request,
+        Err(message) => {
+            let refused = Refused::new(form, message.render(page.lang));
+            return Ok(render_backup_page(&state, page, &folder, Some(refused))
+                .await?
+                .into_response());
+        }
+    };
+    let job = match crate::jobs::restore_job(&state.pool, &state.key, request).await {
+        Ok(job) => job,
+        Err(error) => {
+            let refused = Refused::new(form, error.message().render(page.lang));
+            return Ok(render_backup_page(&state, page, &folder, Some(refused))
+                .await?
+                .into_response());
+        }
+    };
+    match state.runner.start_restore(Trigger::Manual, job).await {
+        Ok(id) => {
+            tracing::info!(run = id, user = ?page.user, folder = %folder, "restore started from the browser");
+            session::set_notice(&session, page.t("restore.started")).await?;
+            Ok(Redirect::to(&format!("/backups/{id}")).into_response())
+        }
+        Err(StartError::AlreadyRunning(_)) => {
+            let refused = Refused::new(form, page.t("restore.busy"));
+            Ok(render_backup_page(&state, page, &folder, Some(refused))
+                .await?
+                .into_response())
+        }
+        Err(e @ (StartError::History(_) | StartError::Lock { .. })) => {
+            Err(WebError::internal("starting a restore", e))
+        }
+    }
+}
+
+/// The restore a form asks for, or why it cannot be done.
+fn restore_request(
+    form: &RestoreForm,
+    folder: &str,
+    manifest: &Manifest,
+    configured: &[SourceSpec],
+) -> Result<Request, Message> {
+    let backup = BackupChoice::Folder(folder.to_owned());
+    if form.source == "all" {
+        return Ok(Request {
+            backup,
+            source: SourceChoice::All,
+            to: None,
+            replace: false,
+        });
+    }
+    let object = manifest
+        .objects
+        .iter()
+        .find(|object| object.source == form.source)
+        .ok_or_else(|| Message::new("restore.form.unknown_source").with("source", &form.source))?;
+    let source = SourceChoice::Named(object.source.clone());
+    let confirmed = |name: &str| -> Result<(), Message> {
+        if form.confirm.trim() == name {
+            Ok(())
+        } else {
+            Err(Message::new("restore.form.confirm").with("name", name))
+        }
+    };
+    match form.mode.as_str() {
+        "" | "new" => {
+            if restore::default_target(configured, object).is_none() {
+                return Err(Message::new("restore.form.needs_to").with("source", &object.source));
+            }
+            Ok(Request {
+                backup,
+                source,
+                to: None,
+                replace: false,
+            })
+        }
+        "source" => {
+            let (to, name) = restore::source_target(configured, object).ok_or_else(|| {
+                Message::new("restore.form.not_here").with("source", &object.source)
+            })?;
+            confirmed(&name)?;
+            Ok(Request {
+                backup,
+                source,
+                to: Some(to.into()),
+                replace: true,
+            })
+        }
+        "elsewhere" => {
+            let to = form.to.trim();
+            if to.is_empty() {
+                return Err(Message::new("restore.form.to_missing"));
+            }
+            let name = restore::target_name(&object.kind, to).ok_or_else(|| {
+                Message::new("restore.form.to_invalid").with("to", restore::without_password(to))
+            })?;
+            let replace = form.replace.is_some();
+            if replace {
+                confirmed(&name)?;
+            }
+            Ok(Request {
+                backup,
+                source,
+                to: Some(to.into()),
+                replace,
+            })
+        }
+        _ => Err(Message::new("restore.form.mode")),
+    }
 }
 
 fn object_name(object: &StoredObject) -> &str {

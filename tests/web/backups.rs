@@ -293,5 +293,5 @@ async fn stopping_the_app_during_a_backup_aborts_its_upload_and_records_the_run(
     app.restart().await;
     let page = app.get_text(&run_page).await;
     assert!(page.contains("status-failed"), "{page}");
-    assert!(page.contains("stopped during this backup"));
+    assert!(page.contains("This backup was cancelled"));
 }

@@ -2,12 +2,9 @@
 //! source, `<db>_restored_<stamp>`, created here and removed again if the load fails; an
 //! existing one only when asked to replace it, and only once the object is known sound.
 
-use aws_sdk_s3::Client;
-
-use super::stream::{Origin, drain};
-use super::{RestoreError, mariadb, postgres};
-use crate::backup::download::{self, Form};
-use crate::backup::job::S3Target;
+use super::stream::Origin;
+use super::{Reading, RestoreError, mariadb, postgres};
+use crate::backup::download::Form;
 use crate::backup::manifest::StoredObject;
 use crate::settings::{DatabaseUrl, SourceKind};
 
@@ -41,13 +38,25 @@ impl Target {
         };
         let url = match (to, source) {
             (Some(to), _) => {
-                DatabaseUrl::parse(kind, to).map_err(|_| RestoreError::DatabaseTo {
-                    to: to.to_owned(),
+                let url = DatabaseUrl::parse(kind, to).map_err(|_| RestoreError::DatabaseTo {
+                    to: super::without_password(to),
                     example: match server {
                         Server::Postgres => "postgresql://user@host:5432/database",
                         Server::Mariadb => "mysql://user@host:3306/database",
                     },
-                })?
+                })?;
+                // The source's password goes with it to the same server and user only.
+                match source.and_then(|source| source.password().map(|p| (source, p))) {
+                    Some((source, password))
+                        if url.password().is_none()
+                            && url
+                                .destination()
+                                .may_receive_password_of(&source.destination()) =>
+                    {
+                        url.with_password(password)
+                    }
+                    _ => url,
+                }
             }
             (None, Some(source)) => {
                 let name = format!("{}_restored_{stamp}", source.database());
@@ -87,32 +96,30 @@ impl Target {
     }
 }
 
-/// Restores `object` into `target`; returns the target, masked, for the report.
+/// Restores `object` into `target`; returns the target, masked, for the report. A
+/// database created here is dropped again if the load fails or is cancelled.
 pub async fn restore(
-    client: &Client,
-    s3: &S3Target,
+    reading: &Reading<'_>,
     object: &StoredObject,
     target: &Target,
     replace: bool,
 ) -> Result<String, RestoreError> {
-    let origin = Origin {
-        bucket: s3.bucket.clone(),
-        key: object.key.clone(),
-    };
+    let origin = Origin::of(reading.s3, object);
     let existed = target.exists().await?;
     if existed {
         if !replace {
             return Err(RestoreError::DatabaseExists(target.url.masked()));
         }
         // Nothing of the database is touched before the object is known to be as stored.
-        let mut stored = download::open(client, s3, object, Form::Stored).await?;
-        drain(&mut stored)
-            .await
-            .map_err(|cause| origin.read(cause))?;
+        reading.unless_cancelled(reading.check(object)).await?;
     } else {
         target.create().await?;
     }
-    let loaded = load(client, s3, object, target, &origin).await;
+    // Cancelling drops the load, which kills the client: the server rolls its transaction
+    // back (PostgreSQL) or stops where it was (MariaDB, which `replace` warns about).
+    let loaded = reading
+        .unless_cancelled(load(reading, object, target, &origin))
+        .await;
     if let Err(failure) = loaded {
         if !existed && let Err(left) = target.drop().await {
             return Err(RestoreError::LeftBehind {
@@ -126,13 +133,12 @@ pub async fn restore(
 }
 
 async fn load(
-    client: &Client,
-    s3: &S3Target,
+    reading: &Reading<'_>,
     object: &StoredObject,
     target: &Target,
     origin: &Origin,
 ) -> Result<(), RestoreError> {
-    let mut reader = download::open(client, s3, object, Form::Plain).await?;
+    let mut reader = reading.open(object, Form::Plain).await?;
     let name = target.name();
     match target.server {
         Server::Postgres => postgres::load(&target.url, &name, origin, &mut reader).await,

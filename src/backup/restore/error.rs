@@ -85,6 +85,10 @@ pub enum RestoreError {
         failure: Box<RestoreError>,
         left: Box<RestoreError>,
     },
+    #[error("the restore stopped unexpectedly: {0}")]
+    Crashed(String),
+    #[error("the restore was cancelled; what it had begun to create was removed")]
+    Cancelled,
     #[error("checking the restored database: {0}")]
     Sqlite(#[from] sqlx::Error),
 }

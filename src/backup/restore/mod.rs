@@ -15,18 +15,23 @@ mod target;
 mod tool;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aws_sdk_s3::Client;
 use chrono::Utc;
+use tokio_util::sync::CancellationToken;
 
 pub use error::RestoreError;
 use stream::{Origin, drain};
 pub use target::Existing;
 
+use super::progress::{LogLevel, Progress, Reporter};
+use crate::lang::Message;
+
 use super::catalogue::{self, Backup};
 use super::download::{self, Form};
 use super::job::S3Target;
-use super::manifest::StoredObject;
+use super::manifest::{FailedSource, StoredObject};
 use crate::backup::job::SourceSpec;
 use crate::settings::SourceKind;
 
@@ -73,6 +78,52 @@ pub struct Request {
     pub replace: bool,
 }
 
+impl Request {
+    /// The request as the history keeps it (JSON), a database URL's password left out.
+    pub fn to_stored(&self) -> String {
+        serde_json::json!({
+            "backup": match &self.backup {
+                BackupChoice::Latest => "latest",
+                BackupChoice::Folder(name) => name.as_str(),
+            },
+            "source": match &self.source {
+                SourceChoice::All => "all",
+                SourceChoice::Named(name) => name.as_str(),
+            },
+            "to": self.to.as_ref().map(|to| without_password(&to.to_string_lossy())),
+            "replace": self.replace,
+        })
+        .to_string()
+    }
+}
+
+/// What the history recorded of a restore's request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct StoredRequest {
+    pub backup: String,
+    pub source: String,
+    pub to: Option<String>,
+    #[serde(default)]
+    pub replace: bool,
+}
+
+impl StoredRequest {
+    pub fn from_stored(json: &str) -> Option<Self> {
+        serde_json::from_str(json).ok()
+    }
+}
+
+/// `to` with the password of a URL left out.
+pub fn without_password(to: &str) -> String {
+    match url::Url::parse(to) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => to.to_owned(),
+    }
+}
+
 /// The kinds this module restores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -85,6 +136,8 @@ pub enum Kind {
 pub struct Outcome {
     pub source: String,
     pub kind: String,
+    /// The stored object's size.
+    pub size: u64,
     pub result: Result<Restored, RestoreError>,
 }
 
@@ -100,18 +153,32 @@ pub struct Restored {
 #[derive(Debug)]
 pub struct Report {
     pub folder: String,
+    /// The folder's key in the bucket (prefix included).
+    pub folder_key: String,
     pub outcomes: Vec<Outcome>,
 }
 
-/// Restores the objects `request` names; `configured` are the sources of this machine
-/// (passwords included), whose paths and servers give the default targets.
+/// Everything a restore needs: the bucket, the sources of this machine (passwords
+/// included: their paths and servers give the default targets) and what was asked.
+#[derive(Debug, Clone)]
+pub struct RestoreJob {
+    pub target: S3Target,
+    pub configured: Vec<SourceSpec>,
+    pub request: Request,
+}
+
+/// Restores the objects the job's request names, one after the other, reporting progress
+/// (bytes of the stored objects read) and a log line for each. Cancelling stops the object
+/// in progress, removes what it created, and restores nothing more.
 pub async fn restore(
-    client: &Client,
-    s3: &S3Target,
-    configured: &[SourceSpec],
-    request: &Request,
+    job: &RestoreJob,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
 ) -> Result<Report, RestoreError> {
-    let backups = catalogue::list(client, s3)
+    let s3 = &job.target;
+    let request = &job.request;
+    let client = super::s3::client(s3);
+    let backups = catalogue::list(&client, s3)
         .await
         .map_err(|failure| RestoreError::List {
             bucket: s3.bucket.clone(),
@@ -119,7 +186,7 @@ pub async fn restore(
             failure: Box::new(failure),
         })?;
     let backup = choose(&backups, &request.backup)?;
-    let manifest = download::manifest(client, s3, &backup.key).await?;
+    let manifest = download::manifest(&client, s3, &backup.key).await?;
     let objects: Vec<&StoredObject> = match &request.source {
         SourceChoice::All => manifest.objects.iter().collect(),
         SourceChoice::Named(name) => {
@@ -140,21 +207,134 @@ pub async fn restore(
             vec![object]
         }
     };
+    let progress = reporter.progress();
+    progress.add_total(objects.iter().map(|object| object.size).sum());
+    reporter.log(
+        LogLevel::Info,
+        Message::new("run.restore.begin")
+            .with("folder", &backup.name)
+            .with(
+                "sources",
+                objects
+                    .iter()
+                    .map(|object| object.source.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+    );
     let stamp = Utc::now().format("%Y%m%d%H%M").to_string();
     let all = request.source == SourceChoice::All;
+    let reading = Reading {
+        client: &client,
+        s3,
+        progress,
+        cancel,
+    };
     let mut outcomes = Vec::new();
     for object in objects {
-        let result = restore_object(client, s3, configured, request, all, object, &stamp).await;
+        let result = if cancel.is_cancelled() {
+            Err(RestoreError::Cancelled)
+        } else {
+            progress.set_source(Some(&object.source));
+            restore_object(&reading, &job.configured, request, all, object, &stamp).await
+        };
+        match &result {
+            Ok(restored) => {
+                let mut line = Message::new("run.restore.restored")
+                    .with("source", &object.source)
+                    .with("target", &restored.target);
+                if let Some(kept) = &restored.kept {
+                    line = Message::new("run.restore.restored_kept")
+                        .with("source", &object.source)
+                        .with("target", &restored.target)
+                        .with("kept", kept.display().to_string());
+                }
+                reporter.log(LogLevel::Info, line);
+                reporter.object((*object).clone());
+            }
+            Err(error) => {
+                let message = result_message(&object.source, &result);
+                let level = match error {
+                    RestoreError::OtherKind { .. } => LogLevel::Warn,
+                    _ => LogLevel::Error,
+                };
+                reporter.log(level, message.clone());
+                reporter.failed(FailedSource {
+                    source: object.source.clone(),
+                    kind: object.kind.clone(),
+                    reason: error.to_string(),
+                    message,
+                });
+            }
+        }
         outcomes.push(Outcome {
             source: object.source.clone(),
             kind: object.kind.clone(),
+            size: object.size,
             result,
         });
     }
+    progress.set_source(None);
     Ok(Report {
         folder: backup.name.clone(),
+        folder_key: backup.key.clone(),
         outcomes,
     })
+}
+
+/// The log line of a failed object.
+fn result_message(source: &str, result: &Result<Restored, RestoreError>) -> Message {
+    match result {
+        Ok(_) => Message::new("run.restore.restored").with("source", source),
+        Err(RestoreError::Cancelled) => {
+            Message::new("run.restore.cancelled").with("source", source)
+        }
+        Err(error) => Message::new("run.restore.failed")
+            .with("source", source)
+            .detail(error.to_string()),
+    }
+}
+
+/// How the objects are read: from which bucket, counted where, stopped by what.
+pub(crate) struct Reading<'a> {
+    pub client: &'a Client,
+    pub s3: &'a S3Target,
+    pub progress: &'a Arc<Progress>,
+    pub cancel: &'a CancellationToken,
+}
+
+impl Reading<'_> {
+    /// The object as stored, read to its end: whether it matches the manifest. Its bytes
+    /// count towards the progress, whose total grows by its size.
+    pub async fn check(&self, object: &StoredObject) -> Result<(), RestoreError> {
+        self.progress.add_total(object.size);
+        let origin = Origin::of(self.s3, object);
+        let mut stored = self.open(object, Form::Stored).await?;
+        drain(&mut stored)
+            .await
+            .map_err(|cause| origin.read(cause))?;
+        Ok(())
+    }
+
+    pub async fn open(
+        &self,
+        object: &StoredObject,
+        form: Form,
+    ) -> Result<Box<dyn tokio::io::AsyncRead + Send + Unpin>, RestoreError> {
+        Ok(download::open_counted(self.client, self.s3, object, form, Some(self.progress)).await?)
+    }
+
+    /// Runs `work` unless the restore is cancelled first.
+    pub async fn unless_cancelled<T>(
+        &self,
+        work: impl Future<Output = Result<T, RestoreError>>,
+    ) -> Result<T, RestoreError> {
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(RestoreError::Cancelled),
+            result = work => result,
+        }
+    }
 }
 
 fn choose<'a>(backups: &'a [Backup], choice: &BackupChoice) -> Result<&'a Backup, RestoreError> {
@@ -175,8 +355,7 @@ fn choose<'a>(backups: &'a [Backup], choice: &BackupChoice) -> Result<&'a Backup
 }
 
 async fn restore_object(
-    client: &Client,
-    s3: &S3Target,
+    reading: &Reading<'_>,
     configured: &[SourceSpec],
     request: &Request,
     all: bool,
@@ -193,7 +372,7 @@ async fn restore_object(
             let to = request.to.as_ref().filter(|_| !all);
             let to = to.map(|to| to.to_string_lossy());
             let target = database::Target::choose(kind, url, to.as_deref(), &object.source, stamp)?;
-            let target = database::restore(client, s3, object, &target, request.replace).await?;
+            let target = database::restore(reading, object, &target, request.replace).await?;
             return Ok(Restored { target, kept: None });
         }
         Err(_) => {
@@ -217,28 +396,27 @@ async fn restore_object(
         },
     };
     let existing = target::inspect(&path, kind, request.replace, stamp)?;
-    let origin = Origin {
-        bucket: s3.bucket.clone(),
-        key: object.key.clone(),
-    };
-    if matches!(existing, Existing::Replaced { .. }) {
-        // Nothing of the target is touched before the object is known to be as stored.
-        let mut stored = download::open(client, s3, object, Form::Stored).await?;
-        drain(&mut stored)
-            .await
-            .map_err(|cause| origin.read(cause))?;
-    }
-    let mut reader = download::open(client, s3, object, Form::Plain).await?;
-    match kind {
-        Kind::Sqlite => {
-            let like = match &existing {
-                Existing::Replaced { .. } => Some(path.as_path()),
-                _ => here.filter(|_| request.to.is_none()),
-            };
-            sqlite::restore(&mut reader, &origin, &path, &existing, like).await?;
+    let origin = Origin::of(reading.s3, object);
+    // Files are written under a temporary name and moved into place at the end: a restore
+    // stopped before then (failed, or cancelled and dropped) leaves nothing behind.
+    let work = async {
+        if matches!(existing, Existing::Replaced { .. }) {
+            // Nothing of the target is touched before the object is known to be as stored.
+            reading.check(object).await?;
         }
-        Kind::Directory => directory::restore(&mut reader, &origin, &path, &existing).await?,
-    }
+        let mut reader = reading.open(object, Form::Plain).await?;
+        match kind {
+            Kind::Sqlite => {
+                let like = match &existing {
+                    Existing::Replaced { .. } => Some(path.as_path()),
+                    _ => here.filter(|_| request.to.is_none()),
+                };
+                sqlite::restore(&mut reader, &origin, &path, &existing, like).await
+            }
+            Kind::Directory => directory::restore(&mut reader, &origin, &path, &existing).await,
+        }
+    };
+    reading.unless_cancelled(work).await?;
     Ok(Restored {
         target: path.display().to_string(),
         kept: match existing {
@@ -246,6 +424,53 @@ async fn restore_object(
             _ => None,
         },
     })
+}
+
+/// Where `object` goes by default, for a page to show: the new file, directory or database
+/// beside its source on this machine (`<YYYYMMDDHHMM>` standing for the time of the restore).
+/// `None` when its source is not configured here: the user must name a target.
+pub fn default_target(configured: &[SourceSpec], object: &StoredObject) -> Option<String> {
+    const STAMP: &str = "<YYYYMMDDHHMM>";
+    let source = configured_source(configured, object)?;
+    match &source.location {
+        location if location.as_path().is_some() => location
+            .as_path()
+            .map(|path| target::sibling(path, &format!(".restored-{STAMP}")))
+            .map(|path| path.display().to_string()),
+        location => location
+            .database_url()
+            .map(|url| url.with_database(&format!("{}_restored_{STAMP}", url.database())))
+            .map(|url| url.masked()),
+    }
+}
+
+/// The source itself as a target (to replace it), if it is configured here: the value of
+/// `to` (a database URL carries its password: keep it off pages) and the name to type to
+/// confirm.
+pub fn source_target(configured: &[SourceSpec], object: &StoredObject) -> Option<(String, String)> {
+    let source = configured_source(configured, object)?;
+    let to = match (source.location.as_path(), source.location.database_url()) {
+        (Some(path), _) => path.to_string_lossy().into_owned(),
+        (None, Some(url)) => url.expose().to_string(),
+        (None, None) => return None,
+    };
+    let name = target_name(&object.kind, &to)?;
+    Some((to, name))
+}
+
+/// The name a user types to confirm replacing `to`: a database's name, a file's or
+/// directory's last component.
+pub fn target_name(kind: &str, to: &str) -> Option<String> {
+    match SourceKind::parse(kind).ok()? {
+        kind @ (SourceKind::Postgres | SourceKind::Mysql) => {
+            crate::settings::DatabaseUrl::parse(kind, to)
+                .ok()
+                .map(|url| url.database())
+        }
+        SourceKind::Sqlite | SourceKind::Directory => std::path::Path::new(to)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned()),
+    }
 }
 
 /// The source of this machine the object was made from, if it is still configured.

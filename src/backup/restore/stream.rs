@@ -18,6 +18,13 @@ pub struct Origin {
 }
 
 impl Origin {
+    pub fn of(s3: &crate::backup::S3Target, object: &crate::backup::StoredObject) -> Self {
+        Self {
+            bucket: s3.bucket.clone(),
+            key: object.key.clone(),
+        }
+    }
+
     pub fn read(&self, cause: io::Error) -> RestoreError {
         RestoreError::Read {
             bucket: self.bucket.clone(),
