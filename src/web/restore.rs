@@ -323,7 +323,16 @@ async fn render_backup_page(
             .iter()
             .map(|failed| (failed.source.clone(), failed.message.render(lang)))
             .collect(),
-        all_error: refused_for("all").map(|refused| refused.message.clone()),
+        // A form for no object of this backup (or for all of them) answers at the top.
+        all_error: refused
+            .as_ref()
+            .filter(|refused| {
+                !manifest
+                    .objects
+                    .iter()
+                    .any(|object| object.source == refused.form.source)
+            })
+            .map(|refused| refused.message.clone()),
         busy: state.runner.current(),
     })
 }

@@ -2,6 +2,7 @@
 //! client that keeps cookies.
 #![allow(dead_code)]
 
+pub mod databases;
 pub mod s3;
 pub mod smtp;
 
@@ -194,7 +195,11 @@ impl TestApp {
             p if p.ends_with("/delete") || p.starts_with("/sources") => "/sources",
             p if p.starts_with("/settings") => "/settings",
             p if p.starts_with("/email-account") => "/email-account",
-            p => p,
+            // A restore is started from its backup's page, a run cancelled from its own.
+            p => p
+                .strip_suffix("/run")
+                .or_else(|| p.strip_suffix("/cancel"))
+                .unwrap_or(p),
         };
         let token = self.csrf(form_page).await;
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];

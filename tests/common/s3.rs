@@ -44,6 +44,11 @@ pub struct Hooks {
     parts_received: watch::Sender<u32>,
     /// While false, every request waits (to hold a run in progress).
     gate: watch::Sender<bool>,
+    /// GetObject of a key ending with this waits until `release_gets` (to hold a restore
+    /// in the middle of its work).
+    held_get: std::sync::Mutex<Option<String>>,
+    /// How many GetObject requests `held_get` has held so far.
+    gets_held: watch::Sender<u32>,
 }
 
 impl Hooks {
@@ -57,7 +62,35 @@ impl Hooks {
             fail_part_from: AtomicI32::new(0),
             parts_received: watch::channel(0).0,
             gate: watch::channel(true).0,
+            held_get: std::sync::Mutex::new(None),
+            gets_held: watch::channel(0).0,
         }
+    }
+
+    /// Holds every GetObject of a key ending with `suffix` until `release_gets`.
+    pub fn hold_gets_of(&self, suffix: &str) {
+        *self.held_get.lock().expect("hooks lock") = Some(suffix.to_owned());
+    }
+
+    pub fn release_gets(&self) {
+        *self.held_get.lock().expect("hooks lock") = None;
+        self.gets_held.send_modify(|_| {});
+    }
+
+    /// Resolves once a GetObject is being held.
+    pub async fn get_held(&self) {
+        let mut seen = self.gets_held.subscribe();
+        seen.wait_for(|held| *held >= 1)
+            .await
+            .expect("hooks live as long as the server");
+    }
+
+    fn holds_get(&self, key: &str) -> bool {
+        self.held_get
+            .lock()
+            .expect("hooks lock")
+            .as_deref()
+            .is_some_and(|suffix| key.ends_with(suffix))
     }
 
     /// Holds every request until `open` is called.
@@ -130,9 +163,16 @@ impl S3Access for Access {
         Ok(())
     }
 
-    async fn get_object(&self, _req: &mut S3Request<GetObjectInput>) -> S3Result<()> {
+    async fn get_object(&self, req: &mut S3Request<GetObjectInput>) -> S3Result<()> {
         if self.0.deny_get.load(Ordering::SeqCst) {
             return Err(s3s::s3_error!(AccessDenied, "s3:GetObject is not allowed"));
+        }
+        if self.0.holds_get(&req.input.key) {
+            let mut released = self.0.gets_held.subscribe();
+            self.0.gets_held.send_modify(|held| *held += 1);
+            let hooks = self.0.clone();
+            let key = req.input.key.clone();
+            let _ = released.wait_for(|_| !hooks.holds_get(&key)).await;
         }
         Ok(())
     }

@@ -152,3 +152,302 @@ async fn unknown_or_malformed_folders_and_objects_are_not_found() {
         assert_eq!(app.get(&path).await.status(), 404, "{path}");
     }
 }
+
+/// The one entry of `dir` whose name starts with `prefix`.
+fn only_entry_starting_with(dir: &std::path::Path, prefix: &str) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(prefix))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{prefix}* in {}: {found:?}", dir.display());
+    found[0].clone()
+}
+
+/// Every file under `root` with its content, by path relative to `root`.
+fn contents(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut all = std::collections::BTreeMap::new();
+    let mut todo = vec![root.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let relative = path
+                .strip_prefix(root)
+                .expect("under root")
+                .display()
+                .to_string();
+            if path.is_dir() {
+                all.insert(format!("{relative}/"), Vec::new());
+                todo.push(path);
+            } else {
+                all.insert(relative, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    all
+}
+
+/// A directory source `files` under a parent of its own, backed up; returns the parent,
+/// the source's path and the backup's folder name.
+async fn directory_backed_up(
+    app: &TestApp,
+    s3: &TestS3,
+    bucket: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let parent = tempfile::tempdir().expect("dir");
+    let files = parent.path().join("files");
+    std::fs::create_dir_all(files.join("factures/2026")).expect("mkdir");
+    std::fs::create_dir(files.join("vide")).expect("mkdir");
+    std::fs::write(files.join("factures/2026/n°42.txt"), "Facture n°42").expect("write");
+    std::fs::write(files.join("logo.bin"), vec![7u8; 300_000]).expect("write");
+    app.add_directory_source("files", &files).await;
+    let folder = backed_up(s3, bucket, &files).await;
+    (parent, files, folder)
+}
+
+#[tokio::test]
+async fn a_restore_started_from_the_page_makes_a_new_directory_and_is_in_the_history() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let (parent, files, folder) = directory_backed_up(&app, &s3, &bucket).await;
+
+    let page = app.get_text(&format!("/restore/{folder}")).await;
+    let default = format!("{}.restored-&#60;YYYYMMDDHHMM&#62;", files.display());
+    assert!(
+        page.contains(&default),
+        "the default target is shown: {page}"
+    );
+
+    let response = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "files"), ("mode", "new")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let run_page = response.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+
+    let restored = only_entry_starting_with(parent.path(), "files.restored-");
+    assert_eq!(contents(&restored), contents(&files));
+    let run = app.get_text(&run_page).await;
+    assert!(run.contains("Restore of"), "{run}");
+    assert!(
+        run.contains(&format!("restored into {}", restored.display())),
+        "{run}"
+    );
+    assert!(run.contains(&folder), "the backup it came from: {run}");
+    let history = app.get_text("/backups").await;
+    assert!(history.contains("kind-restore"), "{history}");
+    let metrics = app.get_text("/metrics").await;
+    assert!(
+        metrics.contains("s3backup_runs_total{kind=\"restore\",status=\"success\"} 1"),
+        "{metrics}"
+    );
+    // A restore is not a backup: the catalogue does not take it for the run that made one.
+    let catalogue = app.get_text("/restore").await;
+    assert!(
+        !catalogue.contains(&format!("href=\"{run_page}\"")),
+        "{catalogue}"
+    );
+}
+
+#[tokio::test]
+async fn replacing_the_source_needs_its_name_typed_and_keeps_the_previous_version() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let (parent, files, folder) = directory_backed_up(&app, &s3, &bucket).await;
+    let backed_up = contents(&files);
+    std::fs::write(files.join("written-after.txt"), "later").expect("write");
+    let current = contents(&files);
+
+    for confirm in ["", "file", "other"] {
+        let response = app
+            .post_form(
+                &format!("/restore/{folder}/run"),
+                &[
+                    ("source", "files"),
+                    ("mode", "source"),
+                    ("confirm", confirm),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        assert!(response.url().path().starts_with("/restore/"));
+        let page = response.text().await.expect("page");
+        assert!(
+            page.contains("To replace it, type files in the confirmation field."),
+            "{page}"
+        );
+        assert!(
+            page.contains("value=\"source\" checked"),
+            "the choice is kept: {page}"
+        );
+    }
+    assert_eq!(contents(&files), current, "nothing was touched");
+    assert!(!app.get_text("/backups").await.contains("kind-restore"));
+
+    let response = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[
+                ("source", "files"),
+                ("mode", "source"),
+                ("confirm", "files"),
+            ],
+        )
+        .await;
+    let run_page = response.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+    assert_eq!(contents(&files), backed_up);
+    let kept = only_entry_starting_with(parent.path(), "files.before-restore-");
+    assert_eq!(contents(&kept), current);
+    let run = app.get_text(&run_page).await;
+    assert!(run.contains("previous version is kept as"), "{run}");
+}
+
+#[tokio::test]
+async fn a_bad_restore_form_says_why_and_starts_nothing() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let (_parent, _files, folder) = directory_backed_up(&app, &s3, &bucket).await;
+    let a_file = tempfile::NamedTempFile::new().expect("file");
+    let a_file = a_file.path().display().to_string();
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("source", "nope"), ("mode", "new")],
+            "This backup has no source nope.",
+        ),
+        (
+            vec![("source", "files"), ("mode", "elsewhere")],
+            "Name where to restore it.",
+        ),
+        (
+            vec![("source", "files"), ("mode", "sideways")],
+            "Choose where to restore it.",
+        ),
+        (
+            vec![
+                ("source", "files"),
+                ("mode", "elsewhere"),
+                ("to", &a_file),
+                ("replace", "1"),
+            ],
+            "To replace it, type",
+        ),
+    ];
+    for (fields, why) in cases {
+        let response = app
+            .post_form(&format!("/restore/{folder}/run"), &fields)
+            .await;
+        assert_eq!(response.status(), 200);
+        let page = response.text().await.expect("page");
+        assert!(page.contains(why), "{fields:?}: {page}");
+    }
+    // A target that is a file is refused by the restore itself, which says so in its run.
+    let response = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "files"), ("mode", "elsewhere"), ("to", &a_file)],
+        )
+        .await;
+    let run_page = response.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "failed");
+    let run = app.get_text(&run_page).await;
+    assert!(run.contains(&a_file), "{run}");
+    assert_eq!(std::fs::read(&a_file).expect("still there"), b"");
+}
+
+#[tokio::test]
+async fn a_cancelled_database_restore_leaves_no_new_database_and_blocks_nothing_after() {
+    use crate::common::databases::{Databases, Server};
+    let databases = Databases::new(Server::Postgres);
+    let source = databases.create_source();
+    let url = Server::Postgres.url(&source);
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let response = app
+        .post_form(
+            "/sources",
+            &[("name", "shop"), ("kind", "postgres"), ("location", &url)],
+        )
+        .await;
+    assert!(response.status().is_success());
+    let spec = SourceSpec::parse("shop", SourceKind::Postgres, &url).expect("a source");
+    let outcome = run_backup(
+        &Job {
+            target: s3.target(&bucket, "erp"),
+            sources: vec![spec],
+            backup_limit: 0,
+        },
+        &Reporter::detached(),
+    )
+    .await
+    .expect("backup");
+    let folder = outcome.folder.trim_start_matches("erp/").to_owned();
+
+    // The restore creates its new database, then waits for the dump's download.
+    s3.hooks.hold_gets_of("shop.sql.zst");
+    let response = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "shop"), ("mode", "new")],
+        )
+        .await;
+    let run_page = response.url().path().to_owned();
+    s3.hooks.get_held().await;
+    let restored_prefix = format!("{source}_restored_");
+    assert_eq!(databases.server.databases(&restored_prefix).len(), 1);
+
+    // Another operation waits for this one.
+    let busy = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "shop"), ("mode", "new")],
+        )
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(busy.contains("Another operation"), "{busy}");
+    let run = app.get_text(&run_page).await;
+    assert!(run.contains("Cancel this restore"), "{run}");
+
+    let cancelled = app.post_form(&format!("{run_page}/cancel"), &[]).await;
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(app.wait_until_done(&run_page).await, "failed");
+    s3.hooks.release_gets();
+    let run = app.get_text(&run_page).await;
+    assert!(run.contains("The restore was cancelled"), "{run}");
+    assert!(
+        databases.server.databases(&restored_prefix).is_empty(),
+        "the new database was dropped"
+    );
+
+    // The next restore runs to its end.
+    let response = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "shop"), ("mode", "new")],
+        )
+        .await;
+    let run_page = response.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+    let restored = databases.server.databases(&restored_prefix);
+    assert_eq!(restored.len(), 1);
+    assert_eq!(
+        Server::Postgres.fingerprint(&restored[0]),
+        Server::Postgres.fingerprint(&source)
+    );
+}
