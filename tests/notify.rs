@@ -567,3 +567,77 @@ async fn a_report_left_unsent_by_a_stop_is_sent_at_start_up() {
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].state(), DeliveryState::Sent);
 }
+
+#[tokio::test]
+async fn a_restore_is_mailed_as_a_restore_failed_always_and_succeeded_when_asked() {
+    let world = World::new(true).await;
+    let request = s3_backup::backup::restore::Request {
+        backup: s3_backup::backup::restore::BackupChoice::Folder("2026-11-24T010000Z".into()),
+        source: s3_backup::backup::restore::SourceChoice::Named("erp-db".into()),
+        to: Some("postgresql://erp:hunter2@db.example.com/erp_copy".into()),
+        replace: false,
+    };
+    let restore = |outcome: Outcome| {
+        let pool = world.pool.clone();
+        let stored = request.to_stored();
+        async move {
+            let id = runs::create_operation(
+                &pool,
+                runs::RunKind::Restore,
+                Trigger::Manual,
+                Some(&stored),
+            )
+            .await
+            .expect("create run");
+            runs::finish(&pool, id, &outcome).await.expect("finish");
+            id
+        }
+    };
+    let failed = restore(Outcome::Failed {
+        error: s3_backup::lang::Message::new("run.restore.some_failed")
+            .with("failed", 1)
+            .with("total", 1)
+            .with("sources", "erp-db"),
+        folder: Some("backups/2026-11-24T010000Z".into()),
+    })
+    .await;
+    let succeeded = restore(Outcome::Success(runs::Stored {
+        folder: "backups/2026-11-24T010000Z".into(),
+        total_bytes: 2048,
+        object_count: 1,
+        warning: None,
+    }))
+    .await;
+    let notifier = world.notifier(world.smtp.options());
+    for run in [failed, succeeded] {
+        notifier
+            .report_run(run)
+            .await
+            .expect("report")
+            .expect("both are due");
+    }
+    let messages = world.smtp.wait_for(2).await;
+    let subjects: Vec<String> = messages.iter().map(|mail| mail.subject()).collect();
+    assert!(
+        subjects[0].starts_with("[s3-backup] Restore failed: erp-db ← 2026-11-24T010000Z"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects[1].starts_with("[s3-backup] Restore succeeded: erp-db ← 2026-11-24T010000Z"),
+        "{subjects:?}"
+    );
+    let text = messages[0].text();
+    assert!(
+        text.contains("1 of 1 objects were not restored (erp-db)"),
+        "{text}"
+    );
+    assert!(text.contains("the Restore page"), "{text}");
+    for mail in &messages {
+        assert!(!mail.text().contains("hunter2"), "no password in a mail");
+    }
+    let detail = runs::get(&world.pool, failed)
+        .await
+        .expect("read")
+        .expect("run");
+    assert!(!detail.run.request.unwrap_or_default().contains("hunter2"));
+}

@@ -451,3 +451,87 @@ async fn a_cancelled_database_restore_leaves_no_new_database_and_blocks_nothing_
         Server::Postgres.fingerprint(&source)
     );
 }
+
+#[tokio::test]
+async fn restoring_a_whole_backup_from_the_page_brings_back_each_kind() {
+    use crate::common::databases::{Databases, Server};
+    let databases = Databases::new(Server::Mariadb);
+    let shop = databases.create_source();
+    let shop_url = Server::Mariadb.url(&shop);
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let parent = tempfile::tempdir().expect("dir");
+    let files = parent.path().join("files");
+    std::fs::create_dir_all(files.join("a/b")).expect("mkdir");
+    std::fs::write(files.join("a/b/c.txt"), "deep").expect("write");
+    let app_db = parent.path().join("app.sqlite3");
+    let made = std::process::Command::new("sqlite3")
+        .arg(&app_db)
+        .arg("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('été'), ('winter');")
+        .status()
+        .expect("sqlite3 runs");
+    assert!(made.success());
+    let sources = [
+        ("shop", SourceKind::Mysql, shop_url.clone()),
+        ("files", SourceKind::Directory, files.display().to_string()),
+        ("app", SourceKind::Sqlite, app_db.display().to_string()),
+    ];
+    for (name, kind, location) in &sources {
+        let response = app
+            .post_form(
+                "/sources",
+                &[
+                    ("name", name),
+                    ("kind", kind.as_str()),
+                    ("location", location),
+                ],
+            )
+            .await;
+        assert!(response.status().is_success());
+    }
+    let outcome = run_backup(
+        &Job {
+            target: s3.target(&bucket, "erp"),
+            sources: sources
+                .iter()
+                .map(|(name, kind, location)| {
+                    SourceSpec::parse(name, *kind, location).expect("a source")
+                })
+                .collect(),
+            backup_limit: 0,
+        },
+        &Reporter::detached(),
+    )
+    .await
+    .expect("backup");
+    let folder = outcome.folder.trim_start_matches("erp/").to_owned();
+
+    let response = app
+        .post_form(&format!("/restore/{folder}/run"), &[("source", "all")])
+        .await;
+    let run_page = response.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+
+    let restored_files = only_entry_starting_with(parent.path(), "files.restored-");
+    assert_eq!(contents(&restored_files), contents(&files));
+    let restored_db = only_entry_starting_with(parent.path(), "app.sqlite3.restored-");
+    let rows = std::process::Command::new("sqlite3")
+        .arg(&restored_db)
+        .arg("PRAGMA integrity_check; SELECT group_concat(v, ',') FROM t;")
+        .output()
+        .expect("sqlite3 runs");
+    assert_eq!(String::from_utf8_lossy(&rows.stdout), "ok\nété,winter\n");
+    let restored_shop = databases.server.databases(&format!("{shop}_restored_"));
+    assert_eq!(restored_shop.len(), 1);
+    assert_eq!(
+        Server::Mariadb.fingerprint(&restored_shop[0]),
+        Server::Mariadb.fingerprint(&shop)
+    );
+    let run = app.get_text(&run_page).await;
+    assert!(run.contains("Objects restored"), "{run}");
+    for name in ["shop.sql.zst", "files.tar.zst", "app.sqlite3.zst"] {
+        assert!(run.contains(name), "{name} listed: {run}");
+    }
+}
