@@ -155,6 +155,29 @@ async fn every_page_labels_its_fields_and_links_its_messages() {
     browser.find("table.runs").await;
     audit(&browser, "history", &mut problems).await;
 
+    browser.click_text("nav a", "Restore").await;
+    browser.find_text("h1", "Backups in the bucket").await;
+    audit(&browser, "catalogue", &mut problems).await;
+    browser.click("table a[href^='/restore/']").await;
+    browser.find("form.restore-form").await;
+    audit(&browser, "a backup's page", &mut problems).await;
+    browser
+        .click("form.restore-form input[value=elsewhere]")
+        .await;
+    browser
+        .click_text("form.restore-form button", "Restore files")
+        .await;
+    browser
+        .find_text("[role=alert]", "Name where to restore it.")
+        .await;
+    audit(&browser, "a restore refused", &mut problems).await;
+    browser.click("form.restore-form input[value=new]").await;
+    browser
+        .click_text("form.restore-form button", "Restore files")
+        .await;
+    browser.find_text("#run-status", "Success").await;
+    audit(&browser, "a restore", &mut problems).await;
+
     browser.click_text("header button", "Log out").await;
     browser.find_text("h1", "Log in").await;
     audit(&browser, "login", &mut problems).await;

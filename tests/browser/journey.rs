@@ -1,5 +1,6 @@
 //! The whole way through, in French: first-run setup, the settings tested and saved, sources
-//! added, a backup started and followed to its end, the history, the run's objects, logout.
+//! added, a backup started and followed to its end, the history, the run's objects, a
+//! restore from the bucket's catalogue, logout.
 
 use std::path::Path;
 
@@ -200,6 +201,45 @@ async fn an_admin_sets_up_backs_up_and_checks_the_history_in_french() {
         );
     }
     browser.screenshot("run").await;
+
+    // The backup comes back from the browser: the catalogue read from the bucket, the
+    // backup's page, a restore of the files into a new directory beside them, followed to
+    // its end on its run's page.
+    browser.click_text("nav a", "Restauration").await;
+    browser.find_text("h1", "Sauvegardes dans le bucket").await;
+    browser.click("table a[href^='/restore/']").await;
+    browser.find_text("h1", "Sauvegarde").await;
+    browser
+        .click_text("form.restore-form button", "Restaurer fichiers")
+        .await;
+    browser
+        .find_text(".notice", "La restauration a commencé")
+        .await;
+    browser
+        .find_text("#run-status.status-success", "Réussie")
+        .await;
+    browser.find_text("h1", "Restauration du").await;
+    let restored = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("fichiers.restored-"))
+        })
+        .expect("a new directory beside the source");
+    assert_eq!(
+        std::fs::read_to_string(restored.join("factures/f-042.txt")).expect("restored"),
+        "Facture n°42 — 1 234,56 €"
+    );
+    browser.click_text("a", "Retour à l'historique").await;
+    assert!(
+        browser
+            .text("table.runs tbody tr:first-child")
+            .await
+            .contains("Restauration")
+    );
+    browser.screenshot("restore").await;
 
     // Logout: back to the login page, and the settings are out of reach.
     browser.click_text("header button", "Se déconnecter").await;
