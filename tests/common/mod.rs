@@ -4,6 +4,7 @@
 
 pub mod s3;
 pub mod smtp;
+pub mod tree;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
