@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use common::s3::TestS3;
+use common::tree::{set_mtime, snapshot};
 use s3_backup::backup::progress::RunEvent;
 use s3_backup::backup::{Job, Manifest, Progress, Reporter, SourceSpec, run_backup};
 use s3_backup::settings::SourceKind;
@@ -387,6 +388,87 @@ async fn every_kind_of_source_restores_with_standard_tools() {
         .arg(&files)
         .arg(&extracted));
     assert!(extracted.join("empty-dir").is_dir());
+}
+
+/// Nested directories, each with an mtime in the past set after its content was made.
+fn nested_tree(dir: &Path) -> PathBuf {
+    let root = dir.join("nested");
+    std::fs::create_dir_all(root.join("a/b/c")).expect("directories");
+    std::fs::create_dir_all(root.join("empty")).expect("directories");
+    std::fs::create_dir_all(root.join("z")).expect("directories");
+    for file in [
+        "a/b/c/deep.txt",
+        "a/b/mid.txt",
+        "a/top.txt",
+        "m.txt",
+        "z/last.txt",
+    ] {
+        std::fs::write(root.join(file), file).expect("file");
+    }
+    let entries = [
+        "a/b/c/deep.txt",
+        "a/b/c",
+        "a/b/mid.txt",
+        "a/b",
+        "a/top.txt",
+        "a",
+        "empty",
+        "m.txt",
+        "z/last.txt",
+        "z",
+    ];
+    for (index, entry) in entries.iter().enumerate() {
+        set_mtime(&root.join(entry), 1_500_000_000 + index as u64 * 86_400);
+    }
+    root
+}
+
+#[tokio::test]
+async fn zstd_and_plain_tar_give_back_every_mtime_of_a_nested_tree() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let files = nested_tree(work.path());
+    let outcome = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![source(
+                "files",
+                SourceKind::Directory,
+                files.to_string_lossy(),
+            )],
+        ),
+        &Reporter::detached(),
+    )
+    .await
+    .expect("backup succeeds");
+    let archive = work.path().join("files.tar.zst");
+    let stored = s3
+        .get(&bucket, &format!("{}/files.tar.zst", outcome.folder))
+        .await
+        .expect("the archive");
+    std::fs::write(&archive, stored).expect("write download");
+    let extracted = work.path().join("extracted");
+    std::fs::create_dir(&extracted).expect("dir");
+
+    // `zstd -dc files.tar.zst | tar -x`, as the README says.
+    let mut zstd = tool("zstd")
+        .arg("-dc")
+        .arg(&archive)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("zstd starts");
+    let decompressed = zstd.stdout.take().expect("zstd's stdout");
+    let tar = tool("tar")
+        .arg("-x")
+        .current_dir(&extracted)
+        .stdin(decompressed)
+        .status()
+        .expect("tar runs");
+    let zstd = zstd.wait().expect("zstd ends");
+
+    assert!(zstd.success() && tar.success(), "zstd {zstd}, tar {tar}");
+    assert_eq!(snapshot(&extracted), snapshot(&files));
 }
 
 #[tokio::test]

@@ -3,18 +3,17 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, UNIX_EPOCH};
 
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::Utc;
 use common::TestApp;
 use common::s3::TestS3;
+use common::tree::{set_mtime, snapshot};
 use s3_backup::backup::{Job, Manifest, Reporter, SourceSpec, StoredObject, run_backup};
 use s3_backup::settings::SourceKind;
 use sha2::{Digest, Sha256};
@@ -186,14 +185,6 @@ fn names(dir: &Path) -> Vec<PathBuf> {
     names
 }
 
-fn set_mtime(path: &Path, seconds: u64) {
-    let time = UNIX_EPOCH + Duration::from_secs(seconds);
-    std::fs::File::open(path)
-        .expect("open")
-        .set_modified(time)
-        .expect("set mtime");
-}
-
 /// A tree with what a restore must bring back: modes, mtimes, symlinks, an empty
 /// directory, a unicode name and a name that is not UTF-8.
 fn files_tree(root: &Path) {
@@ -228,39 +219,6 @@ fn files_tree(root: &Path) {
         set_mtime(&root.join(name), 1_700_000_000 + index as u64 * 3600);
     }
     set_mtime(&latin1, 1_600_000_000);
-}
-
-/// Every entry of a tree: type, mode, mtime and content or link target.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut entries = BTreeMap::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        for entry in std::fs::read_dir(root.join(&relative)).expect("read dir") {
-            let entry = entry.expect("entry");
-            let name = relative.join(entry.file_name());
-            let path = root.join(&name);
-            let metadata = std::fs::symlink_metadata(&path).expect("metadata");
-            let what = if metadata.file_type().is_symlink() {
-                format!("link -> {:?}", std::fs::read_link(&path).expect("link"))
-            } else if metadata.is_dir() {
-                pending.push(name.clone());
-                "dir".to_owned()
-            } else {
-                let content = std::fs::read(&path).expect("read");
-                format!("file {}", hex::encode(Sha256::digest(content)))
-            };
-            let mode = if metadata.file_type().is_symlink() {
-                0
-            } else {
-                metadata.mode() & 0o7777
-            };
-            entries.insert(
-                name,
-                format!("{what} mode {mode:o} mtime {}", metadata.mtime()),
-            );
-        }
-    }
-    entries
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 pub mod databases;
 pub mod s3;
 pub mod smtp;
+pub mod tree;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

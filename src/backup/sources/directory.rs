@@ -1,9 +1,11 @@
 //! A directory as a tar stream (paths relative to the directory, so `tar -x -C DEST`
-//! restores it). A blocking thread walks the tree and reads files in large chunks that go to
-//! the compressor as they are, without copies; tokio-tar writes the headers (long names
-//! included). A file that shrinks while read is padded and reported, like GNU tar does.
+//! restores it). A blocking thread walks the tree depth first and reads files in large
+//! chunks that go to the compressor as they are, without copies; tokio-tar writes the headers
+//! (long names included). A file that shrinks while read is padded and reported, like GNU tar
+//! does.
 
 use crate::lang::Message;
+use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -74,6 +76,28 @@ fn at(path: &Path, err: io::Error) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }
 
+/// A directory being archived: its path in the archive and its names not yet written.
+struct Listing {
+    relative: PathBuf,
+    names: std::vec::IntoIter<OsString>,
+}
+
+impl Listing {
+    /// The names in `root/relative`, sorted by their bytes.
+    fn read(root: &Path, relative: PathBuf) -> io::Result<Self> {
+        let dir = root.join(&relative);
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|err| at(&dir, err))? {
+            names.push(entry.map_err(|err| at(&dir, err))?.file_name());
+        }
+        names.sort();
+        Ok(Self {
+            relative,
+            names: names.into_iter(),
+        })
+    }
+}
+
 struct TarWriter {
     chunks: Chunks,
     /// Headers and small files, sent once large enough or before a large file's data.
@@ -93,51 +117,48 @@ impl TarWriter {
         }
     }
 
+    /// Writes the tree depth first: each directory is followed by all it holds, then by its
+    /// next sibling, so GNU tar can set a directory's mtime as soon as it leaves it. Only the
+    /// names of the directories on the current path are held, never the whole tree.
     fn write_all(mut self, root: &Path) -> io::Result<()> {
-        let mut pending_dirs = vec![PathBuf::new()];
-        while let Some(relative_dir) = pending_dirs.pop() {
-            let dir = root.join(&relative_dir);
-            let mut names = Vec::new();
-            for entry in std::fs::read_dir(&dir).map_err(|err| at(&dir, err))? {
-                names.push(entry.map_err(|err| at(&dir, err))?.file_name());
+        let mut open = vec![Listing::read(root, PathBuf::new())?];
+        while let Some(listing) = open.last_mut() {
+            let Some(name) = listing.names.next() else {
+                open.pop();
+                continue;
+            };
+            let relative = listing.relative.join(&name);
+            let path = root.join(&relative);
+            let metadata = match std::fs::symlink_metadata(&path) {
+                Ok(metadata) => metadata,
+                // Removed since the directory was listed: nothing to keep.
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(at(&path, err)),
+            };
+            let file_type = metadata.file_type();
+            if file_type.is_dir() {
+                let mut header = Header::new_gnu();
+                header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
+                self.header(&mut header, &relative, &path)?;
+                open.push(Listing::read(root, relative)?);
+            } else if file_type.is_file() {
+                self.file(&path, &relative)?;
+            } else if file_type.is_symlink() {
+                let target = std::fs::read_link(&path).map_err(|err| at(&path, err))?;
+                let mut header = Header::new_gnu();
+                header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
+                header.set_entry_type(EntryType::Symlink);
+                header.set_size(0);
+                header
+                    .set_link_name(&target)
+                    .map_err(|err| at(&path, err))?;
+                self.header(&mut header, &relative, &path)?;
+            } else {
+                self.reporter.log(
+                    LogLevel::Warn,
+                    Message::new("run.log.skipped_special").with("path", path.display()),
+                );
             }
-            names.sort();
-            let mut subdirs = Vec::new();
-            for name in names {
-                let relative = relative_dir.join(&name);
-                let path = root.join(&relative);
-                let metadata = match std::fs::symlink_metadata(&path) {
-                    Ok(metadata) => metadata,
-                    // Removed since the directory was listed: nothing to keep.
-                    Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                    Err(err) => return Err(at(&path, err)),
-                };
-                let file_type = metadata.file_type();
-                if file_type.is_dir() {
-                    let mut header = Header::new_gnu();
-                    header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
-                    self.header(&mut header, &relative, &path)?;
-                    subdirs.push(relative);
-                } else if file_type.is_file() {
-                    self.file(&path, &relative)?;
-                } else if file_type.is_symlink() {
-                    let target = std::fs::read_link(&path).map_err(|err| at(&path, err))?;
-                    let mut header = Header::new_gnu();
-                    header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
-                    header.set_entry_type(EntryType::Symlink);
-                    header.set_size(0);
-                    header
-                        .set_link_name(&target)
-                        .map_err(|err| at(&path, err))?;
-                    self.header(&mut header, &relative, &path)?;
-                } else {
-                    self.reporter.log(
-                        LogLevel::Warn,
-                        Message::new("run.log.skipped_special").with("path", path.display()),
-                    );
-                }
-            }
-            pending_dirs.extend(subdirs.into_iter().rev());
         }
         // The end-of-archive marker: two zero blocks.
         self.pending.extend_from_slice(&[0u8; 1024]);
@@ -231,5 +252,70 @@ impl TarWriter {
         self.chunks
             .blocking_send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped reading"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+    use crate::settings::SourceKind;
+
+    /// The archive's entry paths in order, directories ending with a slash.
+    async fn entry_paths(root: &Path) -> Vec<String> {
+        let location = root.to_str().expect("a UTF-8 temp dir");
+        let spec = SourceSpec::parse("files", SourceKind::Directory, location).expect("a source");
+        let mut stream = open(&spec, &Reporter::detached()).await.expect("opens");
+        let mut archive = Vec::new();
+        stream
+            .reader
+            .read_to_end(&mut archive)
+            .await
+            .expect("archive");
+        stream.done.await.expect("complete");
+        let mut entries = tokio_tar::Archive::new(&archive[..])
+            .entries()
+            .expect("entries");
+        let mut paths = Vec::new();
+        while let Some(entry) = entries.next().await {
+            let entry = entry.expect("an entry");
+            let path = entry.path().expect("a path").to_string_lossy().into_owned();
+            let slash = if entry.header().entry_type().is_dir() {
+                "/"
+            } else {
+                ""
+            };
+            paths.push(format!("{path}{slash}"));
+        }
+        paths
+    }
+
+    #[tokio::test]
+    async fn each_directory_is_followed_by_its_contents_before_its_siblings() {
+        let root = tempfile::tempdir().expect("temp dir");
+        for dir in ["a/b", "c", "z"] {
+            std::fs::create_dir_all(root.path().join(dir)).expect("mkdir");
+        }
+        for file in ["a/b/deep.txt", "a/m.txt", "b.txt", "z/y.txt"] {
+            std::fs::write(root.path().join(file), file).expect("write");
+        }
+
+        let paths = entry_paths(root.path()).await;
+
+        assert_eq!(
+            paths,
+            [
+                "a/",
+                "a/b/",
+                "a/b/deep.txt",
+                "a/m.txt",
+                "b.txt",
+                "c/",
+                "z/",
+                "z/y.txt"
+            ]
+        );
     }
 }
