@@ -220,6 +220,46 @@ async fn a_new_installation_given_only_the_bucket_lists_the_backups_of_another()
         .unwrap_or_else(|| panic!("{out}"));
     assert!(incomplete.contains(" no "), "{incomplete}");
     assert!(out.contains("partial"), "{out}");
+
+    // It restores them too: from the shell and from its pages, naming where (the source is
+    // not configured here), and the history of this installation records both.
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let by_shell = elsewhere.path().join("by-shell");
+    let restored = run(
+        &["restore", "latest", "files", "--to", by_shell.to_str().expect("utf-8")],
+        second.data_dir(),
+        "",
+    );
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(by_shell.join("facture.txt")).expect("restored"),
+        "facture 42"
+    );
+    let by_page = elsewhere.path().join("by-page");
+    let page = second.get_text(&format!("/restore/{made_folder}")).await;
+    assert!(page.contains("not configured on this machine"), "{page}");
+    let response = second
+        .post_form(
+            &format!("/restore/{made_folder}/run"),
+            &[
+                ("source", "files"),
+                ("mode", "elsewhere"),
+                ("to", by_page.to_str().expect("utf-8")),
+            ],
+        )
+        .await;
+    let run_page = response.url().path().to_owned();
+    assert_eq!(second.wait_until_done(&run_page).await, "success");
+    assert_eq!(
+        std::fs::read_to_string(by_page.join("facture.txt")).expect("restored"),
+        "facture 42"
+    );
+    let history = second.get_text("/backups").await;
+    assert_eq!(history.matches("kind-restore").count(), 2, "{history}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
