@@ -96,8 +96,10 @@ pub struct RestoreArgs {
     /// file source under its name.
     #[arg(long)]
     pub to: Option<PathBuf>,
-    /// Replace an existing target; the previous file or directory is kept as
-    /// `<path>.before-restore-<stamp>`; an existing database is restored into as it is.
+    /// Replace an existing target, once the object is checked against the manifest: the
+    /// previous file or directory is kept as `<path>.before-restore-<stamp>`; a PostgreSQL
+    /// database is emptied and loaded in one transaction (a failure leaves it as it was); a
+    /// MariaDB dump drops and recreates each of its tables.
     #[arg(long)]
     pub replace: bool,
     #[command(flatten)]

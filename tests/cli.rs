@@ -226,7 +226,13 @@ async fn a_new_installation_given_only_the_bucket_lists_the_backups_of_another()
     let elsewhere = tempfile::tempdir().expect("dir");
     let by_shell = elsewhere.path().join("by-shell");
     let restored = run(
-        &["restore", "latest", "files", "--to", by_shell.to_str().expect("utf-8")],
+        &[
+            "restore",
+            "latest",
+            "files",
+            "--to",
+            by_shell.to_str().expect("utf-8"),
+        ],
         second.data_dir(),
         "",
     );

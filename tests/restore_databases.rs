@@ -227,3 +227,69 @@ async fn postgres_restores_into_an_existing_empty_database_with_replace() {
     assert_eq!(restored_into(&output), empty);
     assert_eq!(server.fingerprint(&empty), server.fingerprint(&source));
 }
+
+/// A database that is not the backup: other rows, an extra table, an extra schema.
+fn a_different_database(server: Server, name: &str) {
+    server.sql("postgres", &format!("CREATE DATABASE \"{name}\""));
+    server.sql(
+        name,
+        "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, price numeric(10,2)); \
+         INSERT INTO items (name, price) VALUES ('changed since', 1.00); \
+         CREATE TABLE extra (x int); CREATE SCHEMA audit; CREATE TABLE audit.trail (y int);",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replace_leaves_exactly_the_backup_in_a_database_that_has_other_content() {
+    let server = Server::Postgres;
+    let databases = Databases::new(server);
+    let source = databases.create_source();
+    let url = server.url(&source);
+    let install = Installation::new().await;
+    install.add_source("shop", server, &url).await;
+    install.back_up("shop", server, &url).await;
+    let live = format!("{source}_live");
+    a_different_database(server, &live);
+
+    let output = install.restore(&["latest", "shop", "--to", &server.url(&live), "--replace"]);
+
+    assert_eq!(restored_into(&output), live);
+    assert_eq!(server.fingerprint(&live), server.fingerprint(&source));
+    let tables = server.sql(
+        &live,
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables \
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    );
+    assert_eq!(tables, "public.items\npublic.notes\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replace_that_fails_to_load_leaves_the_database_as_it_was() {
+    let server = Server::Postgres;
+    let databases = Databases::new(server);
+    let install = Installation::new().await;
+    install
+        .upload_dump(
+            "shop",
+            server,
+            "CREATE TABLE items (id int);\nTHIS IS NOT SQL;\n",
+        )
+        .await;
+    let live = format!("{}_live", databases.prefix);
+    a_different_database(server, &live);
+    let before = server.sql(
+        &live,
+        "SELECT name FROM items; SELECT count(*) FROM audit.trail",
+    );
+
+    let output = install.restore(&["latest", "shop", "--to", &server.url(&live), "--replace"]);
+
+    assert_refused(&output, "syntax error");
+    assert_eq!(
+        server.sql(
+            &live,
+            "SELECT name FROM items; SELECT count(*) FROM audit.trail"
+        ),
+        before
+    );
+}

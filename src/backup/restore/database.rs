@@ -118,7 +118,7 @@ pub async fn restore(
     // Cancelling drops the load, which kills the client: the server rolls its transaction
     // back (PostgreSQL) or stops where it was (MariaDB, which `replace` warns about).
     let loaded = reading
-        .unless_cancelled(load(reading, object, target, &origin))
+        .unless_cancelled(load(reading, object, target, &origin, existed))
         .await;
     if let Err(failure) = loaded {
         if !existed && let Err(left) = target.drop().await {
@@ -137,11 +137,12 @@ async fn load(
     object: &StoredObject,
     target: &Target,
     origin: &Origin,
+    replace: bool,
 ) -> Result<(), RestoreError> {
     let mut reader = reading.open(object, Form::Plain).await?;
     let name = target.name();
     match target.server {
-        Server::Postgres => postgres::load(&target.url, &name, origin, &mut reader).await,
+        Server::Postgres => postgres::load(&target.url, &name, origin, &mut reader, replace).await,
         Server::Mariadb => mariadb::load(&target.url, &name, origin, &mut reader).await,
     }
 }

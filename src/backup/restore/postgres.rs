@@ -63,19 +63,52 @@ pub async fn drop(url: &DatabaseUrl, name: &str) -> Result<(), RestoreError> {
         .map(|_| ())
 }
 
+/// Loads the dump into `name` in one transaction. Into an existing database (`replace`),
+/// its schemas are dropped first in that same transaction, so the database holds exactly
+/// the dump's content afterwards, or, if anything fails, exactly what it held before.
 pub async fn load(
     url: &DatabaseUrl,
     name: &str,
     origin: &Origin,
     reader: &mut (dyn AsyncRead + Send + Unpin),
+    replace: bool,
 ) -> Result<(), RestoreError> {
+    let prelude = if replace {
+        clearing(url, name).await?
+    } else {
+        String::new()
+    };
+    let mut input = tokio::io::AsyncReadExt::chain(std::io::Cursor::new(prelude), reader);
     psql(url, name)
         .feed(
             "loading the dump",
             &["--single-transaction".to_owned()],
             origin,
-            reader,
+            &mut input,
             false,
         )
         .await
+}
+
+/// SQL that empties database `name`: every schema of its own dropped with what it holds,
+/// and an empty `public` made again (a plain dump expects it and does not create it).
+async fn clearing(url: &DatabaseUrl, name: &str) -> Result<String, RestoreError> {
+    let schemas = psql(url, name)
+        .output(
+            "listing the schemas of the database it replaces",
+            &[
+                "-At".to_owned(),
+                "-c".to_owned(),
+                "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' \
+                 AND nspname <> 'information_schema' ORDER BY 1"
+                    .to_owned(),
+            ],
+        )
+        .await?;
+    let mut sql = String::new();
+    for schema in schemas.lines().filter(|line| !line.is_empty()) {
+        sql.push_str(&format!("DROP SCHEMA {} CASCADE;\n", identifier(schema)));
+    }
+    sql.push_str("CREATE SCHEMA IF NOT EXISTS public;\n");
+    Ok(sql)
 }
