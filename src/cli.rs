@@ -79,6 +79,9 @@ pub enum Command {
     List(DataDir),
     /// Restore databases and directories from a backup in the bucket.
     Restore(RestoreArgs),
+    /// Prove a backup restores: download every object, check it against the manifest, and
+    /// test-restore it (databases into a scratch database that is dropped again).
+    Verify(VerifyArgs),
     /// Manage administrator accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -102,6 +105,15 @@ pub struct RestoreArgs {
     /// MariaDB dump drops and recreates each of its tables.
     #[arg(long)]
     pub replace: bool,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    /// The backup's folder name (`2026-11-24T020000Z`), or `latest` for the newest complete one.
+    #[arg(default_value = "latest")]
+    pub backup: String,
     #[command(flatten)]
     pub data: DataDir,
 }

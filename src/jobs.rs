@@ -3,7 +3,8 @@
 
 use sqlx::SqlitePool;
 
-use crate::backup::restore::{Request, RestoreJob};
+use crate::backup::restore::{BackupChoice, Request, RestoreJob, SourceChoice};
+use crate::backup::verify::VerifyJob;
 use crate::backup::{Job, S3Target, SourceSpec};
 use crate::crypto::MasterKey;
 use crate::crypto::purpose;
@@ -108,6 +109,33 @@ pub async fn load(pool: &SqlitePool, key: &MasterKey) -> Result<Job, JobError> {
         target,
         sources,
         backup_limit: settings.backup_limit.get(),
+    })
+}
+
+/// The verification of `backup`: the bucket of the settings, and every source of this
+/// machine (whose servers take the scratch databases).
+pub async fn verify_job(
+    pool: &SqlitePool,
+    key: &MasterKey,
+    backup: BackupChoice,
+) -> Result<VerifyJob, JobError> {
+    let RestoreJob {
+        target, configured, ..
+    } = restore_job(
+        pool,
+        key,
+        Request {
+            backup: backup.clone(),
+            source: SourceChoice::All,
+            to: None,
+            replace: false,
+        },
+    )
+    .await?;
+    Ok(VerifyJob {
+        target,
+        configured,
+        backup,
     })
 }
 

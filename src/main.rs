@@ -3,7 +3,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use s3_backup::app::{self, Server};
-use s3_backup::cli::{Cli, Command, DataDir, LogFormat, RestoreArgs, ServeArgs, UserCommand};
+use s3_backup::cli::{
+    Cli, Command, DataDir, LogFormat, RestoreArgs, ServeArgs, UserCommand, VerifyArgs,
+};
 use s3_backup::config::Config;
 use s3_backup::db::runs::{RunStatus, Trigger};
 use s3_backup::lang::Lang;
@@ -31,7 +33,7 @@ async fn main() -> ExitCode {
     // A restore prints what it did and, when it fails, one line that says why; the run's
     // log is in the history.
     let logs = match cli.command {
-        Some(Command::Restore(_) | Command::List(_)) => "off",
+        Some(Command::Restore(_) | Command::List(_) | Command::Verify(_)) => "off",
         _ => "info,tokio_cron_scheduler=warn",
     };
     init_logging(cli.log_format, logs);
@@ -40,6 +42,7 @@ async fn main() -> ExitCode {
         Command::Backup(data) => backup(data).await,
         Command::List(data) => list(data).await,
         Command::Restore(args) => restore(args).await,
+        Command::Verify(args) => verify(args).await,
         Command::User(UserCommand::Create { name, data }) => user(data, &name, true).await,
         Command::User(UserCommand::Passwd { name, data }) => user(data, &name, false).await,
     };
@@ -218,6 +221,60 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
+    use s3_backup::backup::restore::BackupChoice;
+    let config = Config::new(([127, 0, 0, 1], 0).into(), args.data.data_dir);
+    let state = app::open_state(config).await.map_err(|e| e.to_string())?;
+    let job = jobs::verify_job(&state.pool, &state.key, BackupChoice::parse(&args.backup))
+        .await
+        .map_err(|e| format!("cannot start the verification: {e}"))?;
+    let shown = tokio::spawn(show_progress(state.runner.clone()));
+    let summary = state
+        .runner
+        .verify_to_end(Trigger::Cli, job)
+        .await
+        .map_err(|e| e.to_string());
+    shown.abort();
+    let summary = summary?;
+    report_by_mail(&state, summary.run_id).await;
+    let report = summary.result.map_err(|e| e.to_string())?;
+    let mut failed = Vec::new();
+    for check in &report.checks {
+        match &check.result {
+            Ok(findings) if check.object.kind == "directory" => println!(
+                "{}: ok, {} entries, {} bytes of file content",
+                check.object.source, findings.entries, findings.content_bytes
+            ),
+            Ok(findings) => {
+                let counts: Vec<String> = findings
+                    .tables
+                    .iter()
+                    .map(|(table, rows)| format!("{table} {rows}"))
+                    .collect();
+                let restored = if findings.not_restored.is_some() {
+                    " (checked, not test-restored: no server for it on this machine)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{}: ok{restored}, {} tables, {} rows ({})",
+                    check.object.source,
+                    findings.tables.len(),
+                    findings.rows(),
+                    counts.join(", ")
+                );
+            }
+            Err(error) => failed.push(format!("{} ({}): {error}", check.object.source, check.object.key)),
+        }
+    }
+    if failed.is_empty() {
+        println!("backup {} verified", report.folder);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(format!("backup {} failed verification: {}", report.folder, failed.join("; ")))
+    }
 }
 
 /// On a terminal, one line on standard error that says how far the run is, rewritten

@@ -71,6 +71,7 @@ impl Installation {
             size: stored.len() as u64,
             sha256: hex::encode(Sha256::digest(&stored)),
             source_bytes: sql.len() as u64,
+            contents: None,
         };
         self.put(&key, stored).await;
         let manifest = Manifest::new(Utc::now(), Utc::now(), vec![object], Vec::new());

@@ -98,6 +98,7 @@ impl Installation {
             size: stored.len() as u64,
             sha256: sha256.map_or_else(|| hex::encode(Sha256::digest(&stored)), str::to_owned),
             source_bytes: archive.len() as u64,
+            contents: None,
         };
         self.put(&key, stored).await;
         let manifest = Manifest::new(Utc::now(), Utc::now(), vec![object], Vec::new());

@@ -286,6 +286,7 @@ async fn back_up_source(
         size: uploaded.size,
         sha256: uploaded.sha256,
         source_bytes: source_bytes.load(Ordering::Relaxed),
+        contents: None,
     };
     Ok((object, uploaded.checksum_verified))
 }

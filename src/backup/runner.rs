@@ -19,6 +19,7 @@ use super::job::{Job, S3Target};
 use super::manifest::StoredObject;
 use super::progress::{Progress, ProgressSnapshot, Reporter, RunEvent};
 use super::restore::{self, Report, RestoreError, RestoreJob};
+use super::verify::{self, VerifyJob, VerifyReport};
 use crate::db::runs::{self, Outcome, RunId, RunKind, RunStatus, RunsError, Trigger};
 use crate::lang::Message;
 
@@ -83,6 +84,15 @@ enum Slot {
     Cleaning,
     Starting,
     Running(RunId),
+}
+
+/// How a verification ended, for the command line.
+#[derive(Debug)]
+pub struct VerifySummary {
+    pub run_id: RunId,
+    pub status: RunStatus,
+    /// Each object's verdict, or why none was checked.
+    pub result: Result<VerifyReport, RestoreError>,
 }
 
 /// How a restore ended, for the command line.
@@ -355,6 +365,45 @@ impl Runner {
         Ok(self.execute_restore(guard, run_id, job).await)
     }
 
+    /// Starts a verification in the background and returns its id at once.
+    pub async fn start_verify(
+        &self,
+        trigger: Trigger,
+        job: VerifyJob,
+    ) -> Result<RunId, StartError> {
+        let (guard, run_id) = self.claim_verify(trigger, &job).await?;
+        let runner = self.clone();
+        tokio::spawn(async move { runner.execute_verify(guard, run_id, job).await });
+        Ok(run_id)
+    }
+
+    /// Runs a verification in the foreground until it ends (the `verify` command).
+    pub async fn verify_to_end(
+        &self,
+        trigger: Trigger,
+        job: VerifyJob,
+    ) -> Result<VerifySummary, StartError> {
+        let (guard, run_id) = self.claim_verify(trigger, &job).await?;
+        Ok(self.execute_verify(guard, run_id, job).await)
+    }
+
+    async fn claim_verify(
+        &self,
+        trigger: Trigger,
+        job: &VerifyJob,
+    ) -> Result<(SlotGuard, RunId), StartError> {
+        let request = serde_json::json!({
+            "backup": match &job.backup {
+                restore::BackupChoice::Latest => "latest",
+                restore::BackupChoice::Folder(name) => name.as_str(),
+            },
+            "source": "all",
+        })
+        .to_string();
+        self.claim(RunKind::Verify, trigger, None, Some(&request))
+            .await
+    }
+
     async fn claim_restore(
         &self,
         trigger: Trigger,
@@ -579,6 +628,37 @@ impl Runner {
         }
     }
 
+    async fn execute_verify(&self, guard: SlotGuard, run_id: RunId, job: VerifyJob) -> VerifySummary {
+        let result = self
+            .supervise(run_id, RunKind::Verify, move |reporter, cancel| async move {
+                verify::verify(&job, run_id, &reporter, &cancel).await
+            })
+            .await;
+        let (outcome, result) = match result {
+            Ok(Ok(report)) => (verify_outcome(&report), Ok(report)),
+            Ok(Err(error)) => (
+                Outcome::Failed {
+                    error: match &error {
+                        RestoreError::Cancelled => Message::new("run.verify.run_cancelled"),
+                        other => Message::new("run.verify.not_started").detail(other.to_string()),
+                    },
+                    folder: None,
+                },
+                Err(error),
+            ),
+            Err(join_error) => {
+                let outcome = ended_abruptly(&join_error);
+                (outcome, Err(RestoreError::Crashed(join_error.to_string())))
+            }
+        };
+        let status = self.conclude(guard, run_id, "verification", &outcome).await;
+        VerifySummary {
+            run_id,
+            status,
+            result,
+        }
+    }
+
     /// Logs a failure (unless it is already the log's last line), writes the run's end,
     /// frees the slot and tells whoever listens. Returns the status written.
     async fn conclude(
@@ -646,6 +726,40 @@ fn outcome_error(outcome: &Outcome) -> Option<Message> {
     match outcome {
         Outcome::Success(_) => None,
         Outcome::Partial { error, .. } | Outcome::Failed { error, .. } => Some(error.clone()),
+    }
+}
+
+/// A verification as the history records it: the backup's folder and the bytes checked;
+/// failed, naming the objects, as soon as one does not hold.
+fn verify_outcome(report: &VerifyReport) -> Outcome {
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|check| check.result.is_err())
+        .map(|check| check.object.source.as_str())
+        .collect();
+    if failed.is_empty() {
+        return Outcome::Success(runs::Stored {
+            folder: report.folder_key.clone(),
+            total_bytes: report.checks.iter().map(|check| check.object.size).sum(),
+            object_count: report.checks.len() as u64,
+            warning: None,
+        });
+    }
+    let cancelled = report
+        .checks
+        .iter()
+        .any(|check| matches!(check.result, Err(RestoreError::Cancelled)));
+    Outcome::Failed {
+        error: if cancelled {
+            Message::new("run.verify.run_cancelled")
+        } else {
+            Message::new("run.verify.some_failed")
+                .with("failed", failed.len())
+                .with("total", report.checks.len())
+                .with("sources", failed.join(", "))
+        },
+        folder: Some(report.folder_key.clone()),
     }
 }
 

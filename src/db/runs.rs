@@ -711,3 +711,46 @@ pub async fn last_scheduled(pool: &SqlitePool) -> Result<Option<Run>, RunsError>
     .map_err(failed("reading the last scheduled run"))?;
     Ok(row.map(Run::from))
 }
+
+/// The latest finished verification of a backup folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub run_id: RunId,
+    pub passed: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// The latest finished verification of each folder (key), for the catalogue and history.
+pub async fn verifications(
+    pool: &SqlitePool,
+) -> Result<std::collections::HashMap<String, Verification>, RunsError> {
+    let rows: Vec<(String, RunId, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT folder, id, status, finished_at FROM runs \
+         WHERE kind = 'verify' AND folder IS NOT NULL AND finished_at IS NOT NULL \
+         AND status IN ('success', 'failed') ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(failed("reading the verifications"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(folder, run_id, status, at)| {
+            let passed = status == "success";
+            (folder, Verification { run_id, passed, at })
+        })
+        .collect())
+}
+
+/// The latest verification that ended, if it failed (the banner says so until one passes).
+pub async fn failed_verification(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE kind = 'verify' AND finished_at IS NOT NULL \
+         ORDER BY id DESC LIMIT 1"
+    ))
+    .fetch_optional(pool)
+    .await
+    .map_err(failed("reading the latest verification"))?;
+    Ok(row
+        .map(Run::from)
+        .filter(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted)))
+}

@@ -140,6 +140,14 @@ pub fn run_report(
             "notify.subject.restore_failed",
             "notify.run.intro_restore_failed",
         ),
+        (RunKind::Verify, RunStatus::Success) => (
+            "notify.subject.verify_success",
+            "notify.run.intro_verify_success",
+        ),
+        (RunKind::Verify, _) => (
+            "notify.subject.verify_failed",
+            "notify.run.intro_verify_failed",
+        ),
         (_, RunStatus::Success) => ("notify.subject.success", "notify.run.intro_success"),
         (_, RunStatus::Interrupted) => {
             ("notify.subject.interrupted", "notify.run.intro_interrupted")
@@ -163,7 +171,7 @@ pub fn run_report(
         subject,
         intro: tr.t(intro_key),
         trigger: tr.t(match run.trigger {
-            Trigger::Manual if run.kind == RunKind::Restore => "notify.run.trigger_restore_page",
+            Trigger::Manual if run.kind != RunKind::Backup => "notify.run.trigger_restore_page",
             Trigger::Manual => "notify.run.trigger_manual",
             Trigger::Scheduled => "notify.run.trigger_scheduled",
             Trigger::Cli => "notify.run.trigger_cli",

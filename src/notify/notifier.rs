@@ -98,8 +98,8 @@ impl Notifier {
             _ => return Ok(None),
         };
         let what = match run.kind {
-            RunKind::Restore => what_is_restored(run),
-            RunKind::Backup | RunKind::Verify => self.what_is_backed_up().await?,
+            RunKind::Restore | RunKind::Verify => what_is_restored(run),
+            RunKind::Backup => self.what_is_backed_up().await?,
         };
         let log: Vec<String> = detail
             .logs
@@ -281,5 +281,8 @@ fn what_is_restored(run: &Run) -> String {
         .as_deref()
         .and_then(|key| key.rsplit('/').next())
         .unwrap_or(&request.backup);
-    format!("{} ← {folder}", request.source)
+    match run.kind {
+        RunKind::Verify => folder.to_owned(),
+        _ => format!("{} ← {folder}", request.source),
+    }
 }

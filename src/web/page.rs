@@ -19,6 +19,9 @@ pub struct Page {
     pub notice: Option<session::Notice>,
     /// The alert shown on every page while backups are overdue.
     pub banner: Option<String>,
+    /// The alert shown on every page while the latest verification failed: its text and
+    /// its run.
+    pub verify_banner: Option<(String, i64)>,
 }
 
 impl Page {
@@ -57,9 +60,12 @@ impl FromRequestParts<AppState> for Page {
         let user = session::user(&session).await?.map(|u| u.username);
         let csrf = session::csrf_token(&session).await?;
         let notice = session::take_notice(&session).await?;
-        let banner = match user {
-            Some(_) => overdue_banner(state, lang).await?,
-            None => None,
+        let (banner, verify_banner) = match user {
+            Some(_) => (
+                overdue_banner(state, lang).await?,
+                verify_banner(state, lang).await?,
+            ),
+            None => (None, None),
         };
         Ok(Page {
             lang,
@@ -68,6 +74,7 @@ impl FromRequestParts<AppState> for Page {
             section: "",
             notice,
             banner,
+            verify_banner,
         })
     }
 }
@@ -77,4 +84,20 @@ async fn overdue_banner(state: &AppState, lang: Lang) -> Result<Option<String>, 
     crate::schedule::overdue_banner(&state.pool, chrono::Utc::now(), lang.code())
         .await
         .map_err(|e| WebError::internal("checking for overdue backups", e))
+}
+
+/// The failed-verification alert in `lang`, while the latest verification failed.
+async fn verify_banner(state: &AppState, lang: Lang) -> Result<Option<(String, i64)>, WebError> {
+    let failed = crate::db::runs::failed_verification(&state.pool)
+        .await
+        .map_err(|e| WebError::internal("checking the latest verification", e))?;
+    Ok(failed.map(|run| {
+        let folder = run
+            .folder
+            .as_deref()
+            .and_then(|key| key.rsplit('/').next())
+            .unwrap_or("?")
+            .to_owned();
+        (lang.td("verify.banner", &folder), run.id)
+    }))
 }

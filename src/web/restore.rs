@@ -28,7 +28,7 @@ use crate::backup::folder::FOLDER_FORMAT;
 use crate::backup::manifest::{Manifest, StoredObject};
 use crate::backup::restore::{self, BackupChoice, Request, SourceChoice};
 use crate::backup::{S3Target, SourceSpec, StartError};
-use crate::db::runs::Trigger;
+use crate::db::runs::{Trigger, Verification};
 use crate::format;
 use crate::lang::{Lang, Message};
 use crate::settings::{DatabaseUrl, SourceKind};
@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/restore/{folder}", get(backup_page))
         .route("/restore/{folder}/objects/{name}", get(download))
         .route("/restore/{folder}/run", post(start_restore))
+        .route("/restore/{folder}/verify", post(start_verify))
 }
 
 /// A backup as a row of the catalogue.
@@ -55,10 +56,33 @@ pub struct BackupRow {
     pub state: &'static str,
     pub sources: String,
     pub run: Option<i64>,
+    pub verification: Option<VerificationView>,
+}
+
+/// A backup's latest verification: passed or not, when, and its run.
+pub struct VerificationView {
+    pub passed: bool,
+    pub at: String,
+    pub run: i64,
+}
+
+impl VerificationView {
+    fn of(key: &str, verifications: &HashMap<String, Verification>) -> Option<Self> {
+        verifications.get(key).map(|verification| Self {
+            passed: verification.passed,
+            at: verification.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            run: verification.run_id,
+        })
+    }
 }
 
 impl BackupRow {
-    fn new(backup: &Backup, runs: &HashMap<String, i64>, lang: Lang) -> Self {
+    fn new(
+        backup: &Backup,
+        runs: &HashMap<String, i64>,
+        verifications: &HashMap<String, Verification>,
+        lang: Lang,
+    ) -> Self {
         Self {
             name: backup.name.clone(),
             started: backup
@@ -75,6 +99,7 @@ impl BackupRow {
             },
             sources: backup.sources().join(", "),
             run: runs.get(&backup.key).copied(),
+            verification: VerificationView::of(&backup.key, verifications),
         }
     }
 }
@@ -142,6 +167,9 @@ async fn list(
         .map_err(|e| WebError::internal("reading the runs of backups", e))?
         .into_iter()
         .collect();
+    let verifications = crate::db::runs::verifications(&state.pool)
+        .await
+        .map_err(|e| WebError::internal("reading the verifications", e))?;
     let pages = backups.len().div_ceil(PER_PAGE).max(1);
     let page_number = query.page.unwrap_or(1).clamp(1, pages);
     Ok(CataloguePage {
@@ -151,7 +179,7 @@ async fn list(
             .iter()
             .skip((page_number - 1) * PER_PAGE)
             .take(PER_PAGE)
-            .map(|backup| BackupRow::new(backup, &runs, lang))
+            .map(|backup| BackupRow::new(backup, &runs, &verifications, lang))
             .collect(),
         page_number,
         pages,
@@ -221,6 +249,7 @@ struct BackupPage {
     all_error: Option<String>,
     /// What blocks a restore from starting now (another run in progress).
     busy: Option<i64>,
+    verification: Option<VerificationView>,
 }
 
 /// The S3 target of the stored settings, or the reason there is none.
@@ -278,6 +307,9 @@ async fn render_backup_page(
 ) -> Result<BackupPage, WebError> {
     let (target, manifest) = load_manifest(state, folder).await?;
     let configured = configured_sources(state).await?;
+    let verifications = crate::db::runs::verifications(&state.pool)
+        .await
+        .map_err(|e| WebError::internal("reading the verifications", e))?;
     let lang = page.lang;
     let refused_for = |source: &str| {
         refused
@@ -334,6 +366,7 @@ async fn render_backup_page(
             })
             .map(|refused| refused.message.clone()),
         busy: state.runner.current(),
+        verification: VerificationView::of(&target.key(folder), &verifications),
     })
 }
 
@@ -402,6 +435,56 @@ async fn start_restore(
         }
         Err(e @ (StartError::History(_) | StartError::Lock { .. })) => {
             Err(WebError::internal("starting a restore", e))
+        }
+    }
+}
+
+/// Starts the verification of this backup and shows its run.
+async fn start_verify(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Path(folder): Path<String>,
+) -> Result<Response, WebError> {
+    let folder = folder_name(&folder)?.to_owned();
+    // Known to exist: a folder without a manifest has no page to start from.
+    load_manifest(&state, &folder).await?;
+    let backup = BackupChoice::Folder(folder.clone());
+    let job = match crate::jobs::verify_job(&state.pool, &state.key, backup).await {
+        Ok(job) => job,
+        Err(error) => {
+            let refused = Refused::new(
+                RestoreForm {
+                    source: "all".to_owned(),
+                    ..RestoreForm::default()
+                },
+                error.message().render(page.lang),
+            );
+            return Ok(render_backup_page(&state, page, &folder, Some(refused))
+                .await?
+                .into_response());
+        }
+    };
+    match state.runner.start_verify(Trigger::Manual, job).await {
+        Ok(id) => {
+            tracing::info!(run = id, user = ?page.user, folder = %folder, "verification started from the browser");
+            session::set_notice(&session, page.t("verify.started")).await?;
+            Ok(Redirect::to(&format!("/backups/{id}")).into_response())
+        }
+        Err(StartError::AlreadyRunning(_)) => {
+            let refused = Refused::new(
+                RestoreForm {
+                    source: "all".to_owned(),
+                    ..RestoreForm::default()
+                },
+                page.t("restore.busy"),
+            );
+            Ok(render_backup_page(&state, page, &folder, Some(refused))
+                .await?
+                .into_response())
+        }
+        Err(e @ (StartError::History(_) | StartError::Lock { .. })) => {
+            Err(WebError::internal("starting a verification", e))
         }
     }
 }

@@ -70,25 +70,66 @@ impl Target {
         Ok(Self { server, url })
     }
 
+    /// Database `name` on the server of `server`, for a test restore.
+    pub fn scratch(kind: SourceKind, server: &DatabaseUrl, name: &str) -> Self {
+        Self {
+            server: match kind {
+                SourceKind::Postgres => Server::Postgres,
+                _ => Server::Mariadb,
+            },
+            url: server.with_database(name),
+        }
+    }
+
+    /// The same server, database `name`.
+    pub fn with_name(&self, name: &str) -> Self {
+        Self {
+            server: self.server,
+            url: self.url.with_database(name),
+        }
+    }
+
+    /// Whether `other` is on the same server, reached the same way.
+    pub fn same_server(&self, other: &Target) -> bool {
+        self.server == other.server
+            && self.url.with_database("") == other.url.with_database("")
+    }
+
+    /// Every table with its exact row count.
+    pub async fn row_counts(&self) -> Result<Vec<(String, u64)>, RestoreError> {
+        match self.server {
+            Server::Postgres => postgres::row_counts(&self.url, &self.name()).await,
+            Server::Mariadb => mariadb::row_counts(&self.url, &self.name()).await,
+        }
+    }
+
+    /// The databases of this server whose name starts with `prefix`.
+    pub async fn named_like(&self, prefix: &str) -> Result<Vec<String>, RestoreError> {
+        match self.server {
+            Server::Postgres => postgres::named_like(&self.url, prefix).await,
+            Server::Mariadb => mariadb::named_like(&self.url, prefix).await,
+        }
+    }
+
     pub fn name(&self) -> String {
         self.url.database()
     }
 
-    async fn exists(&self) -> Result<bool, RestoreError> {
+    pub async fn exists(&self) -> Result<bool, RestoreError> {
         match self.server {
             Server::Postgres => postgres::exists(&self.url, &self.name()).await,
             Server::Mariadb => mariadb::exists(&self.url, &self.name()).await,
         }
     }
 
-    async fn create(&self) -> Result<(), RestoreError> {
+    pub async fn create(&self) -> Result<(), RestoreError> {
         match self.server {
             Server::Postgres => postgres::create(&self.url, &self.name()).await,
             Server::Mariadb => mariadb::create(&self.url, &self.name()).await,
         }
     }
 
-    async fn drop(&self) -> Result<(), RestoreError> {
+    pub async fn drop(&self) -> Result<(), RestoreError> {
         match self.server {
             Server::Postgres => postgres::drop(&self.url, &self.name()).await,
             Server::Mariadb => mariadb::drop(&self.url, &self.name()).await,
@@ -132,7 +173,7 @@ pub async fn restore(
     Ok(target.url.masked())
 }
 
-async fn load(
+pub async fn load(
     reading: &Reading<'_>,
     object: &StoredObject,
     target: &Target,

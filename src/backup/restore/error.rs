@@ -85,6 +85,13 @@ pub enum RestoreError {
         failure: Box<RestoreError>,
         left: Box<RestoreError>,
     },
+    #[error("{key}: the manifest records {recorded} {what}, the backup holds {found}")]
+    Mismatch {
+        key: String,
+        what: String,
+        recorded: u64,
+        found: u64,
+    },
     #[error("the restore stopped unexpectedly: {0}")]
     Crashed(String),
     #[error("the restore was cancelled; what it had begun to create was removed")]

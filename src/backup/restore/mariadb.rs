@@ -73,3 +73,43 @@ pub async fn load(
         )
         .await
 }
+
+/// Every table of database `name` with its exact row count.
+pub async fn row_counts(url: &DatabaseUrl, name: &str) -> Result<Vec<(String, u64)>, RestoreError> {
+    let sql = format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} \
+         AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1",
+        literal(name)
+    );
+    let tables = admin(url, "listing the tables", sql).await?;
+    let tables: Vec<&str> = tables.lines().filter(|line| !line.is_empty()).collect();
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = tables
+        .iter()
+        .map(|table| {
+            format!(
+                "SELECT {}, COUNT(*) FROM {}.{}",
+                literal(table),
+                identifier(name),
+                identifier(table)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let counts = admin(url, "counting the rows", sql).await?;
+    Ok(super::parse_counts(&counts))
+}
+
+/// The databases on the server of `url` whose name starts with `prefix`.
+pub async fn named_like(url: &DatabaseUrl, prefix: &str) -> Result<Vec<String>, RestoreError> {
+    let sql = format!(
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE LEFT(SCHEMA_NAME, {}) = {} \
+         ORDER BY 1",
+        prefix.chars().count(),
+        literal(prefix)
+    );
+    let names = admin(url, "listing databases", sql).await?;
+    Ok(names.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
+}

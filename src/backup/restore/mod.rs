@@ -2,15 +2,15 @@
 //! goes, and the promise that a restore never overwrites what the user did not name, checks
 //! the object before touching an existing target, and never writes outside its target.
 
-mod database;
+pub(crate) mod database;
 mod directory;
 mod error;
 mod extract;
 mod filter;
 mod mariadb;
 mod postgres;
-mod sqlite;
-mod stream;
+pub(crate) mod sqlite;
+pub(crate) mod stream;
 mod target;
 mod tool;
 
@@ -337,7 +337,7 @@ impl Reading<'_> {
     }
 }
 
-fn choose<'a>(backups: &'a [Backup], choice: &BackupChoice) -> Result<&'a Backup, RestoreError> {
+pub(crate) fn choose<'a>(backups: &'a [Backup], choice: &BackupChoice) -> Result<&'a Backup, RestoreError> {
     let backup = match choice {
         BackupChoice::Latest => backups
             .iter()
@@ -473,8 +473,19 @@ pub fn target_name(kind: &str, to: &str) -> Option<String> {
     }
 }
 
+/// `name<TAB>count` lines, as both clients print them.
+fn parse_counts(output: &str) -> Vec<(String, u64)> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let (name, count) = line.rsplit_once('\t')?;
+            Some((name.to_owned(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 /// The source of this machine the object was made from, if it is still configured.
-fn configured_source<'a>(
+pub(crate) fn configured_source<'a>(
     configured: &'a [SourceSpec],
     object: &StoredObject,
 ) -> Option<&'a SourceSpec> {

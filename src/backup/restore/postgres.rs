@@ -57,7 +57,8 @@ pub async fn create(url: &DatabaseUrl, name: &str) -> Result<(), RestoreError> {
 }
 
 pub async fn drop(url: &DatabaseUrl, name: &str) -> Result<(), RestoreError> {
-    let sql = format!("DROP DATABASE IF EXISTS {}", identifier(name));
+    // FORCE: the session of a client killed a moment ago (a cancelled load) may linger.
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", identifier(name));
     admin(url, "removing the database it created", sql)
         .await
         .map(|_| ())
@@ -111,4 +112,46 @@ async fn clearing(url: &DatabaseUrl, name: &str) -> Result<String, RestoreError>
     }
     sql.push_str("CREATE SCHEMA IF NOT EXISTS public;\n");
     Ok(sql)
+}
+
+/// Every table of database `name` with its exact row count, by `schema.table`.
+pub async fn row_counts(url: &DatabaseUrl, name: &str) -> Result<Vec<(String, u64)>, RestoreError> {
+    let tables = psql(url, name)
+        .output(
+            "listing the tables",
+            &[
+                "-At".to_owned(),
+                "-c".to_owned(),
+                "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+                    .to_owned(),
+            ],
+        )
+        .await?;
+    let tables: Vec<&str> = tables.lines().filter(|line| !line.is_empty()).collect();
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = tables
+        .iter()
+        .map(|table| format!("SELECT {}, count(*) FROM {table}", literal(table)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let counts = psql(url, name)
+        .output(
+            "counting the rows",
+            &["-At".to_owned(), "-F".to_owned(), "\t".to_owned(), "-c".to_owned(), sql],
+        )
+        .await?;
+    Ok(super::parse_counts(&counts))
+}
+
+/// The databases on the server of `url` whose name starts with `prefix`.
+pub async fn named_like(url: &DatabaseUrl, prefix: &str) -> Result<Vec<String>, RestoreError> {
+    let sql = format!(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, {}) ORDER BY 1",
+        literal(prefix)
+    );
+    let names = admin(url, "listing databases", sql).await?;
+    Ok(names.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
 }

@@ -61,6 +61,31 @@ pub async fn restore(
     sync_directory(dir)
 }
 
+/// Writes the database `reader` holds into the new file `path` and checks it with
+/// `PRAGMA integrity_check` (a test restore: `path` is in a temporary directory).
+pub async fn write_checked(
+    reader: &mut (dyn AsyncRead + Send + Unpin),
+    origin: &Origin,
+    path: &Path,
+) -> Result<(), RestoreError> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map_err(RestoreError::write("creating", path))?;
+    match pump(reader, &mut file).await {
+        Ok(_) => {}
+        Err(PumpError::Read(cause)) => return Err(origin.read(cause)),
+        Err(PumpError::Write(cause)) => return Err(RestoreError::write("writing", path)(cause)),
+    }
+    file.sync_all()
+        .await
+        .map_err(RestoreError::write("syncing", path))?;
+    drop(file);
+    check_integrity(path).await
+}
+
 /// The file is a database SQLite finds sound. Opened immutable: the check leaves no journal.
 async fn check_integrity(path: &Path) -> Result<(), RestoreError> {
     let mut connection = SqliteConnectOptions::new()

@@ -1,0 +1,391 @@
+//! Proof that a backup restores: every object downloaded and checked against the manifest
+//! (size, SHA-256, the zstd stream decoded to its end), then test-restored: a database dump
+//! into a scratch database on its source's server (tables and rows counted, then dropped), a
+//! SQLite file into a temporary file (`PRAGMA integrity_check`, rows counted), a directory
+//! archive read entry by entry. The sources themselves are never touched.
+
+use std::path::Path;
+
+use futures::StreamExt;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+use tokio_tar::{Archive, EntryType};
+use tokio_util::sync::CancellationToken;
+
+use super::catalogue;
+use super::download::{self, Form};
+use super::job::{S3Target, SourceSpec};
+use super::manifest::{FailedSource, StoredObject};
+use super::progress::{LogLevel, Reporter};
+use super::restore::database::{self, Target};
+use super::restore::stream::{Origin, drain};
+use super::restore::{BackupChoice, Reading, RestoreError, configured_source};
+use crate::lang::Message;
+use crate::settings::SourceKind;
+
+/// Scratch databases are named `s3backup_verify_<run>_<n>`: recognisable, never a source's.
+pub const SCRATCH_PREFIX: &str = "s3backup_verify_";
+
+/// What a verification needs: the bucket, the sources of this machine (whose servers take
+/// the scratch databases) and which backup.
+#[derive(Debug, Clone)]
+pub struct VerifyJob {
+    pub target: S3Target,
+    pub configured: Vec<SourceSpec>,
+    pub backup: BackupChoice,
+}
+
+/// What the test restore of one object found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// Tables with their row counts (databases, SQLite).
+    pub tables: Vec<(String, u64)>,
+    /// Archive entries and bytes of file content (directories).
+    pub entries: u64,
+    pub content_bytes: u64,
+    /// Why the object was only checked, not test-restored (no server to restore it on).
+    pub not_restored: Option<Message>,
+}
+
+impl Findings {
+    pub fn rows(&self) -> u64 {
+        self.tables.iter().map(|(_, rows)| rows).sum()
+    }
+}
+
+/// One object and what became of its verification.
+#[derive(Debug)]
+pub struct ObjectCheck {
+    pub object: StoredObject,
+    pub result: Result<Findings, RestoreError>,
+}
+
+/// The verified backup and each object's verdict.
+#[derive(Debug)]
+pub struct VerifyReport {
+    pub folder: String,
+    pub folder_key: String,
+    pub checks: Vec<ObjectCheck>,
+}
+
+impl VerifyReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|check| check.result.is_ok())
+    }
+}
+
+/// Verifies the backup the job names; `run` makes the scratch names unique.
+pub async fn verify(
+    job: &VerifyJob,
+    run: i64,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<VerifyReport, RestoreError> {
+    let s3 = &job.target;
+    let client = super::s3::client(s3);
+    let backups = catalogue::list(&client, s3)
+        .await
+        .map_err(|failure| RestoreError::List {
+            bucket: s3.bucket.clone(),
+            prefix: s3.prefix.clone(),
+            failure: Box::new(failure),
+        })?;
+    let backup = super::restore::choose(&backups, &job.backup)?;
+    let manifest = download::manifest(&client, s3, &backup.key).await?;
+    let progress = reporter.progress();
+    progress.add_total(manifest.objects.iter().map(|object| object.size).sum());
+    reporter.log(
+        LogLevel::Info,
+        Message::new("run.verify.begin")
+            .with("folder", &backup.name)
+            .with("count", manifest.objects.len()),
+    );
+    let reading = Reading {
+        client: &client,
+        s3,
+        progress,
+        cancel,
+    };
+    let mut checks = Vec::new();
+    for (index, object) in manifest.objects.iter().enumerate() {
+        let result = if cancel.is_cancelled() {
+            Err(RestoreError::Cancelled)
+        } else {
+            progress.set_source(Some(&object.source));
+            let scratch = format!("{SCRATCH_PREFIX}{run}_{index}");
+            check_object(&reading, &job.configured, object, &scratch).await
+        };
+        report(reporter, object, &result);
+        checks.push(ObjectCheck {
+            object: object.clone(),
+            result,
+        });
+    }
+    progress.set_source(None);
+    Ok(VerifyReport {
+        folder: backup.name.clone(),
+        folder_key: backup.key.clone(),
+        checks,
+    })
+}
+
+fn report(reporter: &Reporter, object: &StoredObject, result: &Result<Findings, RestoreError>) {
+    match result {
+        Ok(findings) => {
+            let line = match SourceKind::parse(&object.kind) {
+                Ok(SourceKind::Directory) => Message::new("run.verify.directory")
+                    .with("source", &object.source)
+                    .with("entries", findings.entries)
+                    .with("bytes", findings.content_bytes),
+                _ => Message::new("run.verify.tables")
+                    .with("source", &object.source)
+                    .with("tables", findings.tables.len())
+                    .with("rows", findings.rows())
+                    .with(
+                        "counts",
+                        findings
+                            .tables
+                            .iter()
+                            .map(|(table, rows)| format!("{table} {rows}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+            };
+            reporter.log(LogLevel::Info, line);
+            if let Some(why) = &findings.not_restored {
+                reporter.log(LogLevel::Warn, why.clone());
+            }
+            reporter.object(object.clone());
+        }
+        Err(error) => {
+            let message = match error {
+                RestoreError::Cancelled => {
+                    Message::new("run.verify.cancelled").with("source", &object.source)
+                }
+                other => Message::new("run.verify.failed")
+                    .with("source", &object.source)
+                    .with("key", &object.key)
+                    .detail(other.to_string()),
+            };
+            reporter.log(LogLevel::Error, message.clone());
+            reporter.failed(FailedSource {
+                source: object.source.clone(),
+                kind: object.kind.clone(),
+                reason: error.to_string(),
+                message,
+            });
+        }
+    }
+}
+
+async fn check_object(
+    reading: &Reading<'_>,
+    configured: &[SourceSpec],
+    object: &StoredObject,
+    scratch: &str,
+) -> Result<Findings, RestoreError> {
+    let origin = Origin::of(reading.s3, object);
+    let kind = SourceKind::parse(&object.kind).map_err(|_| RestoreError::OtherKind {
+        source_name: object.source.clone(),
+        kind: object.kind.clone(),
+    })?;
+    let findings = match kind {
+        SourceKind::Postgres | SourceKind::Mysql => {
+            let server = configured_source(configured, object)
+                .and_then(|source| source.location.database_url());
+            match server {
+                Some(server) => {
+                    let target = Target::scratch(kind, server, scratch);
+                    test_restore_database(reading, object, &target).await?
+                }
+                None => {
+                    // Still downloaded, checked and decoded to its end.
+                    let mut reader = reading.open(object, Form::Plain).await?;
+                    reading
+                        .unless_cancelled(async {
+                            drain(&mut reader)
+                                .await
+                                .map_err(|cause| origin.read(cause))
+                        })
+                        .await?;
+                    Findings {
+                        not_restored: Some(
+                            Message::new("run.verify.no_server").with("source", &object.source),
+                        ),
+                        ..Findings::default()
+                    }
+                }
+            }
+        }
+        SourceKind::Sqlite => {
+            reading
+                .unless_cancelled(test_restore_sqlite(reading, object, &origin))
+                .await?
+        }
+        SourceKind::Directory => {
+            reading
+                .unless_cancelled(read_archive(reading, object, &origin))
+                .await?
+        }
+    };
+    compare_with_manifest(object, &findings)?;
+    Ok(findings)
+}
+
+/// What the manifest recorded at backup time, where it did, must be what came back.
+fn compare_with_manifest(object: &StoredObject, findings: &Findings) -> Result<(), RestoreError> {
+    let Some(expected) = &object.contents else {
+        return Ok(());
+    };
+    let mismatch = |what: &str, recorded: u64, found: u64| RestoreError::Mismatch {
+        key: object.key.clone(),
+        what: what.to_owned(),
+        recorded,
+        found,
+    };
+    if let Some(entries) = expected.entries
+        && entries != findings.entries
+    {
+        return Err(mismatch("archive entries", entries, findings.entries));
+    }
+    if let Some(bytes) = expected.content_bytes
+        && bytes != findings.content_bytes
+    {
+        return Err(mismatch("bytes of file content", bytes, findings.content_bytes));
+    }
+    if let Some(tables) = expected.tables
+        && findings.not_restored.is_none()
+        && tables != findings.tables.len() as u64
+    {
+        return Err(mismatch("tables", tables, findings.tables.len() as u64));
+    }
+    Ok(())
+}
+
+/// Loads the dump into a scratch database, counts its tables and rows, and drops it
+/// whatever happened (a cancel included).
+async fn test_restore_database(
+    reading: &Reading<'_>,
+    object: &StoredObject,
+    target: &Target,
+) -> Result<Findings, RestoreError> {
+    let origin = Origin::of(reading.s3, object);
+    target.create().await?;
+    let loaded = reading
+        .unless_cancelled(async {
+            database::load(reading, object, target, &origin, false).await?;
+            target.row_counts().await
+        })
+        .await;
+    let dropped = target.drop().await;
+    let tables = loaded?;
+    dropped?;
+    Ok(Findings {
+        tables,
+        ..Findings::default()
+    })
+}
+
+/// Writes the SQLite file into a temporary directory, checks it and counts its rows.
+async fn test_restore_sqlite(
+    reading: &Reading<'_>,
+    object: &StoredObject,
+    origin: &Origin,
+) -> Result<Findings, RestoreError> {
+    let dir = tempfile::tempdir().map_err(RestoreError::write(
+        "creating a temporary directory in",
+        std::env::temp_dir(),
+    ))?;
+    let path = dir.path().join("verify.sqlite3");
+    let mut reader = reading.open(object, Form::Plain).await?;
+    super::restore::sqlite::write_checked(&mut reader, origin, &path).await?;
+    Ok(Findings {
+        tables: sqlite_row_counts(&path).await?,
+        ..Findings::default()
+    })
+}
+
+async fn sqlite_row_counts(path: &Path) -> Result<Vec<(String, u64)>, RestoreError> {
+    let mut connection = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .immutable(true)
+        .connect()
+        .await?;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY 1",
+    )
+    .fetch_all(&mut connection)
+    .await?;
+    let mut counts = Vec::new();
+    for table in tables {
+        let sql = format!("SELECT count(*) FROM \"{}\"", table.replace('"', "\"\""));
+        let rows: i64 = sqlx::query_scalar(&sql).fetch_one(&mut connection).await?;
+        counts.push((table, u64::try_from(rows).unwrap_or(0)));
+    }
+    connection.close().await?;
+    Ok(counts)
+}
+
+/// Reads every entry of a directory's archive, counting entries and file bytes, then the
+/// stream to its end (where the check's verdict comes).
+async fn read_archive(
+    reading: &Reading<'_>,
+    object: &StoredObject,
+    origin: &Origin,
+) -> Result<Findings, RestoreError> {
+    let reader = reading.open(object, Form::Plain).await?;
+    let mut archive = Archive::new(reader);
+    let mut findings = Findings::default();
+    {
+        let mut entries = archive.entries().map_err(|cause| origin.read(cause))?;
+        while let Some(entry) = entries.next().await {
+            let mut entry = entry.map_err(|cause| origin.read(cause))?;
+            findings.entries += 1;
+            if matches!(entry.header().entry_type(), EntryType::Regular | EntryType::Continuous) {
+                findings.content_bytes += drain(&mut entry)
+                    .await
+                    .map_err(|cause| origin.read(cause))?;
+            }
+        }
+    }
+    let Ok(mut rest) = archive.into_inner() else {
+        return Err(origin.read(std::io::Error::other(
+            "the archive reader is still in use",
+        )));
+    };
+    drain(&mut rest).await.map_err(|cause| origin.read(cause))?;
+    Ok(findings)
+}
+
+/// Drops the scratch databases a killed verification left on the servers of `configured`.
+/// Returns the names dropped.
+pub async fn drop_leftovers(configured: &[SourceSpec]) -> Vec<String> {
+    let mut servers: Vec<Target> = Vec::new();
+    for source in configured {
+        let (Some(url), kind) = (source.location.database_url(), source.location.kind()) else {
+            continue;
+        };
+        let target = Target::scratch(kind, url, SCRATCH_PREFIX);
+        if !servers.iter().any(|known| known.same_server(&target)) {
+            servers.push(target);
+        }
+    }
+    let mut dropped = Vec::new();
+    for server in servers {
+        let names = match server.named_like(SCRATCH_PREFIX).await {
+            Ok(names) => names,
+            Err(error) => {
+                tracing::warn!("cannot look for scratch databases left behind: {error}");
+                continue;
+            }
+        };
+        for name in names {
+            match server.with_name(&name).drop().await {
+                Ok(()) => dropped.push(name),
+                Err(error) => tracing::warn!(name, "cannot drop a scratch database: {error}"),
+            }
+        }
+    }
+    dropped
+}
