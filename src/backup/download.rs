@@ -1,6 +1,9 @@
 //! Reading a backup back: the manifest of a folder, and an object streamed from the bucket
 //! with its size and SHA-256 checked against the manifest as it streams (a mismatch ends the
-//! stream with an error instead of a clean end), stored as is or decompressed.
+//! stream with an error instead of a clean end), stored as is or decompressed. A body that
+//! breaks mid-way goes on from where it broke (`resume`).
+
+mod resume;
 
 use std::io;
 use std::pin::Pin;
@@ -16,6 +19,7 @@ use super::error::S3Failure;
 use super::job::S3Target;
 use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
 use super::progress::Progress;
+use resume::{Body, ObjectRest, Resuming, Retry};
 
 /// Bytes read at once from the bucket.
 const READ_BUFFER: usize = 256 * 1024;
@@ -118,15 +122,32 @@ pub async fn open_counted(
             key: object.key.clone(),
             failure: S3Failure::from_sdk(&err),
         })?;
-    let checked = Checked::new(
-        Counted {
-            inner: output.body.into_async_read(),
-            progress: progress.cloned(),
-        },
-        object.size,
-        &object.sha256,
-        object.key.clone(),
-    );
+    let length = output
+        .content_length()
+        .and_then(|length| u64::try_from(length).ok());
+    let etag = output.e_tag().map(str::to_owned);
+    let body: Body = Box::new(output.body.into_async_read());
+    // Without an ETag, a changed object could not be told apart: no resuming then.
+    let body: Body = match etag {
+        Some(etag) => Box::new(Resuming::new(
+            ObjectRest {
+                client: client.clone(),
+                bucket: target.bucket.clone(),
+                key: object.key.clone(),
+                etag,
+            },
+            object.key.clone(),
+            length,
+            body,
+            Retry::DEFAULT,
+        )),
+        None => body,
+    };
+    let counted = Counted {
+        inner: body,
+        progress: progress.cloned(),
+    };
+    let checked = Checked::new(counted, object.size, &object.sha256, object.key.clone());
     Ok(match form {
         Form::Stored => Box::new(checked),
         Form::Plain => {

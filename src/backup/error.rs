@@ -85,6 +85,22 @@ fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
+/// An error's message followed by those of its causes (the SDK's body errors say little
+/// more than "streaming error" at the top).
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    message
+}
+
 /// How a tool that did not succeed ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToolEnd {

@@ -1,13 +1,18 @@
 //! An S3 server inside the test process (s3s-fs over a temporary directory, SigV4 checked
-//! with a known key pair) on 127.0.0.1 port 0, with hooks to deny deletes, fail a part, or
-//! learn that parts arrived, and a way to stop it mid-run and restart it on the same data.
-//! s3s-fs lacks ListMultipartUploads; `Fs` adds it from the files s3s-fs keeps per upload.
+//! with a known key pair) on 127.0.0.1 port 0, with hooks to deny deletes, fail a part,
+//! learn that parts arrived or cut a download mid-way, and a way to stop it mid-run and
+//! restart it on the same data. s3s-fs lacks ListMultipartUploads and ignores If-Match on
+//! GetObject; `Fs` adds both.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use base64::Engine as _;
+use bytes::Bytes;
+use futures::StreamExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::access::{S3Access, S3AccessContext};
@@ -15,7 +20,8 @@ use s3s::auth::SimpleAuth;
 use s3s::dto::*;
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3, S3Request, S3Response, S3Result};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -42,6 +48,10 @@ pub struct Hooks {
     /// Refuse UploadPart from this part number on (0: never).
     pub fail_part_from: AtomicI32,
     parts_received: watch::Sender<u32>,
+    /// GetObject responses still to cut, and the byte of the object where.
+    cuts_left: AtomicU32,
+    cut_at: AtomicU64,
+    gets: Mutex<Vec<GetRequest>>,
     /// While false, every request waits (to hold a run in progress).
     gate: watch::Sender<bool>,
     /// GetObject of a key ending with this waits until `release_gets` (to hold a restore
@@ -61,6 +71,9 @@ impl Hooks {
             deny_multipart_cleanup: AtomicBool::new(false),
             fail_part_from: AtomicI32::new(0),
             parts_received: watch::channel(0).0,
+            cuts_left: AtomicU32::new(0),
+            cut_at: AtomicU64::new(0),
+            gets: Mutex::new(Vec::new()),
             gate: watch::channel(true).0,
             held_get: std::sync::Mutex::new(None),
             gets_held: watch::channel(0).0,
@@ -113,6 +126,137 @@ impl Hooks {
         seen.wait_for(|received| *received >= count)
             .await
             .expect("hooks live as long as the server");
+    }
+
+    /// Breaks the connection of the next `count` GetObject responses once they reach byte
+    /// `at` of the object, as a network failure does mid-download (`u32::MAX`: all of them).
+    pub fn cut_gets_at(&self, at: u64, count: u32) {
+        self.cut_at.store(at, Ordering::SeqCst);
+        self.cuts_left.store(count, Ordering::SeqCst);
+    }
+
+    /// The GetObject requests received so far, in order.
+    pub fn gets(&self) -> Vec<GetRequest> {
+        self.gets.lock().expect("not poisoned").clone()
+    }
+
+    /// Where to cut a response whose body starts at byte `start` of the object: after how
+    /// many of its bytes, if it is to be cut.
+    fn cut(&self, start: u64) -> Option<u64> {
+        let taken = self
+            .cuts_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
+                0 => None,
+                u32::MAX => Some(u32::MAX),
+                left => Some(left - 1),
+            });
+        taken
+            .ok()
+            .map(|_| self.cut_at.load(Ordering::SeqCst).saturating_sub(start))
+    }
+}
+
+/// A GetObject as the server received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetRequest {
+    pub key: String,
+    /// The `Range` header, e.g. `bytes=100-`.
+    pub range: Option<String>,
+    /// The `If-Match` header, quotes included.
+    pub if_match: Option<String>,
+}
+
+/// `body` up to `count` bytes; then the connection is dropped once they have left it.
+fn cut_after(
+    body: StreamingBlob,
+    count: u64,
+    connection: Arc<Cut>,
+) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + Sync + 'static {
+    futures::stream::unfold(Some((body, count)), move |state| {
+        let connection = connection.clone();
+        async move {
+            let (mut body, left) = state?;
+            if left == 0 {
+                connection.arm();
+                // The connection goes away with this stream in it.
+                std::future::pending::<()>().await;
+                return None;
+            }
+            match body.next().await? {
+                Ok(mut bytes) => {
+                    bytes.truncate(usize::try_from(left).unwrap_or(usize::MAX));
+                    let left = left - bytes.len() as u64;
+                    Some((Ok(bytes), Some((body, left))))
+                }
+                Err(err) => Some((Err(std::io::Error::other(err)), None)),
+            }
+        }
+    })
+}
+
+/// Drops a connection once everything the server sent on it has left it, as a network
+/// failure mid-response does. (An error from a body would make hyper drop the connection at
+/// once, with what it still buffers: the client would not get all it was sent.)
+#[derive(Default)]
+struct Cut {
+    armed: AtomicBool,
+    flushed: tokio::sync::Notify,
+}
+
+impl Cut {
+    fn arm(&self) {
+        self.armed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A connection's socket, telling its `Cut` when a flush completes (hyper flushes the socket
+/// only once its own buffer is written out).
+struct Cuttable {
+    socket: TcpStream,
+    cut: Arc<Cut>,
+}
+
+impl AsyncRead for Cuttable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.socket).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Cuttable {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.socket.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let flushed = Pin::new(&mut self.socket).poll_flush(cx);
+        if flushed.is_ready() && self.cut.armed.load(Ordering::SeqCst) {
+            self.cut.flushed.notify_one();
+        }
+        flushed
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.socket).poll_shutdown(cx)
     }
 }
 
@@ -227,10 +371,11 @@ impl S3Access for Access {
     }
 }
 
-/// s3s-fs, plus ListMultipartUploads.
+/// s3s-fs, plus ListMultipartUploads, If-Match on GetObject and the download hooks.
 struct Fs {
     inner: s3s_fs::FileSystem,
     root: PathBuf,
+    hooks: Arc<Hooks>,
 }
 
 impl Fs {
@@ -275,6 +420,59 @@ impl Fs {
         uploads.sort();
         uploads
     }
+
+    /// s3s-fs's GetObject, noted in the hooks, with If-Match (which s3s-fs ignores) checked
+    /// first as S3 does, and the body cut if a hook says so.
+    async fn get_object_with_hooks(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let connection = req.extensions.get::<Arc<Cut>>().cloned();
+        let range = req.input.range;
+        let if_match = req.input.if_match.clone();
+        self.hooks
+            .gets
+            .lock()
+            .expect("not poisoned")
+            .push(GetRequest {
+                key: req.input.key.clone(),
+                range: range.map(|range| match range {
+                    Range::Int { first, last } => {
+                        let last = last.map(|last| last.to_string()).unwrap_or_default();
+                        format!("bytes={first}-{last}")
+                    }
+                    Range::Suffix { length } => format!("bytes=-{length}"),
+                }),
+                if_match: if_match.as_ref().and_then(|condition| {
+                    let header = condition.to_http_header().ok()?;
+                    header.to_str().ok().map(str::to_owned)
+                }),
+            });
+        if let Some(ETagCondition::ETag(expected)) = &if_match {
+            let head = req.clone().map_input(|input| HeadObjectInput {
+                bucket: input.bucket,
+                key: input.key,
+                ..Default::default()
+            });
+            let current = self.inner.head_object(head).await?.output.e_tag;
+            if !current.is_some_and(|etag| etag.strong_cmp(expected)) {
+                return Err(s3s::s3_error!(PreconditionFailed, "ETag does not match"));
+            }
+        }
+        let mut response = self.inner.get_object(req).await?;
+        let start = match range {
+            Some(Range::Int { first, .. }) => first,
+            _ => 0,
+        };
+        if let Some(connection) = connection
+            && let Some(count) = self.hooks.cut(start)
+            && let Some(body) = response.output.body.take()
+        {
+            let cut = cut_after(body, count, connection);
+            response.output.body = Some(StreamingBlob::wrap(cut));
+        }
+        Ok(response)
+    }
 }
 
 macro_rules! delegate_to_fs {
@@ -286,6 +484,13 @@ macro_rules! delegate_to_fs {
                     self.inner.$op(req).await
                 }
             )*
+
+            async fn get_object(
+                &self,
+                req: S3Request<GetObjectInput>,
+            ) -> S3Result<S3Response<GetObjectOutput>> {
+                self.get_object_with_hooks(req).await
+            }
 
             async fn list_multipart_uploads(
                 &self,
@@ -322,7 +527,6 @@ delegate_to_fs! {
     delete_object(DeleteObjectInput) -> DeleteObjectOutput;
     delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
-    get_object(GetObjectInput) -> GetObjectOutput;
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
     head_object(HeadObjectInput) -> HeadObjectOutput;
     list_buckets(ListBucketsInput) -> ListBucketsOutput;
@@ -363,6 +567,7 @@ impl TestS3 {
         let mut builder = S3ServiceBuilder::new(Fs {
             inner: fs,
             root: root.to_owned(),
+            hooks: hooks.clone(),
         });
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         builder.set_access(Access(hooks.clone()));
@@ -379,11 +584,27 @@ impl TestS3 {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
+                let cut = Arc::new(Cut::default());
+                let socket = Cuttable {
+                    socket,
+                    cut: cut.clone(),
+                };
+                // Each request learns its connection, so a hook can cut it.
+                let service = service.clone();
+                let request_cut = cut.clone();
+                let service = hyper::service::service_fn(move |mut request| {
+                    request.extensions_mut().insert(request_cut.clone());
+                    hyper::service::Service::call(&service, request)
+                });
                 let connection = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .serve_connection(TokioIo::new(socket), service)
                     .into_owned();
                 connections.spawn(async move {
-                    let _ = connection.await;
+                    tokio::select! {
+                        _ = connection => {}
+                        // Dropping the connection closes the socket.
+                        () = cut.flushed.notified() => {}
+                    }
                 });
                 while connections.try_join_next().is_some() {}
             }

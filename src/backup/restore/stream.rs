@@ -6,6 +6,7 @@ use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::RestoreError;
+use crate::backup::error::with_causes;
 
 /// Bytes moved at once.
 const BUFFER: usize = 256 * 1024;
@@ -41,22 +42,6 @@ impl Origin {
             reason: reason.into(),
         }
     }
-}
-
-/// An error's message followed by those of its causes (the SDK's body errors say little
-/// more than "streaming error" at the top).
-fn with_causes(error: &io::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(inner) = cause {
-        let text = inner.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = inner.source();
-    }
-    message
 }
 
 pub enum PumpError {
