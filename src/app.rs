@@ -138,6 +138,40 @@ pub async fn clean_debris(state: &AppState) -> Option<DebrisReport> {
     Some(report)
 }
 
+/// Scratch databases a killed verification left, dropped at start-up. Returns their names.
+pub async fn drop_scratch_databases(state: &AppState) -> Vec<String> {
+    let sources = match crate::db::sources::list(&state.pool).await {
+        Ok(sources) => sources,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the sources to drop scratch databases");
+            return Vec::new();
+        }
+    };
+    let configured: Vec<_> = sources
+        .iter()
+        .filter_map(|source| crate::jobs::source_spec(source, &state.key).ok())
+        .filter(|source| source.location.database_url().is_some())
+        .collect();
+    if configured.is_empty() {
+        return Vec::new();
+    }
+    let dropped = state
+        .runner
+        .drop_scratch_databases(
+            &configured,
+            &crate::backup::verify::scratch_prefix(state.key.instance()),
+        )
+        .await
+        .unwrap_or_default();
+    if !dropped.is_empty() {
+        tracing::warn!(
+            ?dropped,
+            "dropped scratch databases a stopped verification left"
+        );
+    }
+    dropped
+}
+
 /// A server bound to its port and ready to accept connections.
 pub struct Server {
     listener: TcpListener,
@@ -178,7 +212,10 @@ impl Server {
         // In the background: start-up does not wait for S3, and a run started meanwhile
         // waits for the cleaning.
         let cleaning = state.clone();
-        tokio::spawn(async move { clean_debris(&cleaning).await });
+        tokio::spawn(async move {
+            clean_debris(&cleaning).await;
+            drop_scratch_databases(&cleaning).await;
+        });
         let resume = state.notifier.clone();
         tokio::spawn(async move {
             let since = chrono::Utc::now() - chrono::Duration::days(1);

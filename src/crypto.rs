@@ -45,6 +45,10 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// A short name of this installation derived from the key (one-way): what it leaves on
+    /// shared servers (scratch databases) carries it, so installations never take another's
+    /// for their own.
+    instance: String,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -92,9 +96,7 @@ impl MasterKey {
                         path: shown,
                         source,
                     })?;
-                Ok(Self {
-                    cipher: XChaCha20Poly1305::new(&key),
-                })
+                Ok(Self::with_key(&key))
             }
             Err(source) => Err(CryptoError::Read {
                 path: shown,
@@ -104,9 +106,23 @@ impl MasterKey {
     }
 
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        (bytes.len() == KEY_LEN).then(|| Self {
-            cipher: XChaCha20Poly1305::new(bytes.into()),
-        })
+        (bytes.len() == KEY_LEN).then(|| Self::with_key(bytes))
+    }
+
+    fn with_key(key: &[u8]) -> Self {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"s3-backup instance name\0");
+        hasher.update(key);
+        Self {
+            cipher: XChaCha20Poly1305::new(key.into()),
+            instance: hex::encode(&hasher.finalize()[..4]),
+        }
+    }
+
+    /// This installation's short name: 8 hex digits, stable as long as the key is.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Seals `plaintext`; `purpose` (e.g. "settings.secret_access_key") is authenticated

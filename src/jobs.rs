@@ -136,6 +136,7 @@ pub async fn verify_job(
         target,
         configured,
         backup,
+        instance: key.instance().to_owned(),
     })
 }
 

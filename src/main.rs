@@ -266,14 +266,21 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
                     counts.join(", ")
                 );
             }
-            Err(error) => failed.push(format!("{} ({}): {error}", check.object.source, check.object.key)),
+            Err(error) => failed.push(format!(
+                "{} ({}): {error}",
+                check.object.source, check.object.key
+            )),
         }
     }
     if failed.is_empty() {
         println!("backup {} verified", report.folder);
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(format!("backup {} failed verification: {}", report.folder, failed.join("; ")))
+        Err(format!(
+            "backup {} failed verification: {}",
+            report.folder,
+            failed.join("; ")
+        ))
     }
 }
 

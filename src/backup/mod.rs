@@ -14,12 +14,12 @@ pub mod manifest;
 pub mod part_size;
 pub mod progress;
 pub mod restore;
-pub mod verify;
 pub mod retention;
 pub mod runner;
 pub mod s3;
 mod sources;
 pub mod upload;
+pub mod verify;
 
 pub use connection::{ConnectionNote, ConnectionProblem, ConnectionReport, test_connection};
 pub use debris::{DebrisReport, DebrisWarning};

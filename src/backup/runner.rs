@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::debris::{self, DebrisReport};
 use super::engine::{choose_folder, run_backup_in};
-use super::job::{Job, S3Target};
+use super::job::{Job, S3Target, SourceSpec};
 use super::manifest::StoredObject;
 use super::progress::{Progress, ProgressSnapshot, Reporter, RunEvent};
 use super::restore::{self, Report, RestoreError, RestoreJob};
@@ -262,6 +262,28 @@ impl Runner {
     /// dead or failed runs left on `target` (see `debris`). Skipped (`None`) while a run is
     /// in progress here or in another process: a run cleans before it chooses its folder.
     pub async fn clean_debris(&self, target: &S3Target) -> Option<DebrisReport> {
+        let guard = self.hold_idle().await?;
+        let report = clean(&self.inner.pool, target, &Reporter::detached()).await;
+        drop(guard);
+        Some(report)
+    }
+
+    /// At start-up: drops the scratch databases a killed verification left on the servers
+    /// of `configured`. Skipped (`None`) while a run is in progress here or elsewhere.
+    pub async fn drop_scratch_databases(
+        &self,
+        configured: &[SourceSpec],
+        prefix: &str,
+    ) -> Option<Vec<String>> {
+        let guard = self.hold_idle().await?;
+        let dropped = verify::drop_leftovers(configured, prefix).await;
+        drop(guard);
+        Some(dropped)
+    }
+
+    /// Holds the slot (and the lock file) for start-up work, if no run is in progress here
+    /// or in another process; runs left `running` are then marked interrupted.
+    async fn hold_idle(&self) -> Option<SlotGuard> {
         {
             let mut slot = self.inner.slot.lock().ok()?;
             if *slot != Slot::Idle {
@@ -277,7 +299,7 @@ impl Runner {
             Ok(Some(lock)) => guard._lock = lock,
             Ok(None) => return None,
             Err(err) => {
-                tracing::warn!("not cleaning what stopped backups left: {err}");
+                tracing::warn!("not cleaning what stopped runs left: {err}");
                 return None;
             }
         }
@@ -286,9 +308,7 @@ impl Runner {
         {
             tracing::error!("{err}");
         }
-        let report = clean(&self.inner.pool, target, &Reporter::detached()).await;
-        drop(guard);
-        Some(report)
+        Some(guard)
     }
 
     /// Runs that end from now on.
@@ -628,11 +648,20 @@ impl Runner {
         }
     }
 
-    async fn execute_verify(&self, guard: SlotGuard, run_id: RunId, job: VerifyJob) -> VerifySummary {
+    async fn execute_verify(
+        &self,
+        guard: SlotGuard,
+        run_id: RunId,
+        job: VerifyJob,
+    ) -> VerifySummary {
         let result = self
-            .supervise(run_id, RunKind::Verify, move |reporter, cancel| async move {
-                verify::verify(&job, run_id, &reporter, &cancel).await
-            })
+            .supervise(
+                run_id,
+                RunKind::Verify,
+                move |reporter, cancel| async move {
+                    verify::verify(&job, run_id, &reporter, &cancel).await
+                },
+            )
             .await;
         let (outcome, result) = match result {
             Ok(Ok(report)) => (verify_outcome(&report), Ok(report)),

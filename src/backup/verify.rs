@@ -23,7 +23,8 @@ use super::restore::{BackupChoice, Reading, RestoreError, configured_source};
 use crate::lang::Message;
 use crate::settings::SourceKind;
 
-/// Scratch databases are named `s3backup_verify_<run>_<n>`: recognisable, never a source's.
+/// Scratch databases are named `s3backup_verify_<instance>_<run>_<n>`: recognisable, never
+/// a source's, and never another installation's.
 pub const SCRATCH_PREFIX: &str = "s3backup_verify_";
 
 /// What a verification needs: the bucket, the sources of this machine (whose servers take
@@ -33,6 +34,19 @@ pub struct VerifyJob {
     pub target: S3Target,
     pub configured: Vec<SourceSpec>,
     pub backup: BackupChoice,
+    /// This installation's short name, in the scratch databases' names.
+    pub instance: String,
+}
+
+impl VerifyJob {
+    /// The start of the names of this installation's scratch databases.
+    pub fn scratch_prefix(&self) -> String {
+        scratch_prefix(&self.instance)
+    }
+}
+
+pub fn scratch_prefix(instance: &str) -> String {
+    format!("{SCRATCH_PREFIX}{instance}_")
 }
 
 /// What the test restore of one object found.
@@ -82,6 +96,14 @@ pub async fn verify(
     cancel: &CancellationToken,
 ) -> Result<VerifyReport, RestoreError> {
     let s3 = &job.target;
+    // The run holds the slot and the lock file: no other verification is running anywhere,
+    // so any scratch database found now was left by one that was killed.
+    for name in drop_leftovers(&job.configured, &job.scratch_prefix()).await {
+        reporter.log(
+            LogLevel::Warn,
+            Message::new("run.verify.leftover").with("name", name),
+        );
+    }
     let client = super::s3::client(s3);
     let backups = catalogue::list(&client, s3)
         .await
@@ -112,7 +134,7 @@ pub async fn verify(
             Err(RestoreError::Cancelled)
         } else {
             progress.set_source(Some(&object.source));
-            let scratch = format!("{SCRATCH_PREFIX}{run}_{index}");
+            let scratch = format!("{}{run}_{index}", job.scratch_prefix());
             check_object(&reading, &job.configured, object, &scratch).await
         };
         report(reporter, object, &result);
@@ -203,9 +225,7 @@ async fn check_object(
                     let mut reader = reading.open(object, Form::Plain).await?;
                     reading
                         .unless_cancelled(async {
-                            drain(&mut reader)
-                                .await
-                                .map_err(|cause| origin.read(cause))
+                            drain(&mut reader).await.map_err(|cause| origin.read(cause))
                         })
                         .await?;
                     Findings {
@@ -251,7 +271,11 @@ fn compare_with_manifest(object: &StoredObject, findings: &Findings) -> Result<(
     if let Some(bytes) = expected.content_bytes
         && bytes != findings.content_bytes
     {
-        return Err(mismatch("bytes of file content", bytes, findings.content_bytes));
+        return Err(mismatch(
+            "bytes of file content",
+            bytes,
+            findings.content_bytes,
+        ));
     }
     if let Some(tables) = expected.tables
         && findings.not_restored.is_none()
@@ -342,7 +366,10 @@ async fn read_archive(
         while let Some(entry) = entries.next().await {
             let mut entry = entry.map_err(|cause| origin.read(cause))?;
             findings.entries += 1;
-            if matches!(entry.header().entry_type(), EntryType::Regular | EntryType::Continuous) {
+            if matches!(
+                entry.header().entry_type(),
+                EntryType::Regular | EntryType::Continuous
+            ) {
                 findings.content_bytes += drain(&mut entry)
                     .await
                     .map_err(|cause| origin.read(cause))?;
@@ -350,17 +377,15 @@ async fn read_archive(
         }
     }
     let Ok(mut rest) = archive.into_inner() else {
-        return Err(origin.read(std::io::Error::other(
-            "the archive reader is still in use",
-        )));
+        return Err(origin.read(std::io::Error::other("the archive reader is still in use")));
     };
     drain(&mut rest).await.map_err(|cause| origin.read(cause))?;
     Ok(findings)
 }
 
-/// Drops the scratch databases a killed verification left on the servers of `configured`.
-/// Returns the names dropped.
-pub async fn drop_leftovers(configured: &[SourceSpec]) -> Vec<String> {
+/// Drops the scratch databases (named `prefix…`) a killed verification left on the servers
+/// of `configured`. Returns the names dropped.
+pub async fn drop_leftovers(configured: &[SourceSpec], prefix: &str) -> Vec<String> {
     let mut servers: Vec<Target> = Vec::new();
     for source in configured {
         let (Some(url), kind) = (source.location.database_url(), source.location.kind()) else {
@@ -373,7 +398,7 @@ pub async fn drop_leftovers(configured: &[SourceSpec]) -> Vec<String> {
     }
     let mut dropped = Vec::new();
     for server in servers {
-        let names = match server.named_like(SCRATCH_PREFIX).await {
+        let names = match server.named_like(prefix).await {
             Ok(names) => names,
             Err(error) => {
                 tracing::warn!("cannot look for scratch databases left behind: {error}");

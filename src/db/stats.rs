@@ -42,6 +42,16 @@ pub async fn last_success_at(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>,
     .await
 }
 
+/// When the latest verification that passed ended.
+pub async fn last_verified_at(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT finished_at FROM runs WHERE kind = 'verify' AND status = 'success' \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+}
+
 /// Bytes stored per source by one run.
 pub async fn bytes_per_source(
     pool: &SqlitePool,

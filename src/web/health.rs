@@ -102,6 +102,16 @@ async fn render(state: &AppState) -> Result<String, WebError> {
         "s3backup_last_success_timestamp_seconds {}",
         last_success.map_or(0, |t| t.timestamp())
     ));
+    line(
+        "# HELP s3backup_last_verification_success_timestamp_seconds End of the latest verification that passed (0: none)."
+            .into(),
+    );
+    line("# TYPE s3backup_last_verification_success_timestamp_seconds gauge".into());
+    let verified = stats::last_verified_at(&state.pool).await?;
+    line(format!(
+        "s3backup_last_verification_success_timestamp_seconds {}",
+        verified.map_or(0, |t| t.timestamp())
+    ));
     line("# HELP s3backup_backup_running Whether an operation (backup, restore, verify) is running now.".into());
     line("# TYPE s3backup_backup_running gauge".into());
     line(format!(

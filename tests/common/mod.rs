@@ -196,10 +196,11 @@ impl TestApp {
             p if p.ends_with("/delete") || p.starts_with("/sources") => "/sources",
             p if p.starts_with("/settings") => "/settings",
             p if p.starts_with("/email-account") => "/email-account",
-            // A restore is started from its backup's page, a run cancelled from its own.
-            p => p
-                .strip_suffix("/run")
-                .or_else(|| p.strip_suffix("/cancel"))
+            // A restore or verification is started from its backup's page, a run cancelled
+            // from its own.
+            p => ["/run", "/verify", "/cancel"]
+                .iter()
+                .find_map(|action| p.strip_suffix(action))
                 .unwrap_or(p),
         };
         let token = self.csrf(form_page).await;
@@ -220,8 +221,19 @@ impl TestApp {
 
     /// Saves settings that back up to `bucket` of `s3` under `prefix`, manual runs only.
     pub async fn save_s3_settings(&self, s3: &s3::TestS3, bucket: &str, prefix: &str) {
+        self.save_s3_settings_with(s3, bucket, prefix, &[]).await;
+    }
+
+    /// The same, with `extra` fields added (or replacing those of the same name).
+    pub async fn save_s3_settings_with(
+        &self,
+        s3: &s3::TestS3,
+        bucket: &str,
+        prefix: &str,
+        extra: &[(&str, &str)],
+    ) {
         let endpoint = s3.endpoint.as_str().trim_end_matches('/').to_owned();
-        let fields = [
+        let base = [
             ("access_key_id", s3::ACCESS_KEY),
             ("secret_access_key", s3::SECRET_KEY),
             ("bucket", bucket),
@@ -237,6 +249,11 @@ impl TestApp {
             ("backup_files", "on"),
             ("backup_limit", "0"),
         ];
+        let mut fields: Vec<(&str, &str)> = base
+            .into_iter()
+            .filter(|(name, _)| !extra.iter().any(|(other, _)| other == name))
+            .collect();
+        fields.extend_from_slice(extra);
         assert_eq!(self.post_form("/settings", &fields).await.status(), 200);
     }
 

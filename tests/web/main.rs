@@ -15,3 +15,4 @@ mod run_language;
 mod settings;
 mod settings_model;
 mod sources;
+mod verify;

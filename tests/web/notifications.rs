@@ -2,7 +2,7 @@ use crate::common::TestApp;
 use crate::common::s3::{ACCESS_KEY, REGION, TestS3};
 use crate::common::smtp::{self, TestSmtp};
 
-async fn save_email_account(app: &TestApp, server: &TestSmtp) {
+pub async fn save_email_account(app: &TestApp, server: &TestSmtp) {
     let port = server.addr.port().to_string();
     let r = app
         .post_form(

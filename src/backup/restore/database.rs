@@ -91,8 +91,7 @@ impl Target {
 
     /// Whether `other` is on the same server, reached the same way.
     pub fn same_server(&self, other: &Target) -> bool {
-        self.server == other.server
-            && self.url.with_database("") == other.url.with_database("")
+        self.server == other.server && self.url.with_database("") == other.url.with_database("")
     }
 
     /// Every table with its exact row count.

@@ -111,5 +111,9 @@ pub async fn named_like(url: &DatabaseUrl, prefix: &str) -> Result<Vec<String>, 
         literal(prefix)
     );
     let names = admin(url, "listing databases", sql).await?;
-    Ok(names.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
+    Ok(names
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
 }

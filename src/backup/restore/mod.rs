@@ -337,7 +337,10 @@ impl Reading<'_> {
     }
 }
 
-pub(crate) fn choose<'a>(backups: &'a [Backup], choice: &BackupChoice) -> Result<&'a Backup, RestoreError> {
+pub(crate) fn choose<'a>(
+    backups: &'a [Backup],
+    choice: &BackupChoice,
+) -> Result<&'a Backup, RestoreError> {
     let backup = match choice {
         BackupChoice::Latest => backups
             .iter()

@@ -140,7 +140,13 @@ pub async fn row_counts(url: &DatabaseUrl, name: &str) -> Result<Vec<(String, u6
     let counts = psql(url, name)
         .output(
             "counting the rows",
-            &["-At".to_owned(), "-F".to_owned(), "\t".to_owned(), "-c".to_owned(), sql],
+            &[
+                "-At".to_owned(),
+                "-F".to_owned(),
+                "\t".to_owned(),
+                "-c".to_owned(),
+                sql,
+            ],
         )
         .await?;
     Ok(super::parse_counts(&counts))
@@ -153,5 +159,9 @@ pub async fn named_like(url: &DatabaseUrl, prefix: &str) -> Result<Vec<String>, 
         literal(prefix)
     );
     let names = admin(url, "listing databases", sql).await?;
-    Ok(names.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
+    Ok(names
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
