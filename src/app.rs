@@ -10,7 +10,7 @@ use crate::backup::{DebrisReport, Runner};
 use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::notify::{MailOptions, Notifier};
-use crate::schedule::{Scheduler, SchedulerParts, SystemClock};
+use crate::schedule::{Scheduler, SchedulerParts, SystemClock, Verifier, VerifierParts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -50,7 +50,40 @@ pub struct AppState {
     pub notifier: Notifier,
     /// Starts runs at the stored schedule's times; reloaded when settings are saved.
     pub scheduler: Scheduler,
+    /// Starts verifications on their own schedule, once the server runs.
+    pub verifier: VerifierSlot,
     pub mail_options: MailOptions,
+}
+
+/// The verification scheduler: prepared with the state, started with the server (the
+/// command line never starts it).
+#[derive(Clone)]
+pub struct VerifierSlot {
+    parts: Arc<std::sync::Mutex<Option<VerifierParts>>>,
+    running: Arc<std::sync::OnceLock<Verifier>>,
+}
+
+impl VerifierSlot {
+    fn new(parts: VerifierParts) -> Self {
+        Self {
+            parts: Arc::new(std::sync::Mutex::new(Some(parts))),
+            running: Arc::new(std::sync::OnceLock::new()),
+        }
+    }
+
+    fn start(&self) {
+        let parts = self.parts.lock().ok().and_then(|mut parts| parts.take());
+        if let Some(parts) = parts {
+            let _ = self.running.set(Verifier::spawn(parts));
+        }
+    }
+
+    /// The settings were saved.
+    pub fn reload(&self) {
+        if let Some(verifier) = self.running.get() {
+            verifier.reload();
+        }
+    }
 }
 
 /// Opens the data directory: creates it, loads (or makes) the master key, migrates the db.
@@ -86,21 +119,29 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
             }
         }
     };
+    let clock: Arc<dyn crate::schedule::Clock> = Arc::new(
+        SystemClock::start()
+            .await
+            .map_err(|e| StartError::Scheduler(e.to_string()))?,
+    );
     let scheduler = Scheduler::new(SchedulerParts {
         pool: pool.clone(),
         runner: runner.clone(),
         jobs: Arc::new(jobs),
-        clock: Arc::new(
-            SystemClock::start()
-                .await
-                .map_err(|e| StartError::Scheduler(e.to_string()))?,
-        ),
+        clock: clock.clone(),
         notifier: Some(notifier.clone()),
+    });
+    let verifier = VerifierSlot::new(VerifierParts {
+        pool: pool.clone(),
+        key: key.clone(),
+        runner: runner.clone(),
+        clock,
     });
     Ok(AppState {
         runner,
         notifier,
         scheduler,
+        verifier,
         mail_options,
         pool,
         key,
@@ -226,6 +267,7 @@ impl Server {
         // Not after resuming: resending old mail may take minutes of retries, and scheduled
         // backups must not wait for it.
         state.scheduler.start();
+        state.verifier.start();
     }
 
     /// Serves until `shutdown` completes.

@@ -585,6 +585,7 @@ async fn a_restore_is_mailed_as_a_restore_failed_always_and_succeeded_when_asked
                 &pool,
                 runs::RunKind::Restore,
                 Trigger::Manual,
+                None,
                 Some(&stored),
             )
             .await

@@ -391,7 +391,17 @@ impl Runner {
         trigger: Trigger,
         job: VerifyJob,
     ) -> Result<RunId, StartError> {
-        let (guard, run_id) = self.claim_verify(trigger, &job).await?;
+        self.start_verify_for(trigger, None, job).await
+    }
+
+    /// Like `start_verify`, recording the firing of the verification schedule it is for.
+    pub async fn start_verify_for(
+        &self,
+        trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
+        job: VerifyJob,
+    ) -> Result<RunId, StartError> {
+        let (guard, run_id) = self.claim_verify(trigger, scheduled_for, &job).await?;
         let runner = self.clone();
         tokio::spawn(async move { runner.execute_verify(guard, run_id, job).await });
         Ok(run_id)
@@ -403,13 +413,14 @@ impl Runner {
         trigger: Trigger,
         job: VerifyJob,
     ) -> Result<VerifySummary, StartError> {
-        let (guard, run_id) = self.claim_verify(trigger, &job).await?;
+        let (guard, run_id) = self.claim_verify(trigger, None, &job).await?;
         Ok(self.execute_verify(guard, run_id, job).await)
     }
 
     async fn claim_verify(
         &self,
         trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
         job: &VerifyJob,
     ) -> Result<(SlotGuard, RunId), StartError> {
         let request = serde_json::json!({
@@ -420,7 +431,7 @@ impl Runner {
             "source": "all",
         })
         .to_string();
-        self.claim(RunKind::Verify, trigger, None, Some(&request))
+        self.claim(RunKind::Verify, trigger, scheduled_for, Some(&request))
             .await
     }
 
@@ -501,7 +512,10 @@ impl Runner {
         }
         let run_id = match kind {
             RunKind::Backup => runs::create(&self.inner.pool, trigger, scheduled_for).await?,
-            other => runs::create_operation(&self.inner.pool, other, trigger, request).await?,
+            other => {
+                runs::create_operation(&self.inner.pool, other, trigger, scheduled_for, request)
+                    .await?
+            }
         };
         guard.set(Slot::Running(run_id));
         Ok((guard, run_id))

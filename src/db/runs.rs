@@ -290,14 +290,16 @@ pub async fn create(
     .await
 }
 
-/// Records a new run of `kind` as running, with what it was asked to do.
+/// Records a new run of `kind` as running, with what it was asked to do (and the firing of
+/// its schedule it is for, if any).
 pub async fn create_operation(
     pool: &SqlitePool,
     kind: RunKind,
     trigger: Trigger,
+    scheduled_for: Option<DateTime<Utc>>,
     request: Option<&str>,
 ) -> Result<RunId, RunsError> {
-    insert_running(pool, kind, trigger, Utc::now(), None, request).await
+    insert_running(pool, kind, trigger, Utc::now(), scheduled_for, request).await
 }
 
 async fn insert_running(
@@ -753,4 +755,16 @@ pub async fn failed_verification(pool: &SqlitePool) -> Result<Option<Run>, RunsE
     Ok(row
         .map(Run::from)
         .filter(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted)))
+}
+
+/// The newest firing of a schedule a run of `kind` was started for.
+pub async fn latest_slot(
+    pool: &SqlitePool,
+    kind: RunKind,
+) -> Result<Option<DateTime<Utc>>, RunsError> {
+    sqlx::query_scalar("SELECT MAX(scheduled_for) FROM runs WHERE kind = ?1")
+        .bind(kind.as_str())
+        .fetch_one(pool)
+        .await
+        .map_err(failed("reading the latest run of a kind"))
 }

@@ -8,7 +8,7 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, Settings, TimeOfDay, TimeZone, Weekday, optional,
+    KeyPrefix, MonthDay, Region, Settings, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,7 @@ struct Row {
     timezone: String,
     backup_files: bool,
     backup_limit: i64,
+    verify_schedule: String,
     notify_language: String,
     updated_at: Option<DateTime<Utc>>,
     schedule_saved_at: Option<DateTime<Utc>>,
@@ -109,6 +110,10 @@ impl Row {
                     BackupLimit::new(limit).ok_or_else(|| Invalid::new("invalid.backup_limit"))
                 }),
             )?,
+            verify_schedule: field(
+                Field::VerifySchedule,
+                VerifySchedule::parse(&self.verify_schedule),
+            )?,
             language: Lang::from_code_or_default(&self.notify_language),
             updated_at: self.updated_at,
             schedule_saved_at: self.schedule_saved_at,
@@ -119,7 +124,7 @@ impl Row {
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
-    backup_limit, notify_language, updated_at, schedule_saved_at
+    backup_limit, verify_schedule, notify_language, updated_at, schedule_saved_at
     FROM settings WHERE id = 1";
 
 pub async fn load(pool: &SqlitePool) -> Result<Settings, SettingsError> {
@@ -172,7 +177,8 @@ pub async fn update<T, E>(
             endpoint_url = ?7, region = ?8, path_style = ?9, backup_path = ?10,
             frequency = ?11, backup_time = ?12, backup_weekday = ?13, backup_monthday = ?14,
             cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18,
-            notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21
+            notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21,
+            verify_schedule = ?22
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -200,6 +206,7 @@ pub async fn update<T, E>(
         Some(now)
     })
     .bind(schedule_saved_at)
+    .bind(new.verify_schedule.as_str())
     .execute(&mut *tx)
     .await
     .map_err(SettingsError::db("saving the settings"))?;
@@ -273,6 +280,7 @@ mod tests {
             timezone: TimeZone::parse("Europe/Paris").unwrap_or_default(),
             backup_files: false,
             backup_limit: BackupLimit::new(30).unwrap_or(BackupLimit::KEEP_ALL),
+            verify_schedule: VerifySchedule::Weekly,
             language: Lang::FR,
             updated_at: None,
             schedule_saved_at: None,
@@ -399,6 +407,7 @@ mod tests {
                         .unwrap_or_default(),
                     backup_files: files,
                     backup_limit: BackupLimit::new(limit).unwrap_or(BackupLimit::KEEP_ALL),
+                    verify_schedule: VerifySchedule::ALL[(limit % 4) as usize],
                     language: if fr { Lang::FR } else { Lang::EN },
                     updated_at: None,
                     schedule_saved_at: None,

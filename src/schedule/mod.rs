@@ -8,11 +8,13 @@ mod history;
 mod overdue;
 mod plan;
 mod scheduler;
+mod verification;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use overdue::{Overdue, check as check_overdue, overdue, overdue_banner};
 pub use plan::{Decision, Plan, due, expected_by, grace};
 pub use scheduler::{JobSource, Scheduler, SchedulerEvent, SchedulerParts};
+pub use verification::{Verifier, VerifierParts};
 
 use crate::db::notifications::NotificationsError;
 use crate::db::runs::RunsError;

@@ -25,6 +25,7 @@ mod smtp;
 mod source_location;
 mod source_name;
 mod time_zone;
+mod verify_schedule;
 
 pub use account::{NewPassword, Username};
 pub use backup_limit::BackupLimit;
@@ -48,6 +49,7 @@ pub use smtp::{Sender, SmtpHost, SmtpPort, SmtpSecurity};
 pub use source_location::SourceLocation;
 pub use source_name::SourceName;
 pub use time_zone::TimeZone;
+pub use verify_schedule::VerifySchedule;
 
 /// Why a value was refused. `key` names a message in the translation catalogs
 /// (`locales/validation.yml`); `detail`, when present, fills its `%{detail}` placeholder.

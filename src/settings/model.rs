@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, KeyPrefix,
-    MissingPart, MonthDay, Region, Schedule, TimeOfDay, TimeZone, Weekday,
+    MissingPart, MonthDay, Region, Schedule, TimeOfDay, TimeZone, VerifySchedule, Weekday,
 };
 use crate::lang::Lang;
 
@@ -31,11 +31,12 @@ pub enum Field {
     Timezone,
     BackupFiles,
     BackupLimit,
+    VerifySchedule,
 }
 
 impl Field {
     /// In the form's order.
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 19] = [
         Self::Enabled,
         Self::AccessKeyId,
         Self::SecretAccessKey,
@@ -54,6 +55,7 @@ impl Field {
         Self::Timezone,
         Self::BackupFiles,
         Self::BackupLimit,
+        Self::VerifySchedule,
     ];
 
     /// The form field's (and the column's) name.
@@ -77,6 +79,7 @@ impl Field {
             Self::Timezone => "timezone",
             Self::BackupFiles => "backup_files",
             Self::BackupLimit => "backup_limit",
+            Self::VerifySchedule => "verify_schedule",
         }
     }
 
@@ -148,6 +151,8 @@ pub struct Settings {
     pub timezone: TimeZone,
     pub backup_files: bool,
     pub backup_limit: BackupLimit,
+    /// When the latest complete backup is verified on its own.
+    pub verify_schedule: VerifySchedule,
     /// The language notifications are written in: that of whoever saved last.
     pub language: Lang,
     pub updated_at: Option<DateTime<Utc>>,
@@ -178,6 +183,7 @@ impl Default for Settings {
             timezone: TimeZone::default(),
             backup_files: true,
             backup_limit: BackupLimit::new(7).unwrap_or(BackupLimit::KEEP_ALL),
+            verify_schedule: VerifySchedule::Never,
             language: Lang::EN,
             updated_at: None,
             schedule_saved_at: None,
@@ -268,6 +274,7 @@ impl Settings {
             Field::Timezone => self.timezone != other.timezone,
             Field::BackupFiles => self.backup_files != other.backup_files,
             Field::BackupLimit => self.backup_limit != other.backup_limit,
+            Field::VerifySchedule => self.verify_schedule != other.verify_schedule,
         }
     }
 }

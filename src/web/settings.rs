@@ -15,8 +15,8 @@ use crate::db::changes::{self, Change};
 use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, SecretKey, Settings, StoredSecret, TimeOfDay, TimeZone, Weekday,
-    optional,
+    KeyPrefix, MonthDay, Region, SecretKey, Settings, StoredSecret, TimeOfDay, TimeZone,
+    VerifySchedule, Weekday, optional,
 };
 use crate::web::error::WebError;
 use crate::web::form::FormState;
@@ -43,6 +43,7 @@ pub struct SettingsPage {
     pub changes: Vec<Change>,
     pub frequencies: &'static [&'static str],
     pub weekdays: &'static [&'static str],
+    pub verify_schedules: &'static [&'static str],
     pub regions: &'static [&'static str],
     pub timezones: Vec<&'static str>,
     /// The next automatic backup, in the settings' time zone.
@@ -58,6 +59,7 @@ pub struct ConnectionResult {
 }
 
 const FREQUENCIES: [&str; 6] = ["none", "hourly", "daily", "weekly", "monthly", "cron"];
+const VERIFY_SCHEDULES: [&str; 4] = ["never", "after_backup", "weekly", "monthly"];
 const WEEKDAYS: [&str; 7] = [
     "monday",
     "tuesday",
@@ -106,6 +108,7 @@ impl SettingsPage {
             changes: changes::latest(&state.pool, "settings", 10).await?,
             frequencies: &FREQUENCIES,
             weekdays: &WEEKDAYS,
+            verify_schedules: &VERIFY_SCHEDULES,
             regions: &REGIONS,
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
@@ -150,6 +153,7 @@ fn form_from_stored(stored: &Settings) -> FormState {
     form.set("timezone", stored.timezone.as_str());
     form.set_flag("backup_files", stored.backup_files);
     form.set("backup_limit", stored.backup_limit.to_string());
+    form.set("verify_schedule", stored.verify_schedule.as_str());
     form
 }
 
@@ -182,6 +186,8 @@ pub struct SettingsForm {
     pub timezone: String,
     pub backup_files: Option<String>,
     pub backup_limit: String,
+    /// Absent from older forms and clients: the stored value stays.
+    pub verify_schedule: String,
 }
 
 impl SettingsForm {
@@ -209,6 +215,7 @@ impl SettingsForm {
         form.set("timezone", &self.timezone);
         form.set_flag("backup_files", self.backup_files.is_some());
         form.set("backup_limit", &self.backup_limit);
+        form.set("verify_schedule", &self.verify_schedule);
         form
     }
 }
@@ -235,6 +242,7 @@ pub struct ParsedForm {
     pub timezone: Option<TimeZone>,
     pub backup_files: bool,
     pub backup_limit: Option<BackupLimit>,
+    pub verify_schedule: Option<VerifySchedule>,
 }
 
 /// A field of the schedule: required when `frequency` uses it, kept when it does not and
@@ -324,7 +332,17 @@ pub fn parse_form(input: &SettingsForm, lang: Lang, form: &mut FormState) -> Par
         "backup_limit",
         BackupLimit::parse(&input.backup_limit),
     );
+    let verify_schedule = if input.verify_schedule.is_empty() {
+        None
+    } else {
+        form.check(
+            lang,
+            "verify_schedule",
+            VerifySchedule::parse(&input.verify_schedule),
+        )
+    };
     ParsedForm {
+        verify_schedule,
         enabled: input.enabled.is_some(),
         access_key_id,
         secret,
@@ -381,6 +399,7 @@ impl ParsedForm {
             timezone: self.timezone.unwrap_or(old.timezone),
             backup_files: self.backup_files,
             backup_limit: self.backup_limit.unwrap_or(old.backup_limit),
+            verify_schedule: self.verify_schedule.unwrap_or(old.verify_schedule),
             language: lang,
             updated_at: old.updated_at,
             schedule_saved_at: old.schedule_saved_at,
@@ -451,6 +470,7 @@ async fn save(
     let names: Vec<&str> = changed.iter().map(|field| field.name()).collect();
     tracing::info!(user = %username, fields = ?names, "settings saved");
     state.scheduler.reload().await;
+    state.verifier.reload();
     let notice = if changed.is_empty() {
         "settings.unchanged"
     } else {
