@@ -471,6 +471,115 @@ async fn zstd_and_plain_tar_give_back_every_mtime_of_a_nested_tree() {
     assert_eq!(snapshot(&extracted), snapshot(&files));
 }
 
+/// The manifest of the run that wrote `folder`.
+async fn stored_manifest(s3: &TestS3, bucket: &str, folder: &str) -> Manifest {
+    let body = s3
+        .get(bucket, &format!("{folder}/manifest.json"))
+        .await
+        .expect("a manifest");
+    serde_json::from_slice(&body).expect("manifest JSON")
+}
+
+/// A tree with what makes tar entries differ from files: nested and empty directories,
+/// symbolic and hard links, paths over 100 bytes (GNU long-name headers), a name that is not
+/// UTF-8, empty, small and large files. Returns it with its bytes of file content.
+fn awkward_tree(dir: &Path) -> (PathBuf, u64) {
+    use std::os::unix::ffi::OsStrExt;
+    let root = dir.join("awkward");
+    let long_dir = root.join("d".repeat(90));
+    for path in [root.join("a/b/c"), root.join("empty-dir"), long_dir.clone()] {
+        std::fs::create_dir_all(path).expect("directories");
+    }
+    let mut content_bytes = 0;
+    for (path, text) in [
+        (root.join("a/b/c/deep.txt"), "deep"),
+        (root.join("a/top.txt"), "top of the tree\n"),
+        (root.join("empty"), ""),
+        (
+            long_dir.join(format!("{}.txt", "f".repeat(40))),
+            "a long path",
+        ),
+        (
+            root.join(std::ffi::OsStr::from_bytes(b"caf\xe9 latin-1.txt")),
+            "not UTF-8",
+        ),
+    ] {
+        std::fs::write(path, text).expect("file");
+        content_bytes += text.len() as u64;
+    }
+    // Over SMALL_FILE: its data goes out in chunks of its own.
+    random_file(&root.join("big.bin"), 200 * 1024 + 3);
+    std::fs::hard_link(root.join("a/top.txt"), root.join("hard-link")).expect("hard link");
+    content_bytes += 200 * 1024 + 3 + "top of the tree\n".len() as u64;
+    std::os::unix::fs::symlink("a/top.txt", root.join("link")).expect("symlink");
+    std::os::unix::fs::symlink("nowhere", root.join("dangling")).expect("symlink");
+    std::os::unix::fs::symlink("../a/top.txt", long_dir.join("link-with-a-long-path"))
+        .expect("symlink");
+    (root, content_bytes)
+}
+
+/// Entries and bytes of file content of an archive, counted as a verification does.
+async fn count_archive(archive: &Path) -> (u64, u64) {
+    use futures::StreamExt;
+    use tokio_tar::EntryType;
+    let file = tokio::fs::File::open(archive).await.expect("the archive");
+    let mut archive = tokio_tar::Archive::new(file);
+    let mut entries = archive.entries().expect("entries");
+    let (mut count, mut content_bytes) = (0, 0);
+    while let Some(entry) = entries.next().await {
+        let mut entry = entry.expect("an entry");
+        count += 1;
+        if matches!(
+            entry.header().entry_type(),
+            EntryType::Regular | EntryType::Continuous
+        ) {
+            content_bytes += tokio::io::copy(&mut entry, &mut tokio::io::sink())
+                .await
+                .expect("entry data");
+        }
+    }
+    (count, content_bytes)
+}
+
+#[tokio::test]
+async fn a_directory_archive_records_the_entries_and_bytes_a_reader_counts() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let (files, content_bytes) = awkward_tree(work.path());
+
+    let outcome = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![source(
+                "files",
+                SourceKind::Directory,
+                files.to_string_lossy(),
+            )],
+        ),
+        &Reporter::detached(),
+    )
+    .await
+    .expect("backup succeeds");
+
+    let manifest = stored_manifest(&s3, &bucket, &outcome.folder).await;
+    let contents = manifest.objects[0].contents.clone().expect("contents");
+    let archive = fetch_and_decompress(
+        &s3,
+        &bucket,
+        &format!("{}/files.tar.zst", outcome.folder),
+        work.path(),
+    )
+    .await;
+    let (read_entries, read_bytes) = count_archive(&archive).await;
+    assert_eq!(contents.entries, Some(read_entries));
+    assert_eq!(contents.content_bytes, Some(read_bytes));
+    // 5 directories, 7 files (the hard link is a file of its own), 3 symbolic links.
+    assert_eq!(read_entries, 15);
+    assert_eq!(read_bytes, content_bytes);
+    assert_eq!(contents.tables, None);
+}
+
 #[tokio::test]
 async fn wrong_secret_fails_the_run_with_the_signature_error() {
     let s3 = TestS3::start().await;

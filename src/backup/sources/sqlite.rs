@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-use super::SourceStream;
+use super::{Facts, SourceStream};
 use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
 
@@ -56,5 +56,6 @@ pub async fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
         reader: super::buffered(file),
         done: Box::pin(async { Ok(()) }),
         keep_alive: Some(Box::new(dir)),
+        facts: Facts::default(),
     })
 }
