@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use common::databases::{Databases, Server};
 use common::s3::TestS3;
 use common::tree::{set_mtime, snapshot};
 use s3_backup::backup::progress::RunEvent;
@@ -578,6 +579,66 @@ async fn a_directory_archive_records_the_entries_and_bytes_a_reader_counts() {
     assert_eq!(read_entries, 15);
     assert_eq!(read_bytes, content_bytes);
     assert_eq!(contents.tables, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_database_records_its_tables_and_versions_in_the_manifest() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let pg = Databases::new(Server::Postgres);
+    let pg_name = pg.create_source();
+    let maria = Databases::new(Server::Mariadb);
+    let maria_name = maria.create_source();
+    let sqlite = sqlite_database(work.path());
+    let (reporter, received) = recording_reporter();
+
+    let outcome = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![
+                source("erp", SourceKind::Postgres, Server::Postgres.url(&pg_name)),
+                source("crm", SourceKind::Mysql, Server::Mariadb.url(&maria_name)),
+                source("wiki", SourceKind::Sqlite, sqlite.to_string_lossy()),
+            ],
+        ),
+        &reporter,
+    )
+    .await
+    .expect("backup succeeds");
+    drop(reporter);
+
+    let manifest = stored_manifest(&s3, &bucket, &outcome.folder).await;
+    let contents: Vec<_> = manifest
+        .objects
+        .iter()
+        .map(|object| object.contents.clone().expect("contents"))
+        .collect();
+    let [erp, crm, wiki] = &contents[..] else {
+        panic!("three objects: {contents:?}");
+    };
+    let first_line = |program: &str| {
+        run(tool(program).arg("--version"))
+            .lines()
+            .next()
+            .map(|line| line.trim().to_owned())
+    };
+    assert_eq!(erp.tables, Some(2));
+    let pg_version = Server::Postgres.sql("postgres", "SHOW server_version");
+    assert_eq!(erp.server_version.as_deref(), Some(pg_version.trim()));
+    assert_eq!(erp.tool_version, first_line("pg_dump"));
+    assert_eq!(crm.tables, Some(2));
+    let maria_version = Server::Mariadb.sql("information_schema", "SELECT VERSION()");
+    assert_eq!(crm.server_version.as_deref(), Some(maria_version.trim()));
+    assert_eq!(crm.tool_version, first_line("mariadb-dump"));
+    assert_eq!(wiki.tables, Some(1));
+    assert!(wiki.pages.is_some_and(|pages| pages > 0), "{wiki:?}");
+    assert!(contents.iter().all(|c| c.entries.is_none()));
+    let lines = log_lines(received);
+    assert!(
+        lines.iter().all(|line| !line.contains("left out")),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]

@@ -46,9 +46,9 @@ fn buffered(
 
 pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
     match spec.kind() {
-        SourceKind::Sqlite => sqlite::open(spec).await,
-        SourceKind::Postgres => postgres::open(spec),
-        SourceKind::Mysql => mysql::open(spec),
+        SourceKind::Sqlite => sqlite::open(spec, reporter).await,
+        SourceKind::Postgres => postgres::open(spec, reporter).await,
+        SourceKind::Mysql => mysql::open(spec, reporter).await,
         SourceKind::Directory => directory::open(spec, reporter).await,
     }
 }
