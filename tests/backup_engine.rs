@@ -10,11 +10,14 @@ use std::sync::atomic::Ordering;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use common::databases::{Databases, Server};
 use common::s3::TestS3;
 use common::tree::{set_mtime, snapshot};
 use s3_backup::backup::progress::RunEvent;
+use s3_backup::backup::restore::BackupChoice;
+use s3_backup::backup::verify::{self, VerifyJob};
 use s3_backup::backup::{Job, Manifest, Progress, Reporter, SourceSpec, run_backup};
 use s3_backup::settings::SourceKind;
 
@@ -640,6 +643,56 @@ async fn each_database_records_its_tables_and_versions_in_the_manifest() {
         lines.iter().all(|line| !line.contains("left out")),
         "{lines:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_backup_of_every_kind_verifies_against_the_contents_it_records() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let pg = Databases::new(Server::Postgres);
+    let pg_name = pg.create_source();
+    let maria = Databases::new(Server::Mariadb);
+    let maria_name = maria.create_source();
+    let (files, _) = awkward_tree(work.path());
+    let sources = vec![
+        source("erp", SourceKind::Postgres, Server::Postgres.url(&pg_name)),
+        source("crm", SourceKind::Mysql, Server::Mariadb.url(&maria_name)),
+        source(
+            "wiki",
+            SourceKind::Sqlite,
+            sqlite_database(work.path()).to_string_lossy(),
+        ),
+        source("files", SourceKind::Directory, files.to_string_lossy()),
+    ];
+    let target = s3.target(&bucket, "");
+    run_backup(&job(target.clone(), sources.clone()), &Reporter::detached())
+        .await
+        .expect("backup succeeds");
+
+    let report = verify::verify(
+        &VerifyJob {
+            target,
+            configured: sources,
+            backup: BackupChoice::Latest,
+            // Its scratch databases are dropped by no other test.
+            instance: format!("{:08x}", rand::random::<u32>()),
+        },
+        1,
+        &Reporter::detached(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the backup is found");
+
+    assert_eq!(report.checks.len(), 4);
+    for check in &report.checks {
+        assert!(check.object.contents.is_some(), "{}", check.object.key);
+        let findings = check.result.as_ref().unwrap_or_else(|error| {
+            panic!("{}: {error}", check.object.key);
+        });
+        assert!(findings.not_restored.is_none(), "{findings:?}");
+    }
 }
 
 #[tokio::test]
