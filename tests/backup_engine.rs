@@ -10,10 +10,14 @@ use std::sync::atomic::Ordering;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
+use common::databases::{Databases, Server};
 use common::s3::TestS3;
 use common::tree::{set_mtime, snapshot};
 use s3_backup::backup::progress::RunEvent;
+use s3_backup::backup::restore::BackupChoice;
+use s3_backup::backup::verify::{self, VerifyJob};
 use s3_backup::backup::{Job, Manifest, Progress, Reporter, SourceSpec, run_backup};
 use s3_backup::settings::SourceKind;
 
@@ -469,6 +473,226 @@ async fn zstd_and_plain_tar_give_back_every_mtime_of_a_nested_tree() {
 
     assert!(zstd.success() && tar.success(), "zstd {zstd}, tar {tar}");
     assert_eq!(snapshot(&extracted), snapshot(&files));
+}
+
+/// The manifest of the run that wrote `folder`.
+async fn stored_manifest(s3: &TestS3, bucket: &str, folder: &str) -> Manifest {
+    let body = s3
+        .get(bucket, &format!("{folder}/manifest.json"))
+        .await
+        .expect("a manifest");
+    serde_json::from_slice(&body).expect("manifest JSON")
+}
+
+/// A tree with what makes tar entries differ from files: nested and empty directories,
+/// symbolic and hard links, paths over 100 bytes (GNU long-name headers), a name that is not
+/// UTF-8, empty, small and large files. Returns it with its bytes of file content.
+fn awkward_tree(dir: &Path) -> (PathBuf, u64) {
+    use std::os::unix::ffi::OsStrExt;
+    let root = dir.join("awkward");
+    let long_dir = root.join("d".repeat(90));
+    for path in [root.join("a/b/c"), root.join("empty-dir"), long_dir.clone()] {
+        std::fs::create_dir_all(path).expect("directories");
+    }
+    let mut content_bytes = 0;
+    for (path, text) in [
+        (root.join("a/b/c/deep.txt"), "deep"),
+        (root.join("a/top.txt"), "top of the tree\n"),
+        (root.join("empty"), ""),
+        (
+            long_dir.join(format!("{}.txt", "f".repeat(40))),
+            "a long path",
+        ),
+        (
+            root.join(std::ffi::OsStr::from_bytes(b"caf\xe9 latin-1.txt")),
+            "not UTF-8",
+        ),
+    ] {
+        std::fs::write(path, text).expect("file");
+        content_bytes += text.len() as u64;
+    }
+    // Over SMALL_FILE: its data goes out in chunks of its own.
+    random_file(&root.join("big.bin"), 200 * 1024 + 3);
+    std::fs::hard_link(root.join("a/top.txt"), root.join("hard-link")).expect("hard link");
+    content_bytes += 200 * 1024 + 3 + "top of the tree\n".len() as u64;
+    std::os::unix::fs::symlink("a/top.txt", root.join("link")).expect("symlink");
+    std::os::unix::fs::symlink("nowhere", root.join("dangling")).expect("symlink");
+    std::os::unix::fs::symlink("../a/top.txt", long_dir.join("link-with-a-long-path"))
+        .expect("symlink");
+    (root, content_bytes)
+}
+
+/// Entries and bytes of file content of an archive, counted as a verification does.
+async fn count_archive(archive: &Path) -> (u64, u64) {
+    use futures::StreamExt;
+    use tokio_tar::EntryType;
+    let file = tokio::fs::File::open(archive).await.expect("the archive");
+    let mut archive = tokio_tar::Archive::new(file);
+    let mut entries = archive.entries().expect("entries");
+    let (mut count, mut content_bytes) = (0, 0);
+    while let Some(entry) = entries.next().await {
+        let mut entry = entry.expect("an entry");
+        count += 1;
+        if matches!(
+            entry.header().entry_type(),
+            EntryType::Regular | EntryType::Continuous
+        ) {
+            content_bytes += tokio::io::copy(&mut entry, &mut tokio::io::sink())
+                .await
+                .expect("entry data");
+        }
+    }
+    (count, content_bytes)
+}
+
+#[tokio::test]
+async fn a_directory_archive_records_the_entries_and_bytes_a_reader_counts() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let (files, content_bytes) = awkward_tree(work.path());
+
+    let outcome = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![source(
+                "files",
+                SourceKind::Directory,
+                files.to_string_lossy(),
+            )],
+        ),
+        &Reporter::detached(),
+    )
+    .await
+    .expect("backup succeeds");
+
+    let manifest = stored_manifest(&s3, &bucket, &outcome.folder).await;
+    let contents = manifest.objects[0].contents.clone().expect("contents");
+    let archive = fetch_and_decompress(
+        &s3,
+        &bucket,
+        &format!("{}/files.tar.zst", outcome.folder),
+        work.path(),
+    )
+    .await;
+    let (read_entries, read_bytes) = count_archive(&archive).await;
+    assert_eq!(contents.entries, Some(read_entries));
+    assert_eq!(contents.content_bytes, Some(read_bytes));
+    // 5 directories, 7 files (the hard link is a file of its own), 3 symbolic links.
+    assert_eq!(read_entries, 15);
+    assert_eq!(read_bytes, content_bytes);
+    assert_eq!(contents.tables, None);
+    assert_eq!(manifest.format, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_database_records_its_tables_and_versions_in_the_manifest() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let pg = Databases::new(Server::Postgres);
+    let pg_name = pg.create_source();
+    let maria = Databases::new(Server::Mariadb);
+    let maria_name = maria.create_source();
+    let sqlite = sqlite_database(work.path());
+    let (reporter, received) = recording_reporter();
+
+    let outcome = run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![
+                source("erp", SourceKind::Postgres, Server::Postgres.url(&pg_name)),
+                source("crm", SourceKind::Mysql, Server::Mariadb.url(&maria_name)),
+                source("wiki", SourceKind::Sqlite, sqlite.to_string_lossy()),
+            ],
+        ),
+        &reporter,
+    )
+    .await
+    .expect("backup succeeds");
+    drop(reporter);
+
+    let manifest = stored_manifest(&s3, &bucket, &outcome.folder).await;
+    let contents: Vec<_> = manifest
+        .objects
+        .iter()
+        .map(|object| object.contents.clone().expect("contents"))
+        .collect();
+    let [erp, crm, wiki] = &contents[..] else {
+        panic!("three objects: {contents:?}");
+    };
+    let first_line = |program: &str| {
+        run(tool(program).arg("--version"))
+            .lines()
+            .next()
+            .map(|line| line.trim().to_owned())
+    };
+    assert_eq!(erp.tables, Some(2));
+    let pg_version = Server::Postgres.sql("postgres", "SHOW server_version");
+    assert_eq!(erp.server_version.as_deref(), Some(pg_version.trim()));
+    assert_eq!(erp.tool_version, first_line("pg_dump"));
+    assert_eq!(crm.tables, Some(2));
+    let maria_version = Server::Mariadb.sql("information_schema", "SELECT VERSION()");
+    assert_eq!(crm.server_version.as_deref(), Some(maria_version.trim()));
+    assert_eq!(crm.tool_version, first_line("mariadb-dump"));
+    assert_eq!(wiki.tables, Some(1));
+    assert!(wiki.pages.is_some_and(|pages| pages > 0), "{wiki:?}");
+    assert!(contents.iter().all(|c| c.entries.is_none()));
+    let lines = log_lines(received);
+    assert!(
+        lines.iter().all(|line| !line.contains("left out")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_backup_of_every_kind_verifies_against_the_contents_it_records() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let pg = Databases::new(Server::Postgres);
+    let pg_name = pg.create_source();
+    let maria = Databases::new(Server::Mariadb);
+    let maria_name = maria.create_source();
+    let (files, _) = awkward_tree(work.path());
+    let sources = vec![
+        source("erp", SourceKind::Postgres, Server::Postgres.url(&pg_name)),
+        source("crm", SourceKind::Mysql, Server::Mariadb.url(&maria_name)),
+        source(
+            "wiki",
+            SourceKind::Sqlite,
+            sqlite_database(work.path()).to_string_lossy(),
+        ),
+        source("files", SourceKind::Directory, files.to_string_lossy()),
+    ];
+    let target = s3.target(&bucket, "");
+    run_backup(&job(target.clone(), sources.clone()), &Reporter::detached())
+        .await
+        .expect("backup succeeds");
+
+    let report = verify::verify(
+        &VerifyJob {
+            target,
+            configured: sources,
+            backup: BackupChoice::Latest,
+            // Its scratch databases are dropped by no other test.
+            instance: format!("{:08x}", rand::random::<u32>()),
+        },
+        1,
+        &Reporter::detached(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the backup is found");
+
+    assert_eq!(report.checks.len(), 4);
+    for check in &report.checks {
+        assert!(check.object.contents.is_some(), "{}", check.object.key);
+        let findings = check.result.as_ref().unwrap_or_else(|error| {
+            panic!("{}: {error}", check.object.key);
+        });
+        assert!(findings.not_restored.is_none(), "{findings:?}");
+    }
 }
 
 #[tokio::test]

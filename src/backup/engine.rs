@@ -286,7 +286,8 @@ async fn back_up_source(
         size: uploaded.size,
         sha256: uploaded.sha256,
         source_bytes: source_bytes.load(Ordering::Relaxed),
-        contents: None,
+        // Complete: the upload waited for the source to be done.
+        contents: stream.facts.contents(),
     };
     Ok((object, uploaded.checksum_verified))
 }

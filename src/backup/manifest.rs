@@ -9,6 +9,10 @@ use crate::lang::Message;
 /// The file name that marks a folder complete.
 pub const MANIFEST_NAME: &str = "manifest.json";
 
+/// The manifest format written: 2 records each object's `contents`. Format 1 manifests,
+/// without them, read as objects whose contents are not known.
+pub const FORMAT: u32 = 2;
+
 /// Written beside the manifest of a partial run (some sources failed): the failed sources,
 /// so that whoever lists the folder's keys (retention) knows it is not a complete backup.
 pub const PARTIAL_NAME: &str = "partial.json";
@@ -88,7 +92,7 @@ impl Manifest {
         failed: Vec<FailedSource>,
     ) -> Self {
         Self {
-            format: 1,
+            format: FORMAT,
             app: env!("CARGO_PKG_NAME").to_owned(),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at,
@@ -101,5 +105,71 @@ impl Manifest {
 
     pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
         serde_json::to_vec_pretty(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest as the first releases wrote it.
+    const FORMAT_1: &str = r#"{
+  "format": 1,
+  "app": "s3-backup",
+  "app_version": "0.1.0",
+  "started_at": "2026-11-02T03:00:00Z",
+  "finished_at": "2026-11-02T03:01:12.5Z",
+  "compression": "zstd",
+  "objects": [
+    {
+      "source": "erp",
+      "kind": "postgres",
+      "key": "company/2026-11-02T03-00-00Z/erp.sql.zst",
+      "size": 1234,
+      "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      "source_bytes": 56789
+    }
+  ]
+}"#;
+
+    #[test]
+    fn a_format_1_manifest_reads_with_unknown_contents() {
+        let manifest: Manifest = serde_json::from_str(FORMAT_1).expect("a format 1 manifest");
+
+        assert_eq!(manifest.format, 1);
+        assert_eq!(manifest.objects.len(), 1);
+        assert_eq!(manifest.objects[0].source_bytes, 56789);
+        assert_eq!(manifest.objects[0].contents, None);
+        assert!(manifest.failed.is_empty());
+    }
+
+    #[test]
+    fn a_new_manifest_is_format_2_and_keeps_only_the_known_contents() {
+        let object = StoredObject {
+            source: "files".to_owned(),
+            kind: "directory".to_owned(),
+            key: "f/files.tar.zst".to_owned(),
+            size: 10,
+            sha256: "00".to_owned(),
+            source_bytes: 2048,
+            contents: Some(Contents {
+                entries: Some(3),
+                content_bytes: Some(12),
+                ..Contents::default()
+            }),
+        };
+        let now = Utc::now();
+        let manifest = Manifest::new(now, now, vec![object], Vec::new());
+
+        let json: serde_json::Value =
+            serde_json::from_slice(&manifest.to_json().expect("JSON")).expect("parses");
+
+        assert_eq!(json["format"], 2);
+        assert_eq!(
+            json["objects"][0]["contents"],
+            serde_json::json!({ "entries": 3, "content_bytes": 12 })
+        );
+        let read: Manifest = serde_json::from_value(json).expect("reads back");
+        assert_eq!(read, manifest);
     }
 }

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use super::{Done, SourceStream};
+use super::{Done, Facts, SourceStream};
 use crate::backup::error::{BackupError, ToolEnd};
 
 /// The most stderr kept for the error message.
@@ -94,6 +94,7 @@ fn watch(source_name: &str, program: &str, mut child: tokio::process::Child) -> 
         reader,
         done,
         keep_alive: None,
+        facts: Facts::default(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! restores it). A blocking thread walks the tree depth first and reads files in large
 //! chunks that go to the compressor as they are, without copies; tokio-tar writes the headers
 //! (long names included). A file that shrinks while read is padded and reported, like GNU tar
-//! does.
+//! does. The entries and bytes of file content written are counted for the manifest.
 
 use crate::lang::Message;
 use std::ffi::OsString;
@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_tar::{Builder, EntryType, Header, HeaderMode};
 use tokio_util::io::StreamReader;
 
-use super::SourceStream;
+use super::{Facts, SourceStream};
 use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
 use crate::backup::progress::{LogLevel, Reporter};
@@ -49,8 +49,10 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
     let (sender, mut receiver) = mpsc::channel(CHUNKS_QUEUED);
     let walk_root = root.clone();
     let walk_reporter = reporter.clone();
+    let facts = Facts::default();
+    let walk_facts = facts.clone();
     let task = tokio::task::spawn_blocking(move || {
-        TarWriter::new(sender, walk_reporter).write_all(&walk_root)
+        TarWriter::new(sender, walk_reporter, walk_facts).write_all(&walk_root)
     });
     let source_name = spec.name.clone();
     let done = Box::pin(async move {
@@ -68,6 +70,7 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
         reader: Box::new(StreamReader::new(chunks)),
         done,
         keep_alive: None,
+        facts,
     })
 }
 
@@ -105,15 +108,24 @@ struct TarWriter {
     /// Writes headers (and GNU long-name entries) into memory.
     headers: Builder<Vec<u8>>,
     reporter: Reporter,
+    /// Entries written, as a reader of the archive sees them (long-name headers are part of
+    /// the entry they name).
+    entries: u64,
+    /// Bytes of file content written, padding of shrunk files included.
+    content_bytes: u64,
+    facts: Facts,
 }
 
 impl TarWriter {
-    fn new(chunks: Chunks, reporter: Reporter) -> Self {
+    fn new(chunks: Chunks, reporter: Reporter, facts: Facts) -> Self {
         Self {
             chunks,
             pending: BytesMut::with_capacity(CHUNK_SIZE),
             headers: Builder::new_non_terminated(Vec::new()),
             reporter,
+            entries: 0,
+            content_bytes: 0,
+            facts,
         }
     }
 
@@ -162,7 +174,13 @@ impl TarWriter {
         }
         // The end-of-archive marker: two zero blocks.
         self.pending.extend_from_slice(&[0u8; 1024]);
-        self.flush()
+        self.flush()?;
+        let (entries, content_bytes) = (self.entries, self.content_bytes);
+        self.facts.record(|contents| {
+            contents.entries = Some(entries);
+            contents.content_bytes = Some(content_bytes);
+        });
+        Ok(())
     }
 
     /// Queues an entry's header (with a long-name entry before it if needed).
@@ -176,6 +194,7 @@ impl TarWriter {
         let written = self.headers.get_mut();
         self.pending.extend_from_slice(written);
         written.clear();
+        self.entries += 1;
         Ok(())
     }
 
@@ -191,6 +210,7 @@ impl TarWriter {
         header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
         header.set_size(size);
         self.header(&mut header, relative, path)?;
+        self.content_bytes += size;
 
         let mut remaining = size;
         while remaining > 0 {

@@ -1,8 +1,10 @@
 //! Turns each kind of source into a byte stream: a database dump, a SQLite snapshot or a tar
-//! of a directory, plus a check that tells, once the stream ended, whether it is complete.
+//! of a directory, plus a check that tells, once the stream ended, whether it is complete,
+//! and what the stream held, for the manifest.
 
 mod command;
 mod directory;
+mod facts;
 mod mysql;
 mod postgres;
 mod sqlite;
@@ -17,6 +19,8 @@ use super::job::SourceSpec;
 use super::progress::Reporter;
 use crate::settings::SourceKind;
 
+pub use facts::Facts;
+
 /// Resolves once the producer has finished; an error means the stream is not to be trusted.
 pub type Done = Pin<Box<dyn Future<Output = Result<(), BackupError>> + Send>>;
 
@@ -26,6 +30,8 @@ pub struct SourceStream {
     pub done: Done,
     /// Whatever must live until the stream is read (a snapshot's temporary directory).
     pub keep_alive: Option<Box<dyn Send + Sync>>,
+    /// What the stream holds; complete once `done` has resolved.
+    pub facts: Facts,
 }
 
 /// Bytes read at once from a file or a tool's output.
@@ -40,9 +46,9 @@ fn buffered(
 
 pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
     match spec.kind() {
-        SourceKind::Sqlite => sqlite::open(spec).await,
-        SourceKind::Postgres => postgres::open(spec),
-        SourceKind::Mysql => mysql::open(spec),
+        SourceKind::Sqlite => sqlite::open(spec, reporter).await,
+        SourceKind::Postgres => postgres::open(spec, reporter).await,
+        SourceKind::Mysql => mysql::open(spec, reporter).await,
         SourceKind::Directory => directory::open(spec, reporter).await,
     }
 }

@@ -1,19 +1,42 @@
 //! MariaDB/MySQL: `mariadb-dump` (or `mysqldump`) in one transaction with routines and
 //! triggers, and `--databases` so that `mariadb < dump` recreates the same database.
-//! The password travels in MYSQL_PWD, never on the command line.
+//! The password travels in MYSQL_PWD, never on the command line. Before the dump, the
+//! `mariadb` client tells the server's version and table count for the manifest.
 
+use super::facts::{self, Client, Facts};
 use super::{SourceStream, command};
 use crate::backup::connect;
 use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
+use crate::backup::progress::Reporter;
 
-pub fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
+/// The dump tools, in the order tried.
+const DUMP_TOOLS: &[&str] = &["mariadb-dump", "mysqldump"];
+
+/// The server's version, then the tables (views left out) of the database the client is in.
+const VERSION_AND_TABLES: &str = "SELECT VERSION(); \
+     SELECT COUNT(*) FROM information_schema.TABLES \
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'";
+
+pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
     let Some(url) = spec.location.database_url() else {
         return Err(BackupError::NotADatabase {
             source_name: spec.name.clone(),
         });
     };
     let (connection, envs) = connect::mysql(url);
+    let mut asked = vec!["--batch".to_owned(), "--skip-column-names".to_owned()];
+    asked.extend(connection.iter().cloned());
+    // The database as the client's argument: its name is never quoted into SQL.
+    asked.extend(["-e".to_owned(), VERSION_AND_TABLES.to_owned()]);
+    asked.extend(["--".to_owned(), url.database()]);
+    let server = Client {
+        programs: &["mariadb", "mysql"],
+        args: asked,
+        envs: &envs,
+    };
+    let contents = facts::of_database(&spec.name, reporter, &server, DUMP_TOOLS).await;
+
     let mut args = vec![
         "--single-transaction".to_owned(),
         "--routines".to_owned(),
@@ -25,5 +48,7 @@ pub fn open(spec: &SourceSpec) -> Result<SourceStream, BackupError> {
     args.push("--databases".to_owned());
     // A name is never read as an option: the URL's parser refuses names starting with `-`.
     args.push(url.database());
-    command::spawn(&spec.name, &["mariadb-dump", "mysqldump"], &args, &envs)
+    let mut stream = command::spawn(&spec.name, DUMP_TOOLS, &args, &envs)?;
+    stream.facts = Facts::from(contents);
+    Ok(stream)
 }
