@@ -181,27 +181,21 @@ pub async fn clean_debris(state: &AppState) -> Option<DebrisReport> {
 
 /// Scratch databases a killed verification left, dropped at start-up. Returns their names.
 pub async fn drop_scratch_databases(state: &AppState) -> Vec<String> {
-    let sources = match crate::db::sources::list(&state.pool).await {
-        Ok(sources) => sources,
+    use crate::backup::restore::BackupChoice;
+    // Built like a verification's: the servers it may have used, the names it gives.
+    let job = match crate::jobs::verify_job(&state.pool, &state.key, BackupChoice::Latest).await {
+        Ok(job) => job,
         Err(error) => {
-            tracing::error!(%error, "cannot read the sources to drop scratch databases");
+            tracing::debug!(%error, "no verification possible, so no scratch database to drop");
             return Vec::new();
         }
     };
-    let configured: Vec<_> = sources
-        .iter()
-        .filter_map(|source| crate::jobs::source_spec(source, &state.key).ok())
-        .filter(|source| source.location.database_url().is_some())
-        .collect();
-    if configured.is_empty() {
+    if job.servers().is_empty() {
         return Vec::new();
     }
     let dropped = state
         .runner
-        .drop_scratch_databases(
-            &configured,
-            &crate::backup::verify::scratch_prefix(state.key.instance()),
-        )
+        .drop_scratch_databases(&job)
         .await
         .unwrap_or_default();
     if !dropped.is_empty() {

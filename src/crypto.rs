@@ -14,6 +14,7 @@ pub mod purpose {
     pub const S3_SECRET_KEY: &str = "settings.secret_access_key";
     pub const SMTP_PASSWORD: &str = "email_account.smtp_password";
     pub const SOURCE_PASSWORD: &str = "sources.password";
+    pub const SCRATCH_SERVER: &str = "settings.scratch_server";
 }
 
 const KEY_LEN: usize = 32;

@@ -11,7 +11,7 @@ use crate::crypto::purpose;
 use crate::db::settings::SettingsError;
 use crate::db::sources::Source;
 use crate::lang::Message;
-use crate::settings::{Field, Settings, SourceKind};
+use crate::settings::{Field, ScratchServer, Settings, SourceKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -132,11 +132,26 @@ pub async fn verify_job(
         },
     )
     .await?;
+    let settings = crate::db::settings::load(pool).await?;
+    let scratch = match &settings.scratch_server {
+        Some(stored) => {
+            let url = key.open(purpose::SCRATCH_SERVER, &stored.sealed)?;
+            // Stored only once parsed: a value that no longer parses is as if corrupt.
+            Some(
+                ScratchServer::parse(&url).map_err(|invalid| SettingsError::Corrupt {
+                    field: Field::ScratchServer,
+                    invalid,
+                })?,
+            )
+        }
+        None => None,
+    };
     Ok(VerifyJob {
         target,
         configured,
         backup,
         instance: key.instance().to_owned(),
+        scratch,
     })
 }
 

@@ -677,6 +677,7 @@ async fn a_new_backup_of_every_kind_verifies_against_the_contents_it_records() {
             backup: BackupChoice::Latest,
             // Its scratch databases are dropped by no other test.
             instance: format!("{:08x}", rand::random::<u32>()),
+            scratch: None,
         },
         1,
         &Reporter::detached(),

@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::debris::{self, DebrisReport};
 use super::engine::{choose_folder, run_backup_in};
-use super::job::{Job, S3Target, SourceSpec};
+use super::job::{Job, S3Target};
 use super::manifest::StoredObject;
 use super::progress::{Progress, ProgressSnapshot, Reporter, RunEvent};
 use super::restore::{self, Report, RestoreError, RestoreJob};
@@ -270,13 +270,9 @@ impl Runner {
 
     /// At start-up: drops the scratch databases a killed verification left on the servers
     /// of `configured`. Skipped (`None`) while a run is in progress here or elsewhere.
-    pub async fn drop_scratch_databases(
-        &self,
-        configured: &[SourceSpec],
-        prefix: &str,
-    ) -> Option<Vec<String>> {
+    pub async fn drop_scratch_databases(&self, job: &VerifyJob) -> Option<Vec<String>> {
         let guard = self.hold_idle().await?;
-        let dropped = verify::drop_leftovers(configured, prefix).await;
+        let dropped = verify::drop_leftovers(&job.servers(), &job.scratch_prefix()).await;
         drop(guard);
         Some(dropped)
     }

@@ -21,7 +21,7 @@ use super::restore::database::{self, Target};
 use super::restore::stream::{Origin, drain};
 use super::restore::{BackupChoice, Reading, RestoreError, configured_source};
 use crate::lang::Message;
-use crate::settings::SourceKind;
+use crate::settings::{DatabaseUrl, ScratchServer, SourceKind};
 
 /// Scratch databases are named `s3backup_verify_<instance>_<run>_<n>`: recognisable, never
 /// a source's, and never another installation's.
@@ -36,9 +36,28 @@ pub struct VerifyJob {
     pub backup: BackupChoice,
     /// This installation's short name, in the scratch databases' names.
     pub instance: String,
+    /// Where dumps whose source is not configured here are test-restored.
+    pub scratch: Option<ScratchServer>,
 }
 
 impl VerifyJob {
+    /// Every server a scratch database may be made on: the database sources' and the
+    /// scratch server's.
+    pub fn servers(&self) -> Vec<(SourceKind, DatabaseUrl)> {
+        let mut servers: Vec<(SourceKind, DatabaseUrl)> = self
+            .configured
+            .iter()
+            .filter_map(|source| {
+                let url = source.location.database_url()?;
+                Some((source.location.kind(), url.clone()))
+            })
+            .collect();
+        if let Some(scratch) = &self.scratch {
+            servers.push((scratch.kind, scratch.url.clone()));
+        }
+        servers
+    }
+
     /// The start of the names of this installation's scratch databases.
     pub fn scratch_prefix(&self) -> String {
         scratch_prefix(&self.instance)
@@ -100,7 +119,7 @@ pub async fn verify(
     let s3 = &job.target;
     // The run holds the slot and the lock file: no other verification is running anywhere,
     // so any scratch database found now was left by one that was killed.
-    for name in drop_leftovers(&job.configured, &job.scratch_prefix()).await {
+    for name in drop_leftovers(&job.servers(), &job.scratch_prefix()).await {
         reporter.log(
             LogLevel::Warn,
             Message::new("run.verify.leftover").with("name", name),
@@ -137,7 +156,7 @@ pub async fn verify(
         } else {
             progress.set_source(Some(&object.source));
             let scratch = format!("{}{run}_{index}", job.scratch_prefix());
-            check_object(&reading, &job.configured, object, &scratch).await
+            check_object(&reading, job, object, &scratch).await
         };
         report(reporter, object, &result);
         checks.push(ObjectCheck {
@@ -204,7 +223,7 @@ fn report(reporter: &Reporter, object: &StoredObject, result: &Result<Findings, 
 
 async fn check_object(
     reading: &Reading<'_>,
-    configured: &[SourceSpec],
+    job: &VerifyJob,
     object: &StoredObject,
     scratch: &str,
 ) -> Result<Findings, RestoreError> {
@@ -215,8 +234,15 @@ async fn check_object(
     })?;
     let findings = match kind {
         SourceKind::Postgres | SourceKind::Mysql => {
-            let server = configured_source(configured, object)
-                .and_then(|source| source.location.database_url());
+            // The source's own server, else the scratch server of the settings.
+            let server = configured_source(&job.configured, object)
+                .and_then(|source| source.location.database_url())
+                .or_else(|| {
+                    job.scratch
+                        .as_ref()
+                        .filter(|scratch| scratch.kind == kind)
+                        .map(|scratch| &scratch.url)
+                });
             match server {
                 Some(server) => {
                     let target = Target::scratch(kind, server, scratch);
@@ -396,15 +422,12 @@ async fn read_archive(
     Ok(findings)
 }
 
-/// Drops the scratch databases (named `prefix…`) a killed verification left on the servers
-/// of `configured`. Returns the names dropped.
-pub async fn drop_leftovers(configured: &[SourceSpec], prefix: &str) -> Vec<String> {
+/// Drops the scratch databases (named `prefix…`) a killed verification left on `servers`.
+/// Returns the names dropped.
+pub async fn drop_leftovers(servers_in: &[(SourceKind, DatabaseUrl)], prefix: &str) -> Vec<String> {
     let mut servers: Vec<Target> = Vec::new();
-    for source in configured {
-        let (Some(url), kind) = (source.location.database_url(), source.location.kind()) else {
-            continue;
-        };
-        let target = Target::scratch(kind, url, SCRATCH_PREFIX);
+    for (kind, url) in servers_in {
+        let target = Target::scratch(*kind, url, SCRATCH_PREFIX);
         if !servers.iter().any(|known| known.same_server(&target)) {
             servers.push(target);
         }

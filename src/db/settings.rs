@@ -8,7 +8,8 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, Settings, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
+    KeyPrefix, MonthDay, Region, SealedScratchServer, Settings, TimeOfDay, TimeZone,
+    VerifySchedule, Weekday, optional,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,8 @@ struct Row {
     backup_files: bool,
     backup_limit: i64,
     verify_schedule: String,
+    scratch_server: Option<Vec<u8>>,
+    scratch_server_shown: Option<String>,
     notify_language: String,
     updated_at: Option<DateTime<Utc>>,
     schedule_saved_at: Option<DateTime<Utc>>,
@@ -114,6 +117,10 @@ impl Row {
                 Field::VerifySchedule,
                 VerifySchedule::parse(&self.verify_schedule),
             )?,
+            scratch_server: match (self.scratch_server, self.scratch_server_shown) {
+                (Some(sealed), Some(shown)) => Some(SealedScratchServer { sealed, shown }),
+                _ => None,
+            },
             language: Lang::from_code_or_default(&self.notify_language),
             updated_at: self.updated_at,
             schedule_saved_at: self.schedule_saved_at,
@@ -124,7 +131,8 @@ impl Row {
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
-    backup_limit, verify_schedule, notify_language, updated_at, schedule_saved_at
+    backup_limit, verify_schedule, scratch_server, scratch_server_shown, notify_language,
+    updated_at, schedule_saved_at
     FROM settings WHERE id = 1";
 
 pub async fn load(pool: &SqlitePool) -> Result<Settings, SettingsError> {
@@ -178,7 +186,7 @@ pub async fn update<T, E>(
             frequency = ?11, backup_time = ?12, backup_weekday = ?13, backup_monthday = ?14,
             cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18,
             notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21,
-            verify_schedule = ?22
+            verify_schedule = ?22, scratch_server = ?23, scratch_server_shown = ?24
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -207,6 +215,16 @@ pub async fn update<T, E>(
     })
     .bind(schedule_saved_at)
     .bind(new.verify_schedule.as_str())
+    .bind(
+        new.scratch_server
+            .as_ref()
+            .map(|server| server.sealed.clone()),
+    )
+    .bind(
+        new.scratch_server
+            .as_ref()
+            .map(|server| server.shown.clone()),
+    )
     .execute(&mut *tx)
     .await
     .map_err(SettingsError::db("saving the settings"))?;
@@ -281,6 +299,10 @@ mod tests {
             backup_files: false,
             backup_limit: BackupLimit::new(30).unwrap_or(BackupLimit::KEEP_ALL),
             verify_schedule: VerifySchedule::Weekly,
+            scratch_server: Some(SealedScratchServer {
+                sealed: vec![1, 2, 3],
+                shown: "postgresql://verify:***@db.example.com/postgres".into(),
+            }),
             language: Lang::FR,
             updated_at: None,
             schedule_saved_at: None,
@@ -408,6 +430,7 @@ mod tests {
                     backup_files: files,
                     backup_limit: BackupLimit::new(limit).unwrap_or(BackupLimit::KEEP_ALL),
                     verify_schedule: VerifySchedule::ALL[(limit % 4) as usize],
+                    scratch_server: None,
                     language: if fr { Lang::FR } else { Lang::EN },
                     updated_at: None,
                     schedule_saved_at: None,

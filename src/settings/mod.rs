@@ -20,6 +20,7 @@ mod key_prefix;
 mod model;
 mod region;
 mod schedule;
+mod scratch_server;
 mod secret_destination;
 mod smtp;
 mod source_location;
@@ -42,6 +43,7 @@ pub use key_prefix::KeyPrefix;
 pub use model::{Field, Settings};
 pub use region::{DEFAULT_REGION, Region};
 pub use schedule::{MissingPart, Schedule};
+pub use scratch_server::{ScratchServer, SealedScratchServer};
 pub use secret_destination::{
     RetypeSecret, SecretDestination, StoredSecret, resolve as resolve_secret,
 };

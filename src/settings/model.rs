@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, KeyPrefix,
-    MissingPart, MonthDay, Region, Schedule, TimeOfDay, TimeZone, VerifySchedule, Weekday,
+    MissingPart, MonthDay, Region, Schedule, SealedScratchServer, TimeOfDay, TimeZone,
+    VerifySchedule, Weekday,
 };
 use crate::lang::Lang;
 
@@ -32,11 +33,12 @@ pub enum Field {
     BackupFiles,
     BackupLimit,
     VerifySchedule,
+    ScratchServer,
 }
 
 impl Field {
     /// In the form's order.
-    pub const ALL: [Field; 19] = [
+    pub const ALL: [Field; 20] = [
         Self::Enabled,
         Self::AccessKeyId,
         Self::SecretAccessKey,
@@ -56,6 +58,7 @@ impl Field {
         Self::BackupFiles,
         Self::BackupLimit,
         Self::VerifySchedule,
+        Self::ScratchServer,
     ];
 
     /// The form field's (and the column's) name.
@@ -80,6 +83,7 @@ impl Field {
             Self::BackupFiles => "backup_files",
             Self::BackupLimit => "backup_limit",
             Self::VerifySchedule => "verify_schedule",
+            Self::ScratchServer => "scratch_server",
         }
     }
 
@@ -153,6 +157,8 @@ pub struct Settings {
     pub backup_limit: BackupLimit,
     /// When the latest complete backup is verified on its own.
     pub verify_schedule: VerifySchedule,
+    /// Where verifications test-restore dumps whose source is not configured here.
+    pub scratch_server: Option<SealedScratchServer>,
     /// The language notifications are written in: that of whoever saved last.
     pub language: Lang,
     pub updated_at: Option<DateTime<Utc>>,
@@ -184,6 +190,7 @@ impl Default for Settings {
             backup_files: true,
             backup_limit: BackupLimit::new(7).unwrap_or(BackupLimit::KEEP_ALL),
             verify_schedule: VerifySchedule::Never,
+            scratch_server: None,
             language: Lang::EN,
             updated_at: None,
             schedule_saved_at: None,
@@ -275,6 +282,7 @@ impl Settings {
             Field::BackupFiles => self.backup_files != other.backup_files,
             Field::BackupLimit => self.backup_limit != other.backup_limit,
             Field::VerifySchedule => self.verify_schedule != other.verify_schedule,
+            Field::ScratchServer => self.scratch_server != other.scratch_server,
         }
     }
 }

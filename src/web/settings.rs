@@ -15,8 +15,8 @@ use crate::db::changes::{self, Change};
 use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, SecretKey, Settings, StoredSecret, TimeOfDay, TimeZone,
-    VerifySchedule, Weekday, optional,
+    KeyPrefix, MonthDay, Region, ScratchServer, SealedScratchServer, SecretKey, Settings,
+    StoredSecret, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
 };
 use crate::web::error::WebError;
 use crate::web::form::FormState;
@@ -154,6 +154,13 @@ fn form_from_stored(stored: &Settings) -> FormState {
     form.set_flag("backup_files", stored.backup_files);
     form.set("backup_limit", stored.backup_limit.to_string());
     form.set("verify_schedule", stored.verify_schedule.as_str());
+    form.set(
+        "scratch_server",
+        stored
+            .scratch_server
+            .as_ref()
+            .map_or("", |server| server.shown.as_str()),
+    );
     form
 }
 
@@ -188,6 +195,8 @@ pub struct SettingsForm {
     pub backup_limit: String,
     /// Absent from older forms and clients: the stored value stays.
     pub verify_schedule: String,
+    /// Shown masked; sent back unchanged, the stored one stays.
+    pub scratch_server: String,
 }
 
 impl SettingsForm {
@@ -216,6 +225,7 @@ impl SettingsForm {
         form.set_flag("backup_files", self.backup_files.is_some());
         form.set("backup_limit", &self.backup_limit);
         form.set("verify_schedule", &self.verify_schedule);
+        form.set("scratch_server", &self.scratch_server);
         form
     }
 }
@@ -243,6 +253,8 @@ pub struct ParsedForm {
     pub backup_files: bool,
     pub backup_limit: Option<BackupLimit>,
     pub verify_schedule: Option<VerifySchedule>,
+    /// `None` when refused; `Some(None)` when emptied; the text as typed otherwise.
+    pub scratch_server: Option<Option<(String, ScratchServer)>>,
 }
 
 /// A field of the schedule: required when `frequency` uses it, kept when it does not and
@@ -341,8 +353,15 @@ pub fn parse_form(input: &SettingsForm, lang: Lang, form: &mut FormState) -> Par
             VerifySchedule::parse(&input.verify_schedule),
         )
     };
+    let scratch_server = form.check(
+        lang,
+        "scratch_server",
+        optional(&input.scratch_server, ScratchServer::parse)
+            .map(|server| server.map(|server| (input.scratch_server.trim().to_owned(), server))),
+    );
     ParsedForm {
         verify_schedule,
+        scratch_server,
         enabled: input.enabled.is_some(),
         access_key_id,
         secret,
@@ -400,6 +419,26 @@ impl ParsedForm {
             backup_files: self.backup_files,
             backup_limit: self.backup_limit.unwrap_or(old.backup_limit),
             verify_schedule: self.verify_schedule.unwrap_or(old.verify_schedule),
+            scratch_server: match &self.scratch_server {
+                None => old.scratch_server.clone(),
+                Some(None) => None,
+                // Sent back as shown: the stored one (and its password) stays.
+                Some(Some((typed, _)))
+                    if old
+                        .scratch_server
+                        .as_ref()
+                        .is_some_and(|stored| &stored.shown == typed) =>
+                {
+                    old.scratch_server.clone()
+                }
+                Some(Some((_, server))) => Some(SealedScratchServer {
+                    sealed: key.seal(
+                        crate::crypto::purpose::SCRATCH_SERVER,
+                        server.url.expose().as_str(),
+                    )?,
+                    shown: server.shown(),
+                }),
+            },
             language: lang,
             updated_at: old.updated_at,
             schedule_saved_at: old.schedule_saved_at,

@@ -386,3 +386,88 @@ async fn a_killed_verification_leaves_no_scratch_database_once_the_app_runs_agai
     let history = world.app.get_text("/backups").await;
     assert!(history.contains("kind-verify"), "{history}");
 }
+
+#[tokio::test]
+async fn a_new_installation_test_restores_dumps_on_the_scratch_server_of_its_settings() {
+    let world = World::new(false).await;
+    let folder = world.back_up().await;
+    // Only the bucket and a scratch PostgreSQL server: no source is configured here.
+    let fresh = TestApp::spawn_logged_in().await;
+    let scratch = "postgresql://postgres:hunter2@127.0.0.1:5432/postgres";
+    fresh
+        .save_s3_settings_with(
+            &world.s3,
+            &world.bucket,
+            "erp",
+            &[("scratch_server", scratch)],
+        )
+        .await;
+    let settings = fresh.get_text("/settings").await;
+    assert!(
+        settings.contains("postgresql://postgres:***@127.0.0.1:5432/postgres"),
+        "{settings}"
+    );
+    assert!(!settings.contains("hunter2"));
+    assert!(
+        !String::from_utf8_lossy(&fresh.database_bytes()).contains("hunter2"),
+        "never stored in clear"
+    );
+    let sealed = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_scalar::<_, Vec<u8>>("SELECT scratch_server FROM settings WHERE id = 1")
+            .fetch_one(&pool)
+            .await
+            .expect("stored")
+    };
+    let before = sealed(fresh.pool().await).await;
+    // Sent back as shown, it stays as it was.
+    fresh
+        .save_s3_settings_with(
+            &world.s3,
+            &world.bucket,
+            "erp",
+            &[(
+                "scratch_server",
+                "postgresql://postgres:***@127.0.0.1:5432/postgres",
+            )],
+        )
+        .await;
+    assert_eq!(sealed(fresh.pool().await).await, before);
+
+    let output = verify(&fresh, &[&folder]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("shop: ok, 2 tables, 6 rows (public.items 4, public.notes 2)"),
+        "test-restored on the scratch server: {stdout}"
+    );
+    assert!(
+        stdout.contains("crm: ok (checked, not test-restored"),
+        "no MariaDB server for it here: {stdout}"
+    );
+    assert!(stdout.contains("app: ok, 1 tables, 3 rows"), "{stdout}");
+    assert!(
+        Server::Postgres
+            .databases(&scratch_prefix(&fresh))
+            .is_empty(),
+        "dropped"
+    );
+
+    // A scratch server that is not a database URL is refused beside its field.
+    let refused = fresh
+        .post_form(
+            "/settings",
+            &[("scratch_server", "db.example.com"), ("frequency", "none")],
+        )
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        refused.contains("Enter a postgresql:// or mysql:// URL"),
+        "{refused}"
+    );
+}
