@@ -768,3 +768,28 @@ pub async fn latest_slot(
         .await
         .map_err(failed("reading the latest run of a kind"))
 }
+
+/// Records that a download found an object of the backup in `folder` not as its manifest
+/// says: a failed verification of that backup, for its catalogue entry and the banner.
+pub async fn record_failed_check(
+    pool: &SqlitePool,
+    folder: &str,
+    error: &Message,
+) -> Result<RunId, RunsError> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(failed("recording a failed check"))?;
+    let now = Utc::now();
+    let id = insert_running(&mut *tx, RunKind::Verify, Trigger::Manual, now, None, None).await?;
+    let ending = Ending {
+        folder: Some(folder.to_owned()),
+        error: Some(error.clone()),
+        ..Ending::default()
+    };
+    transition(&mut *tx, Some(id), RunStatus::Failed, now, ending).await?;
+    tx.commit()
+        .await
+        .map_err(failed("recording a failed check"))?;
+    Ok(id)
+}

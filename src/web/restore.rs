@@ -662,12 +662,28 @@ async fn download(
         Err(error) => return Err(WebError::internal("downloading an object", error)),
     };
     let key = object.key.clone();
+    let pool = state.pool.clone();
+    let folder_key = target.key(folder);
     // A failed check ends the body with an error: the chunked response is cut before its
     // final chunk, so the client never takes a corrupt file for a complete one. (No
-    // Content-Length: with one, every byte could arrive before the verdict.)
+    // Content-Length: with one, every byte could arrive before the verdict.) A backup found
+    // corrupt this way is recorded as a failed verification of it.
     let body = ReaderStream::new(reader).inspect(move |chunk| {
         if let Err(error) = chunk {
             tracing::error!(key = %key, "download cut: {error}");
+            if error.kind() == std::io::ErrorKind::InvalidData {
+                let (pool, folder_key) = (pool.clone(), folder_key.clone());
+                let error = Message::new("run.download.corrupt")
+                    .with("key", &key)
+                    .detail(error.to_string());
+                tokio::spawn(async move {
+                    if let Err(failure) =
+                        crate::db::runs::record_failed_check(&pool, &folder_key, &error).await
+                    {
+                        tracing::error!("{failure}");
+                    }
+                });
+            }
         }
     });
     let file_name = match form {

@@ -131,6 +131,17 @@ async fn a_flipped_byte_on_the_server_cuts_the_download() {
             "the download does not end cleanly ({form})"
         );
     }
+    // And it is recorded: the backup shows as failing verification, and every page says so.
+    let mut page = String::new();
+    for _ in 0..200 {
+        page = app.get_text("/restore").await;
+        if page.contains("verification failed") {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(page.contains("verification failed"), "{page}");
+    assert!(page.contains("id=\"verify-banner\""), "{page}");
 }
 
 #[tokio::test]

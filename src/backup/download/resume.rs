@@ -214,7 +214,8 @@ impl<O: Reopen + Unpin> AsyncRead for Resuming<O> {
                         // (its checksum), not the connection.
                         Err(err) if whole => {
                             let message = format!("{}: {}", this.name, with_causes(&err));
-                            this.failed(err.kind(), message);
+                            // Invalid data: whoever reads it knows the object is corrupt.
+                            this.failed(io::ErrorKind::InvalidData, message);
                         }
                         Err(err) => this.broken(with_causes(&err)),
                     }
