@@ -145,6 +145,14 @@ async fn after_every_backup_the_backup_just_made_is_verified() {
     assert_eq!(verification.trigger, Trigger::Scheduled);
     assert_eq!(verification.folder, backup.folder, "the latest backup");
     assert!(verification.started_at >= backup.finished_at.expect("ended"));
+    // The history's row of the backup says it was verified.
+    let verified = runs::verifications(&world.pool).await.expect("read");
+    let folder = backup.folder.clone().expect("a folder");
+    assert!(
+        verified
+            .get(&folder)
+            .is_some_and(|v| v.passed && v.run_id == id)
+    );
 
     // A second backup, a second verification: one each.
     let second = world.back_up().await;

@@ -12,12 +12,14 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::backup::StartError;
 use crate::backup::restore::StoredRequest;
-use crate::db::runs::{self, Run, RunDetail, RunKind, RunStatus, Trigger};
+use crate::db::runs::{self, Run, RunDetail, RunKind, RunStatus, Trigger, Verification};
 use crate::format;
 use crate::lang::Lang;
 use crate::web::error::WebError;
 use crate::web::page::Page;
+use crate::web::restore::VerificationView;
 use crate::web::session;
+use std::collections::HashMap;
 
 const PER_PAGE: u32 = 20;
 
@@ -44,6 +46,8 @@ pub struct RunView {
     pub folder: String,
     pub error: String,
     pub warning: String,
+    /// For a backup: the latest verification of what it stored.
+    pub verification: Option<VerificationView>,
 }
 
 impl RunView {
@@ -72,7 +76,17 @@ impl RunView {
                 .as_ref()
                 .map(|w| w.render(lang))
                 .unwrap_or_default(),
+            verification: None,
         }
+    }
+
+    fn verified(mut self, run: &Run, verifications: &HashMap<String, Verification>) -> Self {
+        if run.kind == RunKind::Backup
+            && let Some(folder) = &run.folder
+        {
+            self.verification = VerificationView::of(folder, verifications);
+        }
+        self
     }
 }
 
@@ -102,13 +116,16 @@ async fn history(
         .await
         .map_err(|e| WebError::internal("listing runs", e))?;
     let total = u32::try_from(listed.total).unwrap_or(u32::MAX);
+    let verifications = runs::verifications(&state.pool)
+        .await
+        .map_err(|e| WebError::internal("reading the verifications", e))?;
     let lang = page.lang;
     Ok(HistoryPage {
         page: page.in_section("backups"),
         runs: listed
             .runs
             .iter()
-            .map(|run| RunView::new(run, lang))
+            .map(|run| RunView::new(run, lang).verified(run, &verifications))
             .collect(),
         page_number: number,
         pages: total.div_ceil(PER_PAGE).max(1),

@@ -67,7 +67,7 @@ pub struct VerificationView {
 }
 
 impl VerificationView {
-    fn of(key: &str, verifications: &HashMap<String, Verification>) -> Option<Self> {
+    pub fn of(key: &str, verifications: &HashMap<String, Verification>) -> Option<Self> {
         verifications.get(key).map(|verification| Self {
             passed: verification.passed,
             at: verification.at.format("%Y-%m-%d %H:%M UTC").to_string(),
