@@ -181,15 +181,12 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
     let job = jobs::restore_job(&state.pool, &state.key, request)
         .await
         .map_err(|e| format!("cannot start the restore: {e}"))?;
-    let runner = state.runner.clone();
-    let shown = tokio::spawn(show_progress(runner));
-    let summary = state
-        .runner
-        .restore_to_end(Trigger::Cli, job)
-        .await
-        .map_err(|e| e.to_string());
-    shown.abort();
-    let summary = summary?;
+    let summary = showing_progress(
+        &state.runner,
+        state.runner.restore_to_end(Trigger::Cli, job),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     report_by_mail(&state, summary.run_id).await;
     let report = summary.result.map_err(|e| e.to_string())?;
     let mut failed = false;
@@ -230,14 +227,9 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     let job = jobs::verify_job(&state.pool, &state.key, BackupChoice::parse(&args.backup))
         .await
         .map_err(|e| format!("cannot start the verification: {e}"))?;
-    let shown = tokio::spawn(show_progress(state.runner.clone()));
-    let summary = state
-        .runner
-        .verify_to_end(Trigger::Cli, job)
+    let summary = showing_progress(&state.runner, state.runner.verify_to_end(Trigger::Cli, job))
         .await
-        .map_err(|e| e.to_string());
-    shown.abort();
-    let summary = summary?;
+        .map_err(|e| e.to_string())?;
     report_by_mail(&state, summary.run_id).await;
     let report = summary.result.map_err(|e| e.to_string())?;
     let mut failed = Vec::new();
@@ -282,6 +274,21 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
             failed.join("; ")
         ))
     }
+}
+
+/// Runs `work` with its progress line shown (on a terminal), ended once it is done.
+async fn showing_progress<T>(
+    runner: &s3_backup::backup::Runner,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    use std::io::{IsTerminal, Write};
+    let shown = tokio::spawn(show_progress(runner.clone()));
+    let result = work.await;
+    shown.abort();
+    if std::io::stderr().is_terminal() {
+        let _ = writeln!(std::io::stderr());
+    }
+    result
 }
 
 /// On a terminal, one line on standard error that says how far the run is, rewritten
