@@ -1,0 +1,53 @@
+//! Restores one source of the newest backup (or of a named folder) with the engine, for
+//! `scripts/bench_restore.sh`. Not part of the app. Prints nothing but errors.
+//!
+//! bench_restore ENDPOINT BUCKET PREFIX SOURCE TO [FOLDER]
+//! with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment. TO is a new
+//! directory or a new database's URL (`postgresql://postgres@127.0.0.1:5432/restored`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use s3_backup::backup::restore::{BackupChoice, Request, RestoreJob, SourceChoice, restore};
+use s3_backup::backup::{Reporter, S3Target};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [endpoint, bucket, prefix, source, to, rest @ ..] = args.as_slice() else {
+        return Err("usage: bench_restore ENDPOINT BUCKET PREFIX SOURCE TO [FOLDER]".into());
+    };
+    let job = RestoreJob {
+        target: S3Target {
+            endpoint: Some(url::Url::parse(endpoint)?),
+            region: "us-east-1".into(),
+            bucket: bucket.clone(),
+            access_key_id: std::env::var("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY")?,
+            path_style: true,
+            prefix: prefix.clone(),
+            max_parts: S3Target::DEFAULT_MAX_PARTS,
+        },
+        // No source is configured here: every target is named.
+        configured: Vec::new(),
+        request: Request {
+            backup: match rest.first() {
+                Some(folder) => BackupChoice::Folder(folder.clone()),
+                None => BackupChoice::Latest,
+            },
+            source: SourceChoice::Named(source.clone()),
+            to: Some(PathBuf::from(to)),
+            replace: false,
+        },
+    };
+    let report = restore(&job, &Reporter::detached(), &CancellationToken::new()).await?;
+    let mut code = ExitCode::SUCCESS;
+    for outcome in &report.outcomes {
+        if let Err(error) = &outcome.result {
+            eprintln!("{}: {error}", outcome.source);
+            code = ExitCode::FAILURE;
+        }
+    }
+    Ok(code)
+}
