@@ -151,69 +151,13 @@ pub async fn open_counted(
     Ok(match form {
         Form::Stored => Box::new(checked),
         Form::Plain => {
-            // The download and its hash run ahead in their own task while this one
-            // decompresses and writes: two cores at work, a few buffers in memory.
-            let ahead = read_ahead(checked);
-            let mut decoder = ZstdDecoder::new(BufReader::with_capacity(READ_BUFFER, ahead));
+            let mut decoder = ZstdDecoder::new(BufReader::with_capacity(READ_BUFFER, checked));
             // Read on to the object's end after its frame: that is where the check's verdict
             // comes (a frame ends before the bytes after it are looked at).
             decoder.multiple_members(true);
             Box::new(decoder)
         }
     })
-}
-
-/// Buffers read ahead of the decompressor, at most (each up to READ_BUFFER bytes).
-const AHEAD: usize = 8;
-
-/// Reads `reader` in a task of its own, up to AHEAD buffers ahead of whoever reads the
-/// result; an error is passed on in its place, and the task stops when the result is
-/// dropped.
-fn read_ahead<R>(mut reader: R) -> impl AsyncRead + Send + Unpin
-where
-    R: AsyncRead + Send + Unpin + 'static,
-{
-    use tokio::io::AsyncReadExt;
-    let (chunks, received) = tokio::sync::mpsc::channel::<io::Result<bytes::Bytes>>(AHEAD);
-    tokio::spawn(async move {
-        loop {
-            // Whole buffers, not the network's small reads: fewer hand-overs.
-            let mut buffer = bytes::BytesMut::with_capacity(READ_BUFFER);
-            let mut ended = false;
-            let mut error = None;
-            while buffer.len() < READ_BUFFER / 2 {
-                match reader.read_buf(&mut buffer).await {
-                    Ok(0) => {
-                        ended = true;
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(failure) => {
-                        error = Some(failure);
-                        break;
-                    }
-                }
-            }
-            if !buffer.is_empty() && chunks.send(Ok(buffer.freeze())).await.is_err() {
-                return;
-            }
-            if let Some(failure) = error {
-                let _ = chunks.send(Err(failure)).await;
-                return;
-            }
-            if ended {
-                return;
-            }
-        }
-    });
-    tokio_util::io::StreamReader::new(tokio_stream_of(received))
-}
-
-/// The receiving end of a channel as a stream.
-fn tokio_stream_of<T: Send + 'static>(
-    mut received: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> + Send + Unpin {
-    Box::pin(futures::stream::poll_fn(move |cx| received.poll_recv(cx)))
 }
 
 /// Passes bytes through, adding their count to a run's progress.
