@@ -419,14 +419,14 @@ impl Runner {
         scheduled_for: Option<DateTime<Utc>>,
         job: &VerifyJob,
     ) -> Result<(SlotGuard, RunId), StartError> {
-        let request = serde_json::json!({
-            "backup": match &job.backup {
-                restore::BackupChoice::Latest => "latest",
-                restore::BackupChoice::Folder(name) => name.as_str(),
-            },
-            "source": "all",
-        })
-        .to_string();
+        // Recorded like a restore of every object, which is what it reads.
+        let request = restore::Request {
+            backup: job.backup.clone(),
+            source: restore::SourceChoice::All,
+            to: None,
+            replace: false,
+        }
+        .to_stored();
         self.claim(RunKind::Verify, trigger, scheduled_for, Some(&request))
             .await
     }
@@ -632,24 +632,7 @@ impl Runner {
                 restore::restore(&job, &reporter, &cancel).await
             })
             .await;
-        let (outcome, result) = match result {
-            Ok(Ok(report)) => (restore_outcome(&report), Ok(report)),
-            Ok(Err(error)) => (
-                Outcome::Failed {
-                    error: match &error {
-                        RestoreError::Cancelled => Message::new("run.restore.run_cancelled"),
-                        other => Message::new("run.restore.not_started").detail(other.to_string()),
-                    },
-                    folder: None,
-                },
-                Err(error),
-            ),
-            Err(join_error) => {
-                let outcome = ended_abruptly(&join_error);
-                let error = RestoreError::Crashed(join_error.to_string());
-                (outcome, Err(error))
-            }
-        };
+        let (outcome, result) = operation_end("restore", result, restore_outcome);
         let status = self.conclude(guard, run_id, "restore", &outcome).await;
         RestoreSummary {
             run_id,
@@ -673,23 +656,7 @@ impl Runner {
                 },
             )
             .await;
-        let (outcome, result) = match result {
-            Ok(Ok(report)) => (verify_outcome(&report), Ok(report)),
-            Ok(Err(error)) => (
-                Outcome::Failed {
-                    error: match &error {
-                        RestoreError::Cancelled => Message::new("run.verify.run_cancelled"),
-                        other => Message::new("run.verify.not_started").detail(other.to_string()),
-                    },
-                    folder: None,
-                },
-                Err(error),
-            ),
-            Err(join_error) => {
-                let outcome = ended_abruptly(&join_error);
-                (outcome, Err(RestoreError::Crashed(join_error.to_string())))
-            }
-        };
+        let (outcome, result) = operation_end("verify", result, verify_outcome);
         let status = self.conclude(guard, run_id, "verification", &outcome).await;
         VerifySummary {
             run_id,
@@ -745,6 +712,36 @@ impl Runner {
         // Nobody listening is fine: the history has it.
         let _ = self.inner.finished.send(RunFinished { run_id, status });
         status
+    }
+}
+
+/// How a restore or verification (`what`: the catalog's `run.<what>.…` keys) ended, as the
+/// history records it and as its caller gets it: a report (`outcome_of` tells the history),
+/// an error before any object (cancelled, or it could not start), or a task that panicked.
+fn operation_end<R>(
+    what: &str,
+    result: Result<Result<R, RestoreError>, tokio::task::JoinError>,
+    outcome_of: impl FnOnce(&R) -> Outcome,
+) -> (Outcome, Result<R, RestoreError>) {
+    match result {
+        Ok(Ok(report)) => (outcome_of(&report), Ok(report)),
+        Ok(Err(error)) => {
+            let message = match &error {
+                RestoreError::Cancelled => Message::new_owned(format!("run.{what}.run_cancelled")),
+                other => {
+                    Message::new_owned(format!("run.{what}.not_started")).detail(other.to_string())
+                }
+            };
+            let outcome = Outcome::Failed {
+                error: message,
+                folder: None,
+            };
+            (outcome, Err(error))
+        }
+        Err(join_error) => (
+            ended_abruptly(&join_error),
+            Err(RestoreError::Crashed(join_error.to_string())),
+        ),
     }
 }
 

@@ -424,16 +424,17 @@ async fn read_archive(
 
 /// Drops the scratch databases (named `prefix…`) a killed verification left on `servers`.
 /// Returns the names dropped.
-pub async fn drop_leftovers(servers_in: &[(SourceKind, DatabaseUrl)], prefix: &str) -> Vec<String> {
-    let mut servers: Vec<Target> = Vec::new();
-    for (kind, url) in servers_in {
+pub async fn drop_leftovers(servers: &[(SourceKind, DatabaseUrl)], prefix: &str) -> Vec<String> {
+    // Each server once, however many sources it holds.
+    let mut distinct: Vec<Target> = Vec::new();
+    for (kind, url) in servers {
         let target = Target::scratch(*kind, url, SCRATCH_PREFIX);
-        if !servers.iter().any(|known| known.same_server(&target)) {
-            servers.push(target);
+        if !distinct.iter().any(|known| known.same_server(&target)) {
+            distinct.push(target);
         }
     }
     let mut dropped = Vec::new();
-    for server in servers {
+    for server in distinct {
         let names = match server.named_like(prefix).await {
             Ok(names) => names,
             Err(error) => {

@@ -229,6 +229,14 @@ pub struct RestoreForm {
 }
 
 impl RestoreForm {
+    /// The form of the whole backup (its refusals answer at the top of the page).
+    fn whole_backup() -> Self {
+        Self {
+            source: "all".to_owned(),
+            ..Self::default()
+        }
+    }
+
     pub fn is(&self, mode: &str) -> bool {
         self.mode == mode || (self.mode.is_empty() && mode == "new")
     }
@@ -297,6 +305,20 @@ impl Refused {
         form.to = restore::without_password(&form.to);
         Self { form, message }
     }
+}
+
+/// The backup's page again, with `form` as typed and why it was refused.
+async fn refuse(
+    state: &AppState,
+    page: Page,
+    folder: &str,
+    form: RestoreForm,
+    message: String,
+) -> Result<Response, WebError> {
+    let refused = Refused::new(form, message);
+    Ok(render_backup_page(state, page, folder, Some(refused))
+        .await?
+        .into_response())
 }
 
 async fn render_backup_page(
@@ -406,19 +428,15 @@ async fn start_restore(
     let request = match restore_request(&form, &folder, &manifest, &configured) {
         Ok(request) => request,
         Err(message) => {
-            let refused = Refused::new(form, message.render(page.lang));
-            return Ok(render_backup_page(&state, page, &folder, Some(refused))
-                .await?
-                .into_response());
+            let message = message.render(page.lang);
+            return refuse(&state, page, &folder, form, message).await;
         }
     };
     let job = match crate::jobs::restore_job(&state.pool, &state.key, request).await {
         Ok(job) => job,
         Err(error) => {
-            let refused = Refused::new(form, error.message().render(page.lang));
-            return Ok(render_backup_page(&state, page, &folder, Some(refused))
-                .await?
-                .into_response());
+            let message = error.message().render(page.lang);
+            return refuse(&state, page, &folder, form, message).await;
         }
     };
     match state.runner.start_restore(Trigger::Manual, job).await {
@@ -428,10 +446,8 @@ async fn start_restore(
             Ok(Redirect::to(&format!("/backups/{id}")).into_response())
         }
         Err(StartError::AlreadyRunning(_)) => {
-            let refused = Refused::new(form, page.t("restore.busy"));
-            Ok(render_backup_page(&state, page, &folder, Some(refused))
-                .await?
-                .into_response())
+            let message = page.t("restore.busy");
+            refuse(&state, page, &folder, form, message).await
         }
         Err(e @ (StartError::History(_) | StartError::Lock { .. })) => {
             Err(WebError::internal("starting a restore", e))
@@ -453,16 +469,8 @@ async fn start_verify(
     let job = match crate::jobs::verify_job(&state.pool, &state.key, backup).await {
         Ok(job) => job,
         Err(error) => {
-            let refused = Refused::new(
-                RestoreForm {
-                    source: "all".to_owned(),
-                    ..RestoreForm::default()
-                },
-                error.message().render(page.lang),
-            );
-            return Ok(render_backup_page(&state, page, &folder, Some(refused))
-                .await?
-                .into_response());
+            let message = error.message().render(page.lang);
+            return refuse(&state, page, &folder, RestoreForm::whole_backup(), message).await;
         }
     };
     match state.runner.start_verify(Trigger::Manual, job).await {
@@ -472,16 +480,8 @@ async fn start_verify(
             Ok(Redirect::to(&format!("/backups/{id}")).into_response())
         }
         Err(StartError::AlreadyRunning(_)) => {
-            let refused = Refused::new(
-                RestoreForm {
-                    source: "all".to_owned(),
-                    ..RestoreForm::default()
-                },
-                page.t("restore.busy"),
-            );
-            Ok(render_backup_page(&state, page, &folder, Some(refused))
-                .await?
-                .into_response())
+            let message = page.t("restore.busy");
+            refuse(&state, page, &folder, RestoreForm::whole_backup(), message).await
         }
         Err(e @ (StartError::History(_) | StartError::Lock { .. })) => {
             Err(WebError::internal("starting a verification", e))

@@ -240,20 +240,19 @@ pub async fn restore(
         };
         match &result {
             Ok(restored) => {
-                let mut line = Message::new("run.restore.restored")
+                let line = match &restored.kept {
+                    Some(kept) => Message::new("run.restore.restored_kept")
+                        .with("kept", kept.display().to_string()),
+                    None => Message::new("run.restore.restored"),
+                };
+                let line = line
                     .with("source", &object.source)
                     .with("target", &restored.target);
-                if let Some(kept) = &restored.kept {
-                    line = Message::new("run.restore.restored_kept")
-                        .with("source", &object.source)
-                        .with("target", &restored.target)
-                        .with("kept", kept.display().to_string());
-                }
                 reporter.log(LogLevel::Info, line);
                 reporter.object((*object).clone());
             }
             Err(error) => {
-                let message = result_message(&object.source, &result);
+                let message = failure_message(&object.source, error);
                 let level = match error {
                     RestoreError::OtherKind { .. } => LogLevel::Warn,
                     _ => LogLevel::Error,
@@ -282,14 +281,11 @@ pub async fn restore(
     })
 }
 
-/// The log line of a failed object.
-fn result_message(source: &str, result: &Result<Restored, RestoreError>) -> Message {
-    match result {
-        Ok(_) => Message::new("run.restore.restored").with("source", source),
-        Err(RestoreError::Cancelled) => {
-            Message::new("run.restore.cancelled").with("source", source)
-        }
-        Err(error) => Message::new("run.restore.failed")
+/// The log line of an object that was not restored.
+fn failure_message(source: &str, error: &RestoreError) -> Message {
+    match error {
+        RestoreError::Cancelled => Message::new("run.restore.cancelled").with("source", source),
+        error => Message::new("run.restore.failed")
             .with("source", source)
             .detail(error.to_string()),
     }

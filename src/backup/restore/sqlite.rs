@@ -28,19 +28,13 @@ pub async fn restore(
         .as_file()
         .try_clone()
         .map_err(RestoreError::write("opening", temp.path()))?;
-    let mut file = tokio::fs::File::from_std(written);
-    match pump(reader, &mut file).await {
-        Ok(_) => {}
-        Err(PumpError::Read(cause)) => return Err(origin.read(cause)),
-        Err(PumpError::Write(cause)) => {
-            return Err(RestoreError::write("writing", temp.path())(cause));
-        }
-    }
-    file.sync_all()
-        .await
-        .map_err(RestoreError::write("syncing", temp.path()))?;
-    drop(file);
-    check_integrity(temp.path()).await?;
+    fill_checked(
+        reader,
+        origin,
+        tokio::fs::File::from_std(written),
+        temp.path(),
+    )
+    .await?;
     if let Some(permissions) = permissions_of.and_then(|like| std::fs::metadata(like).ok()) {
         std::fs::set_permissions(temp.path(), permissions.permissions())
             .map_err(RestoreError::write("setting the mode of", temp.path()))?;
@@ -68,12 +62,23 @@ pub async fn write_checked(
     origin: &Origin,
     path: &Path,
 ) -> Result<(), RestoreError> {
-    let mut file = tokio::fs::OpenOptions::new()
+    let file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
         .await
         .map_err(RestoreError::write("creating", path))?;
+    fill_checked(reader, origin, file, path).await
+}
+
+/// Writes what `reader` holds into `file` (at `path`), syncs it, and checks it is a database
+/// SQLite finds sound.
+async fn fill_checked(
+    reader: &mut (dyn AsyncRead + Send + Unpin),
+    origin: &Origin,
+    mut file: tokio::fs::File,
+    path: &Path,
+) -> Result<(), RestoreError> {
     match pump(reader, &mut file).await {
         Ok(_) => {}
         Err(PumpError::Read(cause)) => return Err(origin.read(cause)),
