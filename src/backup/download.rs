@@ -1,8 +1,10 @@
 //! Reading a backup back: the manifest of a folder, and an object streamed from the bucket
 //! with its size and SHA-256 checked against the manifest as it streams (a mismatch ends the
 //! stream with an error instead of a clean end), stored as is or decompressed. A body that
-//! breaks mid-way goes on from where it broke (`resume`).
+//! breaks mid-way goes on from where it broke (`resume`); a large object is read in parts side
+//! by side (`parts`).
 
+mod parts;
 mod resume;
 
 use std::io;
@@ -19,6 +21,7 @@ use super::error::S3Failure;
 use super::job::S3Target;
 use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
 use super::progress::Progress;
+pub use parts::Ranges;
 use resume::{Body, ObjectRest, Resuming, Retry};
 
 /// Bytes read at once from the bucket.
@@ -111,38 +114,19 @@ pub async fn open_counted(
     form: Form,
     progress: Option<&Arc<Progress>>,
 ) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
-    let output = client
-        .get_object()
-        .bucket(&target.bucket)
-        .key(&object.key)
-        .send()
-        .await
-        .map_err(|err| DownloadError::S3 {
-            bucket: target.bucket.clone(),
-            key: object.key.clone(),
-            failure: S3Failure::from_sdk(&err),
-        })?;
-    let length = output
-        .content_length()
-        .and_then(|length| u64::try_from(length).ok());
-    let etag = output.e_tag().map(str::to_owned);
-    let body: Body = Box::new(output.body.into_async_read());
-    // Without an ETag, a changed object could not be told apart: no resuming then.
-    let body: Body = match etag {
-        Some(etag) => Box::new(Resuming::new(
-            ObjectRest {
-                client: client.clone(),
-                bucket: target.bucket.clone(),
-                key: object.key.clone(),
-                etag,
-            },
-            object.key.clone(),
-            length,
-            body,
-            Retry::DEFAULT,
-        )),
-        None => body,
-    };
+    open_with(client, target, object, form, progress, Ranges::DEFAULT).await
+}
+
+/// Like `open_counted`, reading an object larger than one part in `ranges`' parts.
+pub async fn open_with(
+    client: &Client,
+    target: &S3Target,
+    object: &StoredObject,
+    form: Form,
+    progress: Option<&Arc<Progress>>,
+    ranges: Ranges,
+) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
+    let body = body(client, target, object, ranges).await?;
     let counted = Counted {
         inner: body,
         progress: progress.cloned(),
@@ -158,6 +142,82 @@ pub async fn open_counted(
             Box::new(decoder)
         }
     })
+}
+
+/// The stored bytes of `object`: one GET, or parts side by side when it is larger than one.
+async fn body(
+    client: &Client,
+    target: &S3Target,
+    object: &StoredObject,
+    ranges: Ranges,
+) -> Result<Body, DownloadError> {
+    let ranged = object.size > ranges.part_size;
+    let first_part = ranged.then(|| format!("bytes=0-{}", ranges.part_size.saturating_sub(1)));
+    let output = get(client, target, &object.key, first_part).await?;
+    let length = output
+        .content_length()
+        .and_then(|length| u64::try_from(length).ok());
+    let total = output.content_range().and_then(resume::range_total);
+    let Some(etag) = output.e_tag().map(str::to_owned) else {
+        // Without an ETag, a changed object could not be told apart: one GET, no resuming.
+        if ranged {
+            let whole = get(client, target, &object.key, None).await?;
+            return Ok(Box::new(whole.body.into_async_read()));
+        }
+        return Ok(Box::new(output.body.into_async_read()));
+    };
+    let first: Body = Box::new(output.body.into_async_read());
+    let rest = ObjectRest {
+        client: client.clone(),
+        bucket: target.bucket.clone(),
+        key: object.key.clone(),
+        etag,
+        end: None,
+    };
+    match parts_length(ranged, total, length, object.size) {
+        Some(total) => Ok(parts::read(rest, total, first, ranges, Retry::DEFAULT)),
+        None => Ok(Box::new(Resuming::new(
+            rest,
+            object.key.clone(),
+            length,
+            first,
+            Retry::DEFAULT,
+        ))),
+    }
+}
+
+/// The length to read in parts, when the answer to a ranged GET was a part: the object's
+/// length as the server gives it, or else as the manifest does. A server that ignored the
+/// range sent the whole object: no parts then.
+fn parts_length(ranged: bool, total: Option<u64>, length: Option<u64>, size: u64) -> Option<u64> {
+    if !ranged {
+        return None;
+    }
+    match (total, length) {
+        (Some(total), _) => Some(total),
+        (None, Some(length)) if length < size => Some(size),
+        _ => None,
+    }
+}
+
+async fn get(
+    client: &Client,
+    target: &S3Target,
+    key: &str,
+    range: Option<String>,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, DownloadError> {
+    client
+        .get_object()
+        .bucket(&target.bucket)
+        .key(key)
+        .set_range(range)
+        .send()
+        .await
+        .map_err(|err| DownloadError::S3 {
+            bucket: target.bucket.clone(),
+            key: key.to_owned(),
+            failure: S3Failure::from_sdk(&err),
+        })
 }
 
 /// Passes bytes through, adding their count to a run's progress.

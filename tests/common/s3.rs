@@ -128,8 +128,9 @@ impl Hooks {
             .expect("hooks live as long as the server");
     }
 
-    /// Breaks the connection of the next `count` GetObject responses once they reach byte
-    /// `at` of the object, as a network failure does mid-download (`u32::MAX`: all of them).
+    /// Breaks the connection of the next `count` GetObject responses that reach byte `at` of
+    /// the object once they get there, as a network failure does mid-download (`u32::MAX`:
+    /// all of them). Responses that end before that byte, or start after it, are left alone.
     pub fn cut_gets_at(&self, at: u64, count: u32) {
         self.cut_at.store(at, Ordering::SeqCst);
         self.cuts_left.store(count, Ordering::SeqCst);
@@ -140,9 +141,13 @@ impl Hooks {
         self.gets.lock().expect("not poisoned").clone()
     }
 
-    /// Where to cut a response whose body starts at byte `start` of the object: after how
-    /// many of its bytes, if it is to be cut.
-    fn cut(&self, start: u64) -> Option<u64> {
+    /// Where to cut a response whose body is `length` bytes from byte `start` of the object:
+    /// after how many of its bytes, if it is to be cut.
+    fn cut(&self, start: u64, length: u64) -> Option<u64> {
+        let at = self.cut_at.load(Ordering::SeqCst);
+        if at < start || at >= start + length {
+            return None;
+        }
         let taken = self
             .cuts_left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
@@ -150,9 +155,7 @@ impl Hooks {
                 u32::MAX => Some(u32::MAX),
                 left => Some(left - 1),
             });
-        taken
-            .ok()
-            .map(|_| self.cut_at.load(Ordering::SeqCst).saturating_sub(start))
+        taken.ok().map(|_| at - start)
     }
 }
 
@@ -465,7 +468,8 @@ impl Fs {
             _ => 0,
         };
         if let Some(connection) = connection
-            && let Some(count) = self.hooks.cut(start)
+            && let Some(length) = response.output.content_length
+            && let Some(count) = self.hooks.cut(start, u64::try_from(length).unwrap_or(0))
             && let Some(body) = response.output.body.take()
         {
             let cut = cut_after(body, count, connection);

@@ -32,22 +32,30 @@ pub trait Reopen {
     fn rest_from(&self, offset: u64) -> Reopening;
 }
 
-/// The object in the bucket, as long as its ETag is still the one first read.
+/// The object in the bucket (or its bytes up to `end`), as long as its ETag is still the one
+/// first read.
+#[derive(Clone)]
 pub struct ObjectRest {
     pub client: Client,
     pub bucket: String,
     pub key: String,
     pub etag: String,
+    /// Where the bytes asked for end (exclusive): the end of a part; `None`, the object's.
+    pub end: Option<u64>,
 }
 
 impl Reopen for ObjectRest {
     fn rest_from(&self, offset: u64) -> Reopening {
+        let range = match self.end {
+            Some(end) => format!("bytes={offset}-{}", end.saturating_sub(1)),
+            None => format!("bytes={offset}-"),
+        };
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(&self.key)
-            .range(format!("bytes={offset}-"))
+            .range(range)
             .if_match(&self.etag);
         let etag = self.etag.clone();
         Box::pin(async move {
@@ -84,6 +92,12 @@ fn range_start(content_range: &str) -> Option<u64> {
     let range = content_range.strip_prefix("bytes ")?;
     let (start, _) = range.split_once('-')?;
     start.parse().ok()
+}
+
+/// The object's length in a `Content-Range` such as `bytes 0-99/200`, when the server knows it.
+pub fn range_total(content_range: &str) -> Option<u64> {
+    let (_, total) = content_range.strip_prefix("bytes ")?.split_once('/')?;
+    total.parse().ok()
 }
 
 /// How often and how soon to ask again.
@@ -142,6 +156,22 @@ impl<O: Reopen> Resuming<O> {
             attempts: 0,
             broke: String::new(),
             state: State::Reading(body),
+        }
+    }
+
+    /// The bytes of the object from `offset` to `end`, asked for first: a part of it. A
+    /// first answer that does not come is asked for again like a broken body.
+    pub fn part(reopen: O, name: String, offset: u64, end: u64, retry: Retry) -> Self {
+        let first = reopen.rest_from(offset);
+        Self {
+            reopen,
+            name,
+            offset,
+            length: Some(end),
+            retry,
+            attempts: 0,
+            broke: format!("asking for the bytes from {offset} on"),
+            state: State::Reopening(first),
         }
     }
 
