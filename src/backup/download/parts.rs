@@ -24,11 +24,11 @@ pub struct Ranges {
 }
 
 impl Ranges {
-    /// 4 parts of 4 MiB ahead: at most 20 MiB held, enough to keep a local server or a
-    /// distant bucket busy.
+    /// 16 parts of 1 MiB ahead: at most 17 MiB held; many requests at once are what keeps
+    /// a server busy (measured in BENCHMARKS.md: fewer, larger parts were slower).
     pub const DEFAULT: Ranges = Ranges {
-        part_size: 4 * 1024 * 1024,
-        in_flight: 4,
+        part_size: 1024 * 1024,
+        in_flight: 16,
     };
 
     /// The parts of an object of `length` bytes, as (start, end) with `end` exclusive.
@@ -69,9 +69,13 @@ pub fn read(rest: ObjectRest, length: u64, first: Body, ranges: Ranges, retry: R
     Box::new(StreamReader::new(bytes))
 }
 
+/// The part's bytes, in a buffer of its exact size (a buffer read to its end would grow past
+/// it to look for the end).
 async fn collect(mut reader: Resuming<ObjectRest>, length: u64) -> io::Result<Bytes> {
-    let mut part = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
-    reader.read_to_end(&mut part).await?;
+    let length = usize::try_from(length)
+        .map_err(|_| io::Error::other(format!("a part of {length} bytes")))?;
+    let mut part = vec![0; length];
+    reader.read_exact(&mut part).await?;
     Ok(Bytes::from(part))
 }
 

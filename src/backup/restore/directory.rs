@@ -1,6 +1,7 @@
 //! A directory restored from its tar: unpacked into a staging directory beside the target,
 //! moved into place once the whole archive was unpacked and checked. A replaced directory is
 //! kept under another name; the two are swapped in one step where the system allows it.
+//! The files are written on a thread of their own while the download goes on.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -9,7 +10,7 @@ use tokio::io::AsyncRead;
 
 use super::RestoreError;
 use super::extract::unpack;
-use super::stream::Origin;
+use super::stream::{Fed, Origin, feed, pipe};
 use super::target::{Existing, parent, staging_prefix, sync_directory};
 
 /// The mode of a restored directory whose archive does not say (a tar of its content).
@@ -21,6 +22,20 @@ pub async fn restore(
     path: &Path,
     existing: &Existing,
 ) -> Result<(), RestoreError> {
+    let (sender, fed) = pipe();
+    // Dropped (the restore cancelled), the feed stops and the thread removes what it wrote.
+    let placing = {
+        let (origin, path, existing) = (origin.clone(), path.to_owned(), existing.clone());
+        tokio::task::spawn_blocking(move || place(fed, &origin, &path, &existing))
+    };
+    feed(reader, sender).await;
+    placing.await.map_err(|failure| {
+        RestoreError::write("unpacking into", path)(std::io::Error::other(failure.to_string()))
+    })?
+}
+
+/// Unpacks what `fed` gives into a staging directory, then moves it into place.
+fn place(fed: Fed, origin: &Origin, path: &Path, existing: &Existing) -> Result<(), RestoreError> {
     let dir = parent(path);
     let staging = tempfile::Builder::new()
         .prefix(&staging_prefix(path))
@@ -37,7 +52,7 @@ pub async fn restore(
     };
     std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(mode))
         .map_err(RestoreError::write("setting the mode of", staging.path()))?;
-    unpack(reader, staging.path(), origin).await?;
+    unpack(fed, staging.path(), origin)?;
 
     match existing {
         // Renaming onto an empty directory replaces it.

@@ -1,6 +1,8 @@
 //! Unpacking a tar stream into a fresh directory, entry by entry, refusing whatever could
 //! write outside it: absolute paths, `..`, paths through a symlink of the archive, links that
-//! point outside, and special files. Modes and mtimes are set as the archive says.
+//! point outside, and special files. Modes and mtimes are set as the archive says. Blocking:
+//! it runs on a thread of its own, fed by the download (`feed`), so writing files overlaps
+//! with downloading and decompressing.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -9,22 +11,22 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt;
-use tokio::io::AsyncRead;
-use tokio_tar::{Archive, Entry, EntryType};
+use std::io::{Read, Write};
+
+use tar::{Archive, Entry, EntryType};
 
 use super::RestoreError;
-use super::stream::{Origin, PumpError, drain, pump};
+use super::stream::Origin;
 
 /// Symlinks followed while checking where one points, before giving up on a loop.
 const MAX_HOPS: usize = 40;
 
+/// Bytes moved at once.
+const BUFFER: usize = 256 * 1024;
+
 /// Unpacks the archive `reader` holds into `root` (an empty directory), then reads the
 /// stream to its end: a clean end is the check's verdict that every byte was as stored.
-pub async fn unpack<R>(reader: R, root: &Path, origin: &Origin) -> Result<(), RestoreError>
-where
-    R: AsyncRead + Unpin + Send,
-{
+pub fn unpack<R: Read>(reader: R, root: &Path, origin: &Origin) -> Result<(), RestoreError> {
     let mut archive = Archive::new(reader);
     let mut unpacker = Unpacker {
         root,
@@ -33,17 +35,13 @@ where
         files: HashSet::new(),
         directories: Vec::new(),
     };
-    {
-        let mut entries = archive.entries().map_err(|cause| origin.read(cause))?;
-        while let Some(entry) = entries.next().await {
-            let mut entry = entry.map_err(|cause| origin.read(cause))?;
-            unpacker.entry(&mut entry).await?;
-        }
+    let mut buffer = vec![0u8; BUFFER];
+    for entry in archive.entries().map_err(|cause| origin.read(cause))? {
+        let mut entry = entry.map_err(|cause| origin.read(cause))?;
+        unpacker.entry(&mut entry, &mut buffer)?;
     }
-    let Ok(mut rest) = archive.into_inner() else {
-        return Err(origin.read(io::Error::other("the archive reader is still in use")));
-    };
-    drain(&mut rest).await.map_err(|cause| origin.read(cause))?;
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(|cause| origin.read(cause))?;
     unpacker.finish()
 }
 
@@ -59,9 +57,10 @@ struct Unpacker<'a> {
 }
 
 impl Unpacker<'_> {
-    async fn entry<R: AsyncRead + Unpin>(
+    fn entry<R: Read>(
         &mut self,
         entry: &mut Entry<R>,
+        buffer: &mut [u8],
     ) -> Result<(), RestoreError> {
         let raw = entry
             .path()
@@ -90,7 +89,7 @@ impl Unpacker<'_> {
             }
             EntryType::Regular | EntryType::Continuous if !relative.as_os_str().is_empty() => {
                 self.parent_of(&path)?;
-                self.file(entry, &path, mode, mtime).await?;
+                self.file(entry, buffer, &path, mode, mtime)?;
                 self.files.insert(relative);
             }
             EntryType::Symlink if !relative.as_os_str().is_empty() => {
@@ -142,11 +141,7 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    fn link_name<R: AsyncRead + Unpin>(
-        &self,
-        entry: &Entry<R>,
-        shown: &str,
-    ) -> Result<PathBuf, RestoreError> {
+    fn link_name<R: Read>(&self, entry: &Entry<R>, shown: &str) -> Result<PathBuf, RestoreError> {
         match entry.link_name().map_err(|cause| self.origin.read(cause))? {
             Some(name) => Ok(name.into_owned()),
             None => Err(self.origin.refused(shown, "a link without a target")),
@@ -188,28 +183,30 @@ impl Unpacker<'_> {
         }
     }
 
-    async fn file<R: AsyncRead + Unpin>(
+    fn file<R: Read>(
         &self,
         entry: &mut Entry<R>,
+        buffer: &mut [u8],
         path: &Path,
         mode: u32,
         mtime: SystemTime,
     ) -> Result<(), RestoreError> {
         // create_new: never through a symlink, never over what an earlier entry wrote.
-        let mut file = tokio::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
-            .await
             .map_err(RestoreError::write("creating", path))?;
-        match pump(entry, &mut file).await {
-            Ok(_) => {}
-            Err(PumpError::Read(cause)) => return Err(self.origin.read(cause)),
-            Err(PumpError::Write(cause)) => {
-                return Err(RestoreError::write("writing", path)(cause));
-            }
+        loop {
+            let read = match entry.read(buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(cause) if cause.kind() == io::ErrorKind::Interrupted => continue,
+                Err(cause) => return Err(self.origin.read(cause)),
+            };
+            file.write_all(&buffer[..read])
+                .map_err(RestoreError::write("writing", path))?;
         }
-        let file = file.into_std().await;
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(RestoreError::write("setting the mode of", path))?;
         file.set_modified(mtime)
