@@ -242,3 +242,31 @@ async fn a_stored_password_does_not_follow_a_query_that_moves_the_connection() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_database_name_a_dump_tool_would_take_for_an_option_is_refused() {
+    let app = TestApp::spawn_logged_in().await;
+    let response = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "crm"),
+                ("kind", "mysql"),
+                (
+                    "location",
+                    "mysql://root@localhost/--result-file%3D%2Ftmp%2Fx.sql",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    assert!(
+        field_error(&html, "location").is_some_and(|m| m.contains("cannot start with")),
+        "{html}"
+    );
+    assert!(
+        !app.get_text("/sources").await.contains("result-file"),
+        "not saved"
+    );
+}
