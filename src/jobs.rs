@@ -138,7 +138,7 @@ pub async fn verify_job(
             let url = key.open(purpose::SCRATCH_SERVER, &stored.sealed)?;
             // Stored only once parsed: a value that no longer parses is as if corrupt.
             Some(
-                ScratchServer::parse(&url).map_err(|invalid| SettingsError::Corrupt {
+                ScratchServer::from_stored(&url).map_err(|invalid| SettingsError::Corrupt {
                     field: Field::ScratchServer,
                     invalid,
                 })?,

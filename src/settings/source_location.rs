@@ -39,8 +39,8 @@ impl SourceLocation {
         match kind {
             SourceKind::Sqlite => absolute(text).map(Self::Sqlite),
             SourceKind::Directory => absolute(text).map(Self::Directory),
-            SourceKind::Postgres => DatabaseUrl::parse(kind, text).map(Self::Postgres),
-            SourceKind::Mysql => DatabaseUrl::parse(kind, text).map(Self::Mysql),
+            SourceKind::Postgres => DatabaseUrl::from_stored(kind, text).map(Self::Postgres),
+            SourceKind::Mysql => DatabaseUrl::from_stored(kind, text).map(Self::Mysql),
         }
     }
 

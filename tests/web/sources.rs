@@ -223,10 +223,23 @@ async fn a_stored_password_does_not_follow_a_query_that_moves_the_connection() {
     )
     .await;
     let id = first_source_id(&app).await;
-    for moved in [
-        "postgresql://backup:***@127.0.0.1:5432/erp?port=18933",
-        "postgresql://backup:***@127.0.0.1:5432/erp?host=attacker.example.com",
-        "postgresql://backup:***@127.0.0.1:5432/erp?hostaddr=10.0.0.9",
+    for (moved, option) in [
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?port=18933",
+            "“port”",
+        ),
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?host=attacker.example.com",
+            "“host”",
+        ),
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?hostaddr=10.0.0.9",
+            "“hostaddr”",
+        ),
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?host=/tmp",
+            "again",
+        ),
     ] {
         let response = app
             .post_form(
@@ -237,8 +250,8 @@ async fn a_stored_password_does_not_follow_a_query_that_moves_the_connection() {
         assert_eq!(response.status(), 422, "{moved}");
         let html = response.text().await.expect("body");
         assert!(
-            field_error(&html, "location").is_some_and(|m| m.contains("again")),
-            "{moved}"
+            field_error(&html, "location").is_some_and(|m| m.contains(option)),
+            "{moved}: {html}"
         );
     }
 }
@@ -269,4 +282,74 @@ async fn a_database_name_a_dump_tool_would_take_for_an_option_is_refused() {
         !app.get_text("/sources").await.contains("result-file"),
         "not saved"
     );
+}
+
+#[tokio::test]
+async fn a_stored_database_password_never_reaches_a_port_named_in_the_query() {
+    use crate::common::databases::{Databases, Server};
+    use crate::common::fake_postgres::FakePostgres;
+    use crate::common::s3::TestS3;
+    let impostor = FakePostgres::start().await;
+    let databases = Databases::new(Server::Postgres);
+    let database = databases.create_source();
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let url = format!("postgresql://postgres:Stored-Pw-31@127.0.0.1:5432/{database}");
+    app.post_form(
+        "/sources",
+        &[("name", "erp"), ("kind", "postgres"), ("location", &url)],
+    )
+    .await;
+    let id = first_source_id(&app).await;
+    let port = impostor.port.to_string();
+
+    // The URL kept, its password masked, the connection moved by a query option.
+    let moved = format!("postgresql://postgres:***@127.0.0.1:5432/{database}?port={port}");
+    let response = app
+        .post_form(
+            &format!("/sources/{id}"),
+            &[("name", "erp"), ("kind", "postgres"), ("location", &moved)],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    let why = field_error(&html, "location").unwrap_or_default();
+    assert!(
+        why.contains("port") && why.contains("not accepted"),
+        "{why}"
+    );
+
+    // A backup still goes to the server the password was typed for.
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+
+    // A restore "elsewhere" to the same server, moved by the query, is refused too.
+    let keys = s3.keys(&bucket, "erp/").await;
+    let folder = keys
+        .iter()
+        .find_map(|key| key.strip_suffix("/manifest.json"))
+        .and_then(|folder| folder.strip_prefix("erp/"))
+        .expect("a backup folder")
+        .to_owned();
+    let to = format!("postgresql://postgres@127.0.0.1:5432/{database}_copy?port={port}");
+    let page = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "erp"), ("mode", "elsewhere"), ("to", &to)],
+        )
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("not accepted in the URL"), "{page}");
+
+    assert_eq!(
+        impostor.connections(),
+        0,
+        "nothing connected to the impostor"
+    );
+    assert!(impostor.passwords().is_empty());
 }
