@@ -90,6 +90,15 @@ impl SourceLocation {
         }
     }
 
+    /// Whether this is a directory that holds `dir` (or is it), symbolic links resolved.
+    pub fn holds(&self, dir: &Path) -> bool {
+        let resolved = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+        match self {
+            Self::Directory(path) => resolved(dir).starts_with(resolved(path)),
+            Self::Sqlite(_) | Self::Postgres(_) | Self::Mysql(_) => false,
+        }
+    }
+
     /// The location with the password stored apart put back into its URL; paths are
     /// returned unchanged.
     pub fn with_password(&self, password: &str) -> Self {
@@ -277,6 +286,21 @@ mod tests {
             refusal(SourceKind::Directory, &locked.display().to_string()),
             "invalid.path.not_readable"
         );
+    }
+
+    #[test]
+    fn a_directory_holds_itself_and_what_is_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs::create_dir(&data).unwrap();
+        let parent =
+            SourceLocation::parse(SourceKind::Directory, &dir.path().display().to_string())
+                .unwrap();
+        assert!(parent.holds(&data));
+        assert!(parent.holds(dir.path()));
+        let child =
+            SourceLocation::parse(SourceKind::Directory, &data.display().to_string()).unwrap();
+        assert!(!child.holds(dir.path()));
     }
 
     #[test]
