@@ -148,9 +148,23 @@ fn check_sqlite_file(text: &str) -> Result<PathBuf, Invalid> {
     Ok(path)
 }
 
+/// The kernel's own filesystems: what they hold is no file to back up, and reading some of
+/// it has effects or never ends.
+const VIRTUAL_FILESYSTEMS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
 fn check_directory(text: &str) -> Result<PathBuf, Invalid> {
     let path = absolute(text)?;
     let metadata = std::fs::metadata(&path).map_err(|e| io_refusal(&path, &e))?;
+    let resolved = std::fs::canonicalize(&path).map_err(|e| io_refusal(&path, &e))?;
+    if VIRTUAL_FILESYSTEMS
+        .iter()
+        .any(|virtual_root| resolved.starts_with(virtual_root))
+    {
+        return Err(Invalid::with_detail(
+            "invalid.path.virtual",
+            path.display().to_string(),
+        ));
+    }
     if !metadata.is_dir() {
         return Err(Invalid::with_detail(
             "invalid.path.not_directory",
@@ -274,18 +288,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_directory_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        if reads_anything(dir.path()) {
-            return;
+    fn the_kernels_own_filesystems_are_refused() {
+        for path in ["/proc", "/sys/kernel", "/dev"] {
+            assert_eq!(refusal(SourceKind::Directory, path), "invalid.path.virtual");
         }
-        let locked = dir.path().join("locked");
-        fs::create_dir(&locked).unwrap();
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-        assert_eq!(
-            refusal(SourceKind::Directory, &locked.display().to_string()),
-            "invalid.path.not_readable"
-        );
     }
 
     #[test]
@@ -301,6 +307,21 @@ mod tests {
         let child =
             SourceLocation::parse(SourceKind::Directory, &data.display().to_string()).unwrap();
         assert!(!child.holds(dir.path()));
+    }
+
+    #[test]
+    fn an_unreadable_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        if reads_anything(dir.path()) {
+            return;
+        }
+        let locked = dir.path().join("locked");
+        fs::create_dir(&locked).unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+        assert_eq!(
+            refusal(SourceKind::Directory, &locked.display().to_string()),
+            "invalid.path.not_readable"
+        );
     }
 
     #[test]
