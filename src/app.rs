@@ -27,6 +27,8 @@ pub enum StartError {
     Key(#[from] crate::crypto::CryptoError),
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Secrets(#[from] crate::db::secrets::SecretsError),
     #[error("cannot prepare the session store: {0}")]
     Sessions(sqlx::Error),
     #[error("cannot update the backup history: {0}")]
@@ -93,6 +95,13 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     let key = MasterKey::load_or_create(&config.master_key_path())?;
     let pool = crate::db::open(&config.database_path()).await?;
     crate::data_dir::protect_database(&config.data_dir)?;
+    let bound = crate::db::secrets::bind_to_rows(&pool, &key).await?;
+    if bound > 0 {
+        tracing::info!(
+            secrets = bound,
+            "stored secrets sealed again for their rows"
+        );
+    }
     let runner = Runner::with_lock_file(pool.clone(), config.data_dir.join("run.lock"));
     let mut mail_options = MailOptions::default();
     if let Some(path) = &config.smtp_ca_file {

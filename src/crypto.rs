@@ -1,5 +1,6 @@
 //! Secrets at rest: a master key kept in the data directory (mode 0600) and an AEAD
-//! cipher (XChaCha20-Poly1305) that seals each secret bound to the column it belongs to.
+//! cipher (XChaCha20-Poly1305) that seals each secret bound to the column and the row it
+//! belongs to.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -15,6 +16,41 @@ pub mod purpose {
     pub const SMTP_PASSWORD: &str = "email_account.smtp_password";
     pub const SOURCE_PASSWORD: &str = "sources.password";
     pub const SCRATCH_SERVER: &str = "settings.scratch_server";
+    /// A password typed in a form that came back with an error, held by the browser
+    /// until the form is sent again.
+    pub const PENDING_SOURCE_PASSWORD: &str = "sources.pending_password";
+}
+
+/// Where a sealed secret belongs: its column (`purpose`) and its row. Both are
+/// authenticated, so a value copied into another column or another row does not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    purpose: &'static str,
+    row: String,
+}
+
+impl Slot {
+    pub fn new(purpose: &'static str, row: impl std::fmt::Display) -> Self {
+        Self {
+            purpose,
+            row: row.to_string(),
+        }
+    }
+
+    /// The one row of a single-row table (the settings, the e-mail account).
+    pub fn single(purpose: &'static str) -> Self {
+        Self::new(purpose, 1)
+    }
+
+    fn associated_data(&self) -> Vec<u8> {
+        format!("{}\0row {}", self.purpose, self.row).into_bytes()
+    }
+}
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of row {}", self.purpose, self.row)
+    }
 }
 
 const KEY_LEN: usize = 32;
@@ -36,8 +72,11 @@ pub enum CryptoError {
     BadLength { path: String, len: usize },
     #[error("master key {path} is readable by other users (mode {mode:o}); run chmod 600 on it")]
     TooOpen { path: String, mode: u32 },
-    #[error("a stored secret cannot be decrypted with this master key")]
-    Decrypt,
+    #[error(
+        "the stored secret {slot} does not open: it was sealed with another master key, or \
+         for another row (copied from elsewhere); type it again"
+    )]
+    Decrypt { slot: String },
     #[error("a secret could not be encrypted")]
     Encrypt,
 }
@@ -126,9 +165,8 @@ impl MasterKey {
         &self.instance
     }
 
-    /// Seals `plaintext`; `purpose` (e.g. "settings.secret_access_key") is authenticated
-    /// so a ciphertext copied into another column does not decrypt.
-    pub fn seal(&self, purpose: &str, plaintext: &str) -> Result<Vec<u8>, CryptoError> {
+    /// Seals `plaintext` for `slot`: it opens only there.
+    pub fn seal(&self, slot: &Slot, plaintext: &str) -> Result<Vec<u8>, CryptoError> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher
@@ -136,7 +174,7 @@ impl MasterKey {
                 &nonce,
                 Payload {
                     msg: plaintext.as_bytes(),
-                    aad: purpose.as_bytes(),
+                    aad: &slot.associated_data(),
                 },
             )
             .map_err(|_| CryptoError::Encrypt)?;
@@ -146,9 +184,34 @@ impl MasterKey {
         Ok(out)
     }
 
-    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<String, CryptoError> {
+    pub fn open(&self, slot: &Slot, sealed: &[u8]) -> Result<String, CryptoError> {
+        self.open_with(&slot.associated_data(), sealed)
+            .ok_or_else(|| CryptoError::Decrypt {
+                slot: slot.to_string(),
+            })
+    }
+
+    /// Opens a secret sealed before secrets were bound to their row (to their column
+    /// only), so that it can be sealed again for its row: see `db::secrets`.
+    pub fn open_unbound(&self, purpose: &str, sealed: &[u8]) -> Option<String> {
+        self.open_with(purpose.as_bytes(), sealed)
+    }
+
+    /// Seals as secrets were sealed before they were bound to their row.
+    #[cfg(test)]
+    pub(crate) fn seal_unbound(&self, purpose: &str, plaintext: &str) -> Vec<u8> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad: purpose.as_bytes(),
+        };
+        let body = self.cipher.encrypt(&nonce, payload).unwrap_or_default();
+        [nonce.as_slice(), &body].concat()
+    }
+
+    fn open_with(&self, associated_data: &[u8], sealed: &[u8]) -> Option<String> {
         if sealed.len() < NONCE_LEN {
-            return Err(CryptoError::Decrypt);
+            return None;
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
         let plain = self
@@ -157,11 +220,11 @@ impl MasterKey {
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: body,
-                    aad: purpose.as_bytes(),
+                    aad: associated_data,
                 },
             )
-            .map_err(|_| CryptoError::Decrypt)?;
-        String::from_utf8(plain).map_err(|_| CryptoError::Decrypt)
+            .ok()?;
+        String::from_utf8(plain).ok()
     }
 }
 
@@ -170,13 +233,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sealed_secret_opens_only_for_its_purpose() {
+    fn sealed_secret_opens_only_for_its_purpose_and_row() {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = MasterKey::load_or_create(&dir.path().join("k")).expect("key");
-        let sealed = key.seal("a", "hunter2-secret").expect("seal");
+        let slot = Slot::new(purpose::SOURCE_PASSWORD, 3);
+        let sealed = key.seal(&slot, "hunter2-secret").expect("seal");
         assert!(!sealed.windows(7).any(|w| w == b"hunter2"));
-        assert_eq!(key.open("a", &sealed).expect("open"), "hunter2-secret");
-        assert!(key.open("b", &sealed).is_err());
+        assert_eq!(key.open(&slot, &sealed).expect("open"), "hunter2-secret");
+        assert!(
+            key.open(&Slot::new(purpose::SMTP_PASSWORD, 3), &sealed)
+                .is_err()
+        );
+        let copied = key
+            .open(&Slot::new(purpose::SOURCE_PASSWORD, 4), &sealed)
+            .expect_err("copied into another row");
+        assert!(
+            copied.to_string().contains("sources.password of row 4"),
+            "{copied}"
+        );
+    }
+
+    #[test]
+    fn a_secret_sealed_for_its_column_only_opens_unbound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = MasterKey::load_or_create(&dir.path().join("k")).expect("key");
+        let old = key.seal_unbound(purpose::SMTP_PASSWORD, "old");
+        assert_eq!(
+            key.open_unbound(purpose::SMTP_PASSWORD, &old).as_deref(),
+            Some("old")
+        );
+        assert!(
+            key.open(&Slot::single(purpose::SMTP_PASSWORD), &old)
+                .is_err()
+        );
     }
 
     #[test]
@@ -186,8 +275,9 @@ mod tests {
         let first = MasterKey::load_or_create(&path).expect("create");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let sealed = first.seal("p", "s").expect("seal");
+        let slot = Slot::single(purpose::S3_SECRET_KEY);
+        let sealed = first.seal(&slot, "s").expect("seal");
         let again = MasterKey::load_or_create(&path).expect("load");
-        assert_eq!(again.open("p", &sealed).expect("open"), "s");
+        assert_eq!(again.open(&slot, &sealed).expect("open"), "s");
     }
 }

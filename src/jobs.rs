@@ -6,8 +6,7 @@ use sqlx::SqlitePool;
 use crate::backup::restore::{BackupChoice, Request, RestoreJob, SourceChoice};
 use crate::backup::verify::VerifyJob;
 use crate::backup::{Job, S3Target, SourceSpec};
-use crate::crypto::MasterKey;
-use crate::crypto::purpose;
+use crate::crypto::{MasterKey, Slot, purpose};
 use crate::db::settings::SettingsError;
 use crate::db::sources::Source;
 use crate::lang::Message;
@@ -71,7 +70,7 @@ pub fn target(settings: &Settings, key: &MasterKey) -> Result<S3Target, JobError
         region: settings.region.as_str().to_owned(),
         bucket: bucket.as_str().to_owned(),
         access_key_id: access_key_id.as_str().to_owned(),
-        secret_access_key: key.open(purpose::S3_SECRET_KEY, sealed)?,
+        secret_access_key: key.open(&Slot::single(purpose::S3_SECRET_KEY), sealed)?,
         path_style: settings.path_style,
         prefix: settings.prefix.as_str().to_owned(),
         max_parts: S3Target::DEFAULT_MAX_PARTS,
@@ -83,7 +82,7 @@ pub fn source_spec(source: &Source, key: &MasterKey) -> Result<SourceSpec, JobEr
     let location = match &source.sealed_password {
         Some(sealed) => source
             .location
-            .with_password(&key.open(purpose::SOURCE_PASSWORD, sealed)?),
+            .with_password(&key.open(&Slot::new(purpose::SOURCE_PASSWORD, source.id), sealed)?),
         None => source.location.clone(),
     };
     Ok(SourceSpec {
@@ -135,10 +134,10 @@ pub async fn verify_job(
     let settings = crate::db::settings::load(pool).await?;
     let scratch = match &settings.scratch_server {
         Some(stored) => {
-            let url = key.open(purpose::SCRATCH_SERVER, &stored.sealed)?;
+            let url = key.open(&Slot::single(purpose::SCRATCH_SERVER), &stored.sealed)?;
             // Stored only once parsed: a value that no longer parses is as if corrupt.
             Some(
-                ScratchServer::parse(&url).map_err(|invalid| SettingsError::Corrupt {
+                ScratchServer::from_stored(&url).map_err(|invalid| SettingsError::Corrupt {
                     field: Field::ScratchServer,
                     invalid,
                 })?,

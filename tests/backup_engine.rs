@@ -19,7 +19,7 @@ use s3_backup::backup::progress::RunEvent;
 use s3_backup::backup::restore::BackupChoice;
 use s3_backup::backup::verify::{self, VerifyJob};
 use s3_backup::backup::{Job, Manifest, Progress, Reporter, SourceSpec, run_backup};
-use s3_backup::settings::SourceKind;
+use s3_backup::settings::{DatabaseUrl, SourceKind, SourceLocation};
 
 // ---- tools and databases -------------------------------------------------------------
 
@@ -846,6 +846,38 @@ async fn failing_mariadb_dump_fails_the_run_with_its_message() {
         "{error}"
     );
     assert!(s3.keys(&bucket, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_database_name_starting_with_a_dash_is_never_read_as_an_option_by_the_dump_tool() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let planted = dir.path().join("planted.sql");
+    // The form refuses such a name; the dump tool must not obey one that got past it.
+    let url = DatabaseUrl::parse(SourceKind::Mysql, "mysql://root@127.0.0.1:3306/mysql")
+        .expect("a URL")
+        .with_database(&format!("--result-file={}", planted.display()));
+    let spec = SourceSpec {
+        name: "crm".to_owned(),
+        location: SourceLocation::Mysql(url),
+    };
+
+    let result = run_backup(
+        &job(s3.target(&bucket, ""), vec![spec]),
+        &Reporter::detached(),
+    )
+    .await;
+
+    assert!(
+        !planted.exists(),
+        "mariadb-dump wrote the file the name asked for"
+    );
+    let error = result.expect_err("no such database").to_string();
+    assert!(
+        error.contains("Unknown database '--result-file="),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,9 +122,8 @@ async fn failed_run_is_always_mailed_with_its_error() {
         name: "erp-db",
         kind: "sqlite",
         location: "/srv/erp/erp.sqlite3",
-        password: None,
     };
-    s3_backup::db::sources::insert(&world.pool, &source, "admin")
+    s3_backup::db::sources::insert(&world.pool, &source, |_| Ok(None), "admin")
         .await
         .expect("source");
     let run = world.failed_run().await;

@@ -42,7 +42,13 @@ impl World {
         let bucket = s3.new_bucket().await;
         let mut settings = s3_backup::db::settings::load(&pool).await.expect("load");
         settings.access_key_id = AccessKeyId::parse(ACCESS_KEY).ok();
-        settings.sealed_secret = Some(key.seal(purpose::S3_SECRET_KEY, SECRET_KEY).expect("seal"));
+        settings.sealed_secret = Some(
+            key.seal(
+                &s3_backup::crypto::Slot::single(purpose::S3_SECRET_KEY),
+                SECRET_KEY,
+            )
+            .expect("seal"),
+        );
         settings.bucket = BucketName::parse(&bucket).ok();
         settings.endpoint =
             Endpoint::parse(s3.endpoint.as_str().trim_end_matches('/')).expect("endpoint");
@@ -63,9 +69,8 @@ impl World {
             name: "files",
             kind: "directory",
             location: &location,
-            password: None,
         };
-        s3_backup::db::sources::insert(&pool, &source, "admin")
+        s3_backup::db::sources::insert(&pool, &source, |_| Ok(None), "admin")
             .await
             .expect("source");
         World {

@@ -56,6 +56,7 @@ pub mod changes;
 pub mod email_account;
 pub mod login_failures;
 pub mod notifications;
+pub mod secrets;
 pub mod settings;
 pub mod sources;
 pub mod stats;

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use sqlx::SqlitePool;
 
+use crate::crypto::CryptoError;
 use crate::lang::Message;
 use crate::settings::{Invalid, SourceKind, SourceLocation, SourceName};
 
@@ -55,7 +56,6 @@ pub struct SourceRow<'a> {
     pub name: &'a str,
     pub kind: &'a str,
     pub location: &'a str,
-    pub password: Option<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,8 @@ pub enum SourceWriteError {
     DuplicateName,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Secret(#[from] CryptoError),
 }
 
 fn classify(error: sqlx::Error) -> SourceWriteError {
@@ -98,34 +100,43 @@ pub async fn names(pool: &SqlitePool) -> Result<Vec<String>, sqlx::Error> {
         .await
 }
 
+/// Inserts a source; its password, sealed for the new row by `password`, is written in
+/// the same transaction.
 pub async fn insert(
     pool: &SqlitePool,
     row: &SourceRow<'_>,
+    password: impl FnOnce(i64) -> Result<Option<Vec<u8>>, CryptoError>,
     username: &str,
 ) -> Result<i64, SourceWriteError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let id = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO sources (name, kind, location, password, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        "INSERT INTO sources (name, kind, location, created_at)
+         VALUES (?1, ?2, ?3, ?4) RETURNING id",
     )
     .bind(row.name)
     .bind(row.kind)
     .bind(row.location)
-    .bind(&row.password)
     .bind(Utc::now())
     .fetch_one(&mut *tx)
     .await
     .map_err(classify)?;
+    sqlx::query("UPDATE sources SET password = ?1 WHERE id = ?2")
+        .bind(password(id)?)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let what = Message::new("changes.source_added").with("name", row.name);
     crate::db::changes::record(&mut *tx, username, "sources", &[what]).await?;
     tx.commit().await?;
     Ok(id)
 }
 
+/// Updates a source; `password` seals its password for the row (see `insert`).
 pub async fn update(
     pool: &SqlitePool,
     id: i64,
     row: &SourceRow<'_>,
+    password: impl FnOnce(i64) -> Result<Option<Vec<u8>>, CryptoError>,
     username: &str,
 ) -> Result<bool, SourceWriteError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -135,7 +146,7 @@ pub async fn update(
     .bind(row.name)
     .bind(row.kind)
     .bind(row.location)
-    .bind(&row.password)
+    .bind(password(id)?)
     .bind(id)
     .execute(&mut *tx)
     .await

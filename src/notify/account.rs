@@ -7,7 +7,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 
 use super::problem::MailProblem;
-use crate::crypto::MasterKey;
+use crate::crypto::{MasterKey, Slot};
 use crate::db::email_account::StoredEmailAccount;
 use crate::settings::SmtpSecurity;
 
@@ -50,7 +50,7 @@ impl SmtpAccount {
         let password = stored
             .smtp_password
             .as_deref()
-            .map(|sealed| key.open(PASSWORD_PURPOSE, sealed))
+            .map(|sealed| key.open(&Slot::single(PASSWORD_PURPOSE), sealed))
             .transpose()
             .map_err(|_| MailProblem::PasswordUnreadable)?;
         let sender = stored

@@ -16,9 +16,51 @@ pub struct DatabaseUrl {
     password: Option<String>,
 }
 
+/// Query options that leave where the connection goes, and how it is protected, as it was:
+/// left out when deciding whether a stored password may go with the URL.
+const HARMLESS_OPTIONS: &[&str] = &["connect_timeout", "application_name"];
+
+/// Whether the query option `key` is accepted in a URL of `kind` as typed. Anything else
+/// is refused: an option may send the connection (and its password) elsewhere, or read a
+/// password from a file (`passfile`, `service`).
+fn check_option(kind: SourceKind, key: &str, value: &str) -> Result<(), Invalid> {
+    match (kind, key) {
+        (SourceKind::Postgres, "sslmode" | "sslrootcert")
+        | (SourceKind::Postgres, "connect_timeout" | "application_name") => Ok(()),
+        // A local socket: a directory (PostgreSQL) or a file (MariaDB), never a server name
+        // or a list of them.
+        (SourceKind::Postgres, "host") | (SourceKind::Mysql, "socket") => {
+            if value.starts_with('/') && !value.contains(',') {
+                Ok(())
+            } else {
+                Err(Invalid::with_detail("invalid.db_url.socket_path", key))
+            }
+        }
+        (SourceKind::Postgres, _) => {
+            Err(Invalid::with_detail("invalid.db_url.option_postgres", key))
+        }
+        _ => Err(Invalid::with_detail("invalid.db_url.option_mysql", key)),
+    }
+}
+
 impl DatabaseUrl {
-    /// `kind` must be `Postgres` or `Mysql`.
+    /// `kind` must be `Postgres` or `Mysql`. Only a few query options are accepted (see
+    /// `check_option`).
     pub fn parse(kind: SourceKind, input: &str) -> Result<Self, Invalid> {
+        let url = Self::parse_with_any_options(kind, input)?;
+        for (key, value) in url.url.query_pairs() {
+            check_option(kind, &key, &value)?;
+        }
+        Ok(url)
+    }
+
+    /// A URL read back from the store: its form is checked as typed, but query options
+    /// saved before they were limited stay readable (they count in `destination`).
+    pub fn from_stored(kind: SourceKind, input: &str) -> Result<Self, Invalid> {
+        Self::parse_with_any_options(kind, input)
+    }
+
+    fn parse_with_any_options(kind: SourceKind, input: &str) -> Result<Self, Invalid> {
         let (schemes, scheme_key, example) = match kind {
             SourceKind::Postgres => (
                 &["postgresql", "postgres"][..],
@@ -132,11 +174,13 @@ impl DatabaseUrl {
     }
 
     /// Where a password given with this URL would go: scheme, server, port, user, and every
-    /// query option (libpq reads `host`, `hostaddr` and `port` there, MySQL `socket`).
+    /// query option but the harmless ones (libpq reads `host`, `hostaddr` and `port` there,
+    /// MariaDB `socket`; `sslmode` decides whether the password travels in clear).
     pub fn destination(&self) -> SecretDestination {
         let mut query: Vec<(String, String)> = self
             .url
             .query_pairs()
+            .filter(|(key, _)| !HARMLESS_OPTIONS.contains(&key.as_ref()))
             .map(|(key, value)| (key.into_owned(), value.into_owned()))
             .collect();
         query.sort();
@@ -260,18 +304,109 @@ mod tests {
     }
 
     #[test]
-    fn the_destination_of_a_password_includes_every_query_option() {
+    fn only_a_few_query_options_are_accepted_and_a_refused_one_is_named() {
+        for accepted in [
+            "postgresql://u@db/erp?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem",
+            "postgresql://u@db/erp?connect_timeout=5&application_name=backup",
+            "postgresql://u@localhost/erp?host=/var/run/postgresql",
+        ] {
+            assert!(postgres(accepted).is_ok(), "{accepted}");
+        }
+        assert!(mysql("mysql://u@localhost/crm?socket=/run/mysqld/mysqld.sock").is_ok());
+        for (input, option) in [
+            ("postgresql://u@127.0.0.1:5432/db?port=18933", "port"),
+            ("postgresql://u@127.0.0.1/db?hostaddr=10.0.0.9", "hostaddr"),
+            (
+                "postgresql://u@127.0.0.1/db?passfile=/root/.pgpass",
+                "passfile",
+            ),
+            ("postgresql://u@127.0.0.1/db?service=prod", "service"),
+        ] {
+            assert_eq!(
+                postgres(input).map(|_| ()),
+                Err(Invalid::with_detail(
+                    "invalid.db_url.option_postgres",
+                    option
+                )),
+                "{input}"
+            );
+        }
+        assert_eq!(
+            mysql("mysql://u@127.0.0.1/crm?port=3307").map(|_| ()),
+            Err(Invalid::with_detail("invalid.db_url.option_mysql", "port"))
+        );
+        for (input, option) in [
+            (
+                "postgresql://u@127.0.0.1/db?host=attacker.example.com",
+                "host",
+            ),
+            (
+                "postgresql://u@127.0.0.1/db?host=/tmp,attacker.example.com",
+                "host",
+            ),
+        ] {
+            assert_eq!(
+                postgres(input).map(|_| ()),
+                Err(Invalid::with_detail("invalid.db_url.socket_path", option)),
+                "{input}"
+            );
+        }
+        assert_eq!(
+            mysql("mysql://u@127.0.0.1/crm?socket=db.example.com").map(|_| ()),
+            Err(Invalid::with_detail("invalid.db_url.socket_path", "socket"))
+        );
+        let invalid = postgres("postgresql://u@h/db?port=1").unwrap_err();
+        for locale in ["en", "fr"] {
+            assert!(invalid.message(locale).contains("port"), "{locale}");
+        }
+    }
+
+    #[test]
+    fn an_option_stored_before_options_were_limited_still_reads_back() {
+        let stored =
+            DatabaseUrl::from_stored(SourceKind::Postgres, "postgresql://u@h/db?port=18933")
+                .expect("readable");
+        assert_eq!(stored.query("port").as_deref(), Some("18933"));
+    }
+
+    #[test]
+    fn a_password_follows_only_options_that_keep_its_server_and_protection() {
         let plain = postgres("postgresql://u@127.0.0.1:5432/db").expect("valid");
-        let moved = postgres("postgresql://u@127.0.0.1:5432/db?port=18933").expect("valid");
+        let named =
+            postgres("postgresql://u@127.0.0.1:5432/db?application_name=b&connect_timeout=3")
+                .expect("valid");
+        assert!(
+            named
+                .destination()
+                .may_receive_password_of(&plain.destination())
+        );
+        for other in [
+            "postgresql://u@127.0.0.1:5432/db?sslmode=disable",
+            "postgresql://u@127.0.0.1:5432/db?host=/tmp",
+        ] {
+            let other = postgres(other).expect("valid");
+            assert!(
+                !other
+                    .destination()
+                    .may_receive_password_of(&plain.destination())
+            );
+        }
+        let moved = DatabaseUrl::from_stored(
+            SourceKind::Postgres,
+            "postgresql://u@127.0.0.1:5432/db?port=18933",
+        )
+        .expect("readable");
         assert!(
             !moved
                 .destination()
                 .may_receive_password_of(&plain.destination())
         );
+        let socket = mysql("mysql://u@localhost/crm?socket=/tmp/other.sock").expect("valid");
+        let tcp = mysql("mysql://u@localhost/crm").expect("valid");
         assert!(
-            plain
+            !socket
                 .destination()
-                .may_receive_password_of(&plain.destination())
+                .may_receive_password_of(&tcp.destination())
         );
     }
 

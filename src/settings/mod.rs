@@ -80,6 +80,13 @@ impl Invalid {
     }
 }
 
+impl From<Invalid> for crate::lang::Message {
+    /// The refusal as a message shown later, in the reader's language.
+    fn from(invalid: Invalid) -> Self {
+        crate::lang::Message::new(invalid.key).with("detail", invalid.detail.unwrap_or_default())
+    }
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message("en"))

@@ -14,19 +14,37 @@ pub struct ScratchServer {
 impl ScratchServer {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let text = input.trim();
-        let kind = match text.split_once("://").map(|(scheme, _)| scheme) {
-            Some("postgres" | "postgresql") => SourceKind::Postgres,
-            Some("mysql" | "mariadb") => SourceKind::Mysql,
-            _ => return Err(Invalid::new("invalid.scratch_server")),
-        };
-        let url =
-            DatabaseUrl::parse(kind, text).map_err(|_| Invalid::new("invalid.scratch_server"))?;
+        let kind = typed_kind(text).ok_or_else(|| Invalid::new("invalid.scratch_server"))?;
+        // A URL of the right shape keeps its own reason (a refused option, a name a tool
+        // would read as an option); a malformed one gets this field's example.
+        let url = DatabaseUrl::parse(kind, text).map_err(|invalid| match invalid.key {
+            "invalid.db_url.format" => Invalid::new("invalid.scratch_server"),
+            _ => invalid,
+        })?;
+        Ok(Self { kind, url })
+    }
+
+    /// A server read back from the store: query options saved before they were limited
+    /// stay readable.
+    pub fn from_stored(input: &str) -> Result<Self, Invalid> {
+        let text = input.trim();
+        let kind = typed_kind(text).ok_or_else(|| Invalid::new("invalid.scratch_server"))?;
+        let url = DatabaseUrl::from_stored(kind, text)?;
         Ok(Self { kind, url })
     }
 
     /// As a page shows it: the password masked.
     pub fn shown(&self) -> String {
         self.url.masked()
+    }
+}
+
+/// The kind of server a URL's scheme names.
+fn typed_kind(text: &str) -> Option<SourceKind> {
+    match text.split_once("://").map(|(scheme, _)| scheme) {
+        Some("postgres" | "postgresql") => Some(SourceKind::Postgres),
+        Some("mysql" | "mariadb") => Some(SourceKind::Mysql),
+        _ => None,
     }
 }
 
@@ -53,5 +71,13 @@ mod tests {
         for bad in ["", "db.example.com", "sqlite:///x", "postgresql://"] {
             assert!(ScratchServer::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_database_name_a_tool_would_read_as_an_option_is_refused_with_its_reason() {
+        assert_eq!(
+            ScratchServer::parse("mysql://root@localhost/--result-file%3D%2Ftmp%2Fx.sql"),
+            Err(Invalid::new("invalid.db_url.database_dash"))
+        );
     }
 }

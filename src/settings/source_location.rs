@@ -39,8 +39,8 @@ impl SourceLocation {
         match kind {
             SourceKind::Sqlite => absolute(text).map(Self::Sqlite),
             SourceKind::Directory => absolute(text).map(Self::Directory),
-            SourceKind::Postgres => DatabaseUrl::parse(kind, text).map(Self::Postgres),
-            SourceKind::Mysql => DatabaseUrl::parse(kind, text).map(Self::Mysql),
+            SourceKind::Postgres => DatabaseUrl::from_stored(kind, text).map(Self::Postgres),
+            SourceKind::Mysql => DatabaseUrl::from_stored(kind, text).map(Self::Mysql),
         }
     }
 
@@ -87,6 +87,15 @@ impl SourceLocation {
         match self {
             Self::Postgres(url) | Self::Mysql(url) => url.masked(),
             Self::Sqlite(path) | Self::Directory(path) => path.display().to_string(),
+        }
+    }
+
+    /// Whether this is a directory that holds `dir` (or is it), symbolic links resolved.
+    pub fn holds(&self, dir: &Path) -> bool {
+        let resolved = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+        match self {
+            Self::Directory(path) => resolved(dir).starts_with(resolved(path)),
+            Self::Sqlite(_) | Self::Postgres(_) | Self::Mysql(_) => false,
         }
     }
 
@@ -139,9 +148,23 @@ fn check_sqlite_file(text: &str) -> Result<PathBuf, Invalid> {
     Ok(path)
 }
 
+/// The kernel's own filesystems: what they hold is no file to back up, and reading some of
+/// it has effects or never ends.
+const VIRTUAL_FILESYSTEMS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
 fn check_directory(text: &str) -> Result<PathBuf, Invalid> {
     let path = absolute(text)?;
     let metadata = std::fs::metadata(&path).map_err(|e| io_refusal(&path, &e))?;
+    let resolved = std::fs::canonicalize(&path).map_err(|e| io_refusal(&path, &e))?;
+    if VIRTUAL_FILESYSTEMS
+        .iter()
+        .any(|virtual_root| resolved.starts_with(virtual_root))
+    {
+        return Err(Invalid::with_detail(
+            "invalid.path.virtual",
+            path.display().to_string(),
+        ));
+    }
     if !metadata.is_dir() {
         return Err(Invalid::with_detail(
             "invalid.path.not_directory",
@@ -262,6 +285,28 @@ mod tests {
             refusal(SourceKind::Directory, &missing.display().to_string()),
             "invalid.path.not_found"
         );
+    }
+
+    #[test]
+    fn the_kernels_own_filesystems_are_refused() {
+        for path in ["/proc", "/sys/kernel", "/dev"] {
+            assert_eq!(refusal(SourceKind::Directory, path), "invalid.path.virtual");
+        }
+    }
+
+    #[test]
+    fn a_directory_holds_itself_and_what_is_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs::create_dir(&data).unwrap();
+        let parent =
+            SourceLocation::parse(SourceKind::Directory, &dir.path().display().to_string())
+                .unwrap();
+        assert!(parent.holds(&data));
+        assert!(parent.holds(dir.path()));
+        let child =
+            SourceLocation::parse(SourceKind::Directory, &data.display().to_string()).unwrap();
+        assert!(!child.holds(dir.path()));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
+use crate::crypto::Slot;
 use crate::db::changes::{self, Change};
 use crate::db::email_account::{self as store, StoredEmailAccount};
 use crate::settings::{
@@ -159,7 +160,7 @@ impl EmailAccountForm {
         );
         let change = match (new_password, self.remove_password.is_some()) {
             (Some(password), _) => {
-                StoredSecret::Replace(key.seal(PASSWORD_PURPOSE, password.expose())?)
+                StoredSecret::Replace(key.seal(&Slot::single(PASSWORD_PURPOSE), password.expose())?)
             }
             (None, true) => StoredSecret::Remove,
             (None, false) => StoredSecret::Keep,

@@ -547,6 +547,12 @@ fn restore_request(
             if to.is_empty() {
                 return Err(Message::new("restore.form.to_missing"));
             }
+            // A database URL refused says why: a refused option, a name read as an option.
+            if let Ok(kind @ (SourceKind::Postgres | SourceKind::Mysql)) =
+                SourceKind::parse(&object.kind)
+            {
+                DatabaseUrl::parse(kind, to).map_err(Message::from)?;
+            }
             let name = restore::target_name(&object.kind, to).ok_or_else(|| {
                 Message::new("restore.form.to_invalid").with("to", restore::without_password(to))
             })?;

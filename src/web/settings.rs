@@ -24,6 +24,7 @@ use crate::web::i18n::Lang;
 use crate::web::page::Page;
 use crate::web::session;
 
+use crate::crypto::Slot;
 use crate::crypto::purpose::S3_SECRET_KEY as SECRET_PURPOSE;
 
 pub fn router() -> Router<AppState> {
@@ -394,7 +395,9 @@ impl ParsedForm {
         let sealed_secret = match &self.secret {
             StoredSecret::Keep => old.sealed_secret.clone(),
             StoredSecret::Remove => None,
-            StoredSecret::Replace(secret) => Some(key.seal(SECRET_PURPOSE, secret.expose())?),
+            StoredSecret::Replace(secret) => {
+                Some(key.seal(&Slot::single(SECRET_PURPOSE), secret.expose())?)
+            }
         };
         Ok(Settings {
             enabled: self.enabled,
@@ -433,7 +436,7 @@ impl ParsedForm {
                 }
                 Some(Some((_, server))) => Some(SealedScratchServer {
                     sealed: key.seal(
-                        crate::crypto::purpose::SCRATCH_SERVER,
+                        &Slot::single(crate::crypto::purpose::SCRATCH_SERVER),
                         server.url.expose().as_str(),
                     )?,
                     shown: server.shown(),

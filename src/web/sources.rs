@@ -7,11 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::crypto::MasterKey;
+use crate::crypto::{CryptoError, MasterKey, Slot};
 use crate::db::sources::{self as store, Source, SourceRow, SourceWriteError};
 use crate::settings::{
     DatabaseUrl, RetypeSecret, SourceKind, SourceLocation, SourceName, StoredSecret, resolve_secret,
@@ -22,7 +24,9 @@ use crate::web::i18n::Lang;
 use crate::web::page::Page;
 use crate::web::session;
 
-use crate::crypto::purpose::SOURCE_PASSWORD as PASSWORD_PURPOSE;
+use crate::crypto::purpose::{
+    PENDING_SOURCE_PASSWORD as PENDING_PURPOSE, SOURCE_PASSWORD as PASSWORD_PURPOSE,
+};
 
 /// What a URL's password is replaced with when shown.
 const MASK: &str = "***";
@@ -106,66 +110,135 @@ struct SourceForm {
     kind: String,
     location: String,
     remove_password: Option<String>,
+    /// A password typed in the form when it last came back, sealed (see `Pending`).
+    pending_password: String,
 }
 
-impl SourceForm {
-    fn echo(&self) -> FormState {
-        let mut form = FormState::labelled("sources");
-        form.set("name", self.name.trim());
-        form.set("kind", self.kind.trim());
-        form.set("location", masked_input(self.location.trim()));
-        form.set_flag("remove_password", self.remove_password.is_some());
-        form
+/// A password typed into a location, kept while its form comes back with an error: the page
+/// shows the URL with the mask in its place and carries the password sealed in a hidden
+/// field. It opens only for the same session and the very URL shown, so it can be neither
+/// read from the page nor sent to another server.
+struct Pending<'a> {
+    key: &'a MasterKey,
+    csrf: &'a str,
+}
+
+impl Pending<'_> {
+    fn slot(&self, shown: &str) -> Slot {
+        Slot::new(PENDING_PURPOSE, format!("{} {shown}", self.csrf))
     }
-}
 
-/// The location as typed, with any password in it replaced by the mask: a form that comes
-/// back never shows a typed password.
-fn masked_input(location: &str) -> String {
-    match url::Url::parse(location) {
-        Ok(mut url) if url.password().is_some_and(|p| p != MASK) => {
-            let _ = url.set_password(Some(MASK));
-            url.to_string()
+    /// The location as the user meant it: the mask replaced by the pending password when it
+    /// was sealed for this very text; otherwise as posted.
+    fn restore(&self, input: &SourceForm) -> String {
+        let location = input.location.trim();
+        let opened = URL_SAFE_NO_PAD
+            .decode(input.pending_password.trim())
+            .ok()
+            .and_then(|sealed| self.key.open(&self.slot(location), &sealed).ok());
+        match (url::Url::parse(location), opened) {
+            (Ok(mut url), Some(password)) if url.password() == Some(MASK) => {
+                match url.set_password(Some(&password)) {
+                    Ok(()) => url.to_string(),
+                    Err(()) => location.to_owned(),
+                }
+            }
+            _ => location.to_owned(),
         }
-        _ => location.to_owned(),
+    }
+
+    /// The form as it comes back: the location masked, its password sealed apart.
+    fn echo(&self, input: &SourceForm, location: &str) -> Result<FormState, CryptoError> {
+        let mut form = FormState::labelled("sources");
+        form.set("name", input.name.trim());
+        form.set("kind", input.kind.trim());
+        form.set_flag("remove_password", input.remove_password.is_some());
+        match url::Url::parse(location) {
+            Ok(mut url) if url.password().is_some_and(|p| p != MASK) => {
+                // As the URL holds it, percent-encoded: put back as it was.
+                let password = url.password().unwrap_or_default().to_owned();
+                let _ = url.set_password(Some(MASK));
+                let shown = url.to_string();
+                let sealed = self.key.seal(&self.slot(&shown), &password)?;
+                form.set("pending_password", URL_SAFE_NO_PAD.encode(sealed));
+                form.set("location", shown);
+            }
+            _ => form.set("location", location),
+        }
+        Ok(form)
     }
 }
 
-/// A validated source ready to store: password split from the URL and sealed.
+/// The password a saved source keeps.
+#[derive(Clone)]
+enum Password {
+    /// Sealed already, for this row.
+    Sealed(Vec<u8>),
+    /// Typed: sealed for the row once its id is known.
+    Typed(String),
+}
+
+/// A validated source ready to store: password split from the URL.
 struct Parsed {
     name: SourceName,
     kind: SourceKind,
     location: String,
-    password: Option<Vec<u8>>,
+    password: Option<Password>,
 }
 
-/// Parses the form; `previous` (the stored source) keeps its password when the URL shows
-/// no new one and still points where the password was typed for.
+/// Seals `password` for the row whose id the store gives.
+fn sealed_for(
+    password: Option<Password>,
+    key: &MasterKey,
+) -> impl FnOnce(i64) -> Result<Option<Vec<u8>>, CryptoError> + '_ {
+    move |id| match password {
+        None => Ok(None),
+        Some(Password::Sealed(sealed)) => Ok(Some(sealed)),
+        Some(Password::Typed(password)) => key
+            .seal(&Slot::new(PASSWORD_PURPOSE, id), &password)
+            .map(Some),
+    }
+}
+
+/// What checking a source needs besides the form.
+struct Context<'a> {
+    lang: Lang,
+    /// This installation's data directory: a source holding it would upload the master key.
+    data_dir: &'a std::path::Path,
+}
+
+/// Parses the form, whose location is `location` (the pending password put back);
+/// `previous` (the stored source) keeps its password when the URL shows no new one and
+/// still points where the password was typed for.
 fn parse(
     input: &SourceForm,
+    location: &str,
     previous: Option<&Source>,
-    key: &MasterKey,
-    lang: Lang,
+    context: &Context<'_>,
     form: &mut FormState,
-) -> Result<Option<Parsed>, WebError> {
+) -> Option<Parsed> {
+    let lang = context.lang;
     let name = form.check(lang, "name", SourceName::parse(&input.name));
     let kind = form.check(lang, "kind", SourceKind::parse(&input.kind));
-    let location = kind.and_then(|kind| {
-        form.check(
-            lang,
-            "location",
-            SourceLocation::parse(kind, &input.location),
-        )
-    });
+    let location = kind
+        .and_then(|kind| form.check(lang, "location", SourceLocation::parse(kind, location)))
+        .and_then(|location| {
+            if location.holds(context.data_dir) {
+                let shown = context.data_dir.display().to_string();
+                form.add_error("location", lang.td("sources.holds_data_dir", &shown));
+                return None;
+            }
+            Some(location)
+        });
     let (Some(name), Some(kind), Some(location)) = (name, kind, location) else {
-        return Ok(None);
+        return None;
     };
     let change = match location.password() {
-        Some(p) if p != MASK => StoredSecret::Replace(key.seal(PASSWORD_PURPOSE, p)?),
-        // The mask of a form that came back: the password typed then was not kept.
+        Some(p) if p != MASK => StoredSecret::Replace(Password::Typed(p.to_owned())),
+        // The mask of a form that came back, without the password typed then.
         Some(_) if previous.is_none_or(|p| p.sealed_password.is_none()) => {
             form.add_error("location", lang.t("sources.password_again"));
-            return Ok(None);
+            return None;
         }
         _ if input.remove_password.is_some() => StoredSecret::Remove,
         _ => StoredSecret::Keep,
@@ -175,23 +248,30 @@ fn parse(
         // A path has no password to keep.
         (_, None) => None,
         (change, Some(url)) => {
-            let stored = previous.and_then(|p| p.sealed_password.as_ref());
+            let stored = previous
+                .and_then(|p| p.sealed_password.clone())
+                .map(Password::Sealed);
             let stored_for = previous.and_then(|p| destination(&p.location));
-            match resolve_secret(change, stored, stored_for.as_ref(), &url.destination()) {
+            match resolve_secret(
+                change,
+                stored.as_ref(),
+                stored_for.as_ref(),
+                &url.destination(),
+            ) {
                 Ok(password) => password,
                 Err(RetypeSecret) => {
                     form.add_error("location", lang.t("sources.password_retype"));
-                    return Ok(None);
+                    return None;
                 }
             }
         }
     };
-    Ok(Some(Parsed {
+    Some(Parsed {
         name,
         kind,
         location: location.without_password(),
         password,
-    }))
+    })
 }
 
 async fn add(
@@ -200,16 +280,25 @@ async fn add(
     page: Page,
     Form(input): Form<SourceForm>,
 ) -> Result<Response, WebError> {
-    let mut form = input.echo();
+    let pending = Pending {
+        key: &state.key,
+        csrf: &page.csrf,
+    };
+    let location = pending.restore(&input);
+    let mut form = pending.echo(&input, &location)?;
     let username = page.user.clone().unwrap_or_default();
-    if let Some(parsed) = parse(&input, None, &state.key, page.lang, &mut form)? {
+    let context = Context {
+        lang: page.lang,
+        data_dir: state.config.data_dir(),
+    };
+    if let Some(parsed) = parse(&input, &location, None, &context, &mut form) {
         let row = SourceRow {
             name: parsed.name.as_str(),
             kind: parsed.kind.as_str(),
             location: &parsed.location,
-            password: parsed.password,
         };
-        match store::insert(&state.pool, &row, &username).await {
+        let password = sealed_for(parsed.password, &state.key);
+        match store::insert(&state.pool, &row, password, &username).await {
             Ok(_) => {
                 session::set_notice(&session, page.t("sources.added")).await?;
                 return Ok(Redirect::to("/sources").into_response());
@@ -218,6 +307,7 @@ async fn add(
                 form.add_error("name", page.t("sources.duplicate"));
             }
             Err(SourceWriteError::Db(e)) => return Err(e.into()),
+            Err(SourceWriteError::Secret(e)) => return Err(e.into()),
         }
     }
     let page = sources_page(&state, page, form).await?;
@@ -257,17 +347,25 @@ async fn update(
     let source = store::get(&state.pool, id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let mut form = input.echo();
+    let pending = Pending {
+        key: &state.key,
+        csrf: &page.csrf,
+    };
+    let location = pending.restore(&input);
+    let mut form = pending.echo(&input, &location)?;
     let username = page.user.clone().unwrap_or_default();
-    let parsed = parse(&input, Some(&source), &state.key, page.lang, &mut form)?;
-    if let Some(parsed) = parsed {
+    let context = Context {
+        lang: page.lang,
+        data_dir: state.config.data_dir(),
+    };
+    if let Some(parsed) = parse(&input, &location, Some(&source), &context, &mut form) {
         let row = SourceRow {
             name: parsed.name.as_str(),
             kind: parsed.kind.as_str(),
             location: &parsed.location,
-            password: parsed.password,
         };
-        match store::update(&state.pool, id, &row, &username).await {
+        let password = sealed_for(parsed.password, &state.key);
+        match store::update(&state.pool, id, &row, password, &username).await {
             Ok(true) => {
                 session::set_notice(&session, page.t("sources.updated")).await?;
                 return Ok(Redirect::to("/sources").into_response());
@@ -277,6 +375,7 @@ async fn update(
                 form.add_error("name", page.t("sources.duplicate"));
             }
             Err(SourceWriteError::Db(e)) => return Err(e.into()),
+            Err(SourceWriteError::Secret(e)) => return Err(e.into()),
         }
     }
     let page = EditPage {

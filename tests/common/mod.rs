@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod databases;
+pub mod fake_postgres;
 pub mod s3;
 pub mod smtp;
 pub mod tree;

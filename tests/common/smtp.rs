@@ -114,8 +114,11 @@ impl TestSmtp {
             smtp_security: "starttls".into(),
             smtp_username: USER.into(),
             smtp_password: Some(
-                key.seal(s3_backup::notify::PASSWORD_PURPOSE, PASSWORD)
-                    .expect("seal"),
+                key.seal(
+                    &s3_backup::crypto::Slot::single(s3_backup::notify::PASSWORD_PURPOSE),
+                    PASSWORD,
+                )
+                .expect("seal"),
             ),
             sender: SENDER.into(),
             updated_at: None,

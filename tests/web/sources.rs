@@ -223,10 +223,23 @@ async fn a_stored_password_does_not_follow_a_query_that_moves_the_connection() {
     )
     .await;
     let id = first_source_id(&app).await;
-    for moved in [
-        "postgresql://backup:***@127.0.0.1:5432/erp?port=18933",
-        "postgresql://backup:***@127.0.0.1:5432/erp?host=attacker.example.com",
-        "postgresql://backup:***@127.0.0.1:5432/erp?hostaddr=10.0.0.9",
+    for (moved, option) in [
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?port=18933",
+            "“port”",
+        ),
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?host=attacker.example.com",
+            "“host”",
+        ),
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?hostaddr=10.0.0.9",
+            "“hostaddr”",
+        ),
+        (
+            "postgresql://backup:***@127.0.0.1:5432/erp?host=/tmp",
+            "again",
+        ),
     ] {
         let response = app
             .post_form(
@@ -237,8 +250,276 @@ async fn a_stored_password_does_not_follow_a_query_that_moves_the_connection() {
         assert_eq!(response.status(), 422, "{moved}");
         let html = response.text().await.expect("body");
         assert!(
-            field_error(&html, "location").is_some_and(|m| m.contains("again")),
-            "{moved}"
+            field_error(&html, "location").is_some_and(|m| m.contains(option)),
+            "{moved}: {html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_database_name_a_dump_tool_would_take_for_an_option_is_refused() {
+    let app = TestApp::spawn_logged_in().await;
+    let response = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "crm"),
+                ("kind", "mysql"),
+                (
+                    "location",
+                    "mysql://root@localhost/--result-file%3D%2Ftmp%2Fx.sql",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    assert!(
+        field_error(&html, "location").is_some_and(|m| m.contains("cannot start with")),
+        "{html}"
+    );
+    assert!(
+        !app.get_text("/sources").await.contains("result-file"),
+        "not saved"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_database_password_never_reaches_a_port_named_in_the_query() {
+    use crate::common::databases::{Databases, Server};
+    use crate::common::fake_postgres::FakePostgres;
+    use crate::common::s3::TestS3;
+    let impostor = FakePostgres::start().await;
+    let databases = Databases::new(Server::Postgres);
+    let database = databases.create_source();
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let url = format!("postgresql://postgres:Stored-Pw-31@127.0.0.1:5432/{database}");
+    app.post_form(
+        "/sources",
+        &[("name", "erp"), ("kind", "postgres"), ("location", &url)],
+    )
+    .await;
+    let id = first_source_id(&app).await;
+    let port = impostor.port.to_string();
+
+    // The URL kept, its password masked, the connection moved by a query option.
+    let moved = format!("postgresql://postgres:***@127.0.0.1:5432/{database}?port={port}");
+    let response = app
+        .post_form(
+            &format!("/sources/{id}"),
+            &[("name", "erp"), ("kind", "postgres"), ("location", &moved)],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    let why = field_error(&html, "location").unwrap_or_default();
+    assert!(
+        why.contains("port") && why.contains("not accepted"),
+        "{why}"
+    );
+
+    // A backup still goes to the server the password was typed for.
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+
+    // A restore "elsewhere" to the same server, moved by the query, is refused too.
+    let keys = s3.keys(&bucket, "erp/").await;
+    let folder = keys
+        .iter()
+        .find_map(|key| key.strip_suffix("/manifest.json"))
+        .and_then(|folder| folder.strip_prefix("erp/"))
+        .expect("a backup folder")
+        .to_owned();
+    let to = format!("postgresql://postgres@127.0.0.1:5432/{database}_copy?port={port}");
+    let page = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "erp"), ("mode", "elsewhere"), ("to", &to)],
+        )
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("not accepted in the URL"), "{page}");
+
+    assert_eq!(
+        impostor.connections(),
+        0,
+        "nothing connected to the impostor"
+    );
+    assert!(impostor.passwords().is_empty());
+}
+
+#[tokio::test]
+async fn a_password_copied_into_another_source_does_not_open_there() {
+    let s3 = crate::common::s3::TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    for (name, url) in [
+        ("erp", "postgresql://erp:Erp-Pw-1@db.example.com:5432/erp"),
+        (
+            "crm",
+            "postgresql://crm:Crm-Pw-2@other.example.com:5432/crm",
+        ),
+    ] {
+        let added = app
+            .post_form(
+                "/sources",
+                &[("name", name), ("kind", "postgres"), ("location", url)],
+            )
+            .await;
+        assert_eq!(added.status(), 200);
+    }
+    // Someone with write access to the database copies erp's sealed password into crm.
+    let pool = app.pool().await;
+    sqlx::query(
+        "UPDATE sources SET password = (SELECT password FROM sources WHERE name = 'erp')
+         WHERE name = 'crm'",
+    )
+    .execute(&pool)
+    .await
+    .expect("copied");
+
+    let page = app
+        .post_form("/backups/run", &[])
+        .await
+        .text()
+        .await
+        .expect("page");
+
+    assert!(page.contains("The backup cannot start."), "{page}");
+    assert!(page.contains("does not open"), "{page}");
+    let history = app.get_text("/backups").await;
+    assert!(!history.contains("status-running"), "no run started");
+}
+
+#[tokio::test]
+async fn a_typed_password_is_kept_out_of_the_page_and_saved_once_the_form_is_corrected() {
+    use crate::common::fake_postgres::FakePostgres;
+    use crate::common::input_value;
+    let server = FakePostgres::start().await;
+    let s3 = crate::common::s3::TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let typed = format!(
+        "postgresql://erp:Typed-Pw-4242@127.0.0.1:{}/erp",
+        server.port
+    );
+
+    let refused = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "bad name!"),
+                ("kind", "postgres"),
+                ("location", &typed),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("body");
+    assert!(!html.contains("Typed-Pw-4242"), "the password came back");
+    let shown = input_value(&html, "location").expect("the location field");
+    assert_eq!(
+        shown,
+        format!("postgresql://erp:***@127.0.0.1:{}/erp", server.port)
+    );
+    let pending = input_value(&html, "pending_password").expect("the password kept apart");
+    assert!(html.contains("The password you typed is kept"), "{html}");
+
+    // The name corrected, the rest sent back as the page showed it.
+    let saved = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "erp"),
+                ("kind", "postgres"),
+                ("location", &shown),
+                ("pending_password", &pending),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    assert!(saved.text().await.expect("body").contains("Source added."));
+
+    // The backup sends the password typed first to the server it was typed for.
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    app.wait_until_done(&run_page).await;
+    assert!(
+        server.passwords().iter().any(|p| p == "Typed-Pw-4242"),
+        "{:?}",
+        server.passwords()
+    );
+}
+
+#[tokio::test]
+async fn a_kept_password_does_not_follow_a_changed_url() {
+    use crate::common::input_value;
+    let app = TestApp::spawn_logged_in().await;
+    let refused = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "bad name!"),
+                ("kind", "postgres"),
+                (
+                    "location",
+                    "postgresql://erp:Typed-Pw-4242@db.example.com/erp",
+                ),
+            ],
+        )
+        .await;
+    let html = refused.text().await.expect("body");
+    let pending = input_value(&html, "pending_password").expect("the password kept apart");
+
+    let moved = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "erp"),
+                ("kind", "postgres"),
+                ("location", "postgresql://erp:***@attacker.example.com/erp"),
+                ("pending_password", &pending),
+            ],
+        )
+        .await;
+
+    assert_eq!(moved.status(), 422);
+    let html = moved.text().await.expect("body");
+    assert!(html.contains("replace *** with the password"), "{html}");
+}
+
+#[tokio::test]
+async fn a_directory_holding_the_data_directory_is_refused() {
+    let app = TestApp::spawn_logged_in().await;
+    let data_dir = app.data_dir().to_owned();
+    for holder in [
+        data_dir.clone(),
+        data_dir.parent().expect("a parent").to_owned(),
+    ] {
+        let location = holder.display().to_string();
+        let response = app
+            .post_form(
+                "/sources",
+                &[
+                    ("name", "all"),
+                    ("kind", "directory"),
+                    ("location", &location),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{location}");
+        let html = response.text().await.expect("body");
+        assert!(
+            field_error(&html, "location").is_some_and(|m| m.contains("the key that decrypts")),
+            "{location}: {html}"
         );
     }
 }

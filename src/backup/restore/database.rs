@@ -38,13 +38,15 @@ impl Target {
         };
         let url = match (to, source) {
             (Some(to), _) => {
-                let url = DatabaseUrl::parse(kind, to).map_err(|_| RestoreError::DatabaseTo {
-                    to: super::without_password(to),
-                    example: match server {
-                        Server::Postgres => "postgresql://user@host:5432/database",
-                        Server::Mariadb => "mysql://user@host:3306/database",
-                    },
-                })?;
+                let url =
+                    DatabaseUrl::parse(kind, to).map_err(|reason| RestoreError::DatabaseTo {
+                        to: super::without_password(to),
+                        reason,
+                        example: match server {
+                            Server::Postgres => "postgresql://user@host:5432/database",
+                            Server::Mariadb => "mysql://user@host:3306/database",
+                        },
+                    })?;
                 // The source's password goes with it to the same server and user only.
                 match source.and_then(|source| source.password().map(|p| (source, p))) {
                     Some((source, password))
@@ -184,5 +186,24 @@ pub async fn load(
     match target.server {
         Server::Postgres => postgres::load(&target.url, &name, origin, &mut reader, replace).await,
         Server::Mariadb => mariadb::load(&target.url, &name, origin, &mut reader).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_whose_name_a_tool_would_read_as_an_option_is_refused_with_why() {
+        let refused = Target::choose(
+            SourceKind::Mysql,
+            None,
+            Some("mysql://root@localhost/--result-file%3D%2Ftmp%2Fx.sql"),
+            "crm",
+            "202612011200",
+        );
+
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("cannot start with"), "{message}");
     }
 }

@@ -76,8 +76,12 @@ pub enum RestoreError {
     },
     #[error("{0} exists already: add --replace to restore into it (its tables are overwritten)")]
     DatabaseExists(String),
-    #[error("--to \"{to}\" is not a database URL like {example}")]
-    DatabaseTo { to: String, example: &'static str },
+    #[error("--to \"{to}\" is refused: {reason} (a database URL looks like {example})")]
+    DatabaseTo {
+        to: String,
+        reason: crate::settings::Invalid,
+        example: &'static str,
+    },
     #[error("the new database's name {0} is too long: name one with --to")]
     NameTooLong(String),
     #[error("{failure}; and the new database is left behind: {left}")]

@@ -2,11 +2,14 @@
 //! restores it). A blocking thread walks the tree depth first and reads files in large
 //! chunks that go to the compressor as they are, without copies; tokio-tar writes the headers
 //! (long names included). A file that shrinks while read is padded and reported, like GNU tar
-//! does. The entries and bytes of file content written are counted for the manifest.
+//! does. The entries and bytes of file content written are counted for the manifest. Like
+//! `tar --one-file-system`, the walk stays on the directory's filesystem: a mount point below
+//! it is archived empty and named in the run's log (so `/` never takes in `/proc` or `/dev`).
 
 use crate::lang::Message;
 use std::ffi::OsString;
 use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
@@ -133,6 +136,7 @@ impl TarWriter {
     /// next sibling, so GNU tar can set a directory's mtime as soon as it leaves it. Only the
     /// names of the directories on the current path are held, never the whole tree.
     fn write_all(mut self, root: &Path) -> io::Result<()> {
+        let device = std::fs::metadata(root).map_err(|err| at(root, err))?.dev();
         let mut open = vec![Listing::read(root, PathBuf::new())?];
         while let Some(listing) = open.last_mut() {
             let Some(name) = listing.names.next() else {
@@ -148,11 +152,22 @@ impl TarWriter {
                 Err(err) => return Err(at(&path, err)),
             };
             let file_type = metadata.file_type();
+            let elsewhere = metadata.dev() != device;
+            if elsewhere {
+                self.reporter.log(
+                    LogLevel::Warn,
+                    Message::new("run.log.skipped_mount").with("path", path.display()),
+                );
+            }
             if file_type.is_dir() {
                 let mut header = Header::new_gnu();
                 header.set_metadata_in_mode(&metadata, HeaderMode::Complete);
                 self.header(&mut header, &relative, &path)?;
-                open.push(Listing::read(root, relative)?);
+                if !elsewhere {
+                    open.push(Listing::read(root, relative)?);
+                }
+            } else if elsewhere {
+                // A file mounted on its own (a bind mount) belongs to another filesystem.
             } else if file_type.is_file() {
                 self.file(&path, &relative)?;
             } else if file_type.is_symlink() {
@@ -295,9 +310,11 @@ mod tests {
             .await
             .expect("archive");
         stream.done.await.expect("complete");
-        let mut entries = tokio_tar::Archive::new(&archive[..])
-            .entries()
-            .expect("entries");
+        archive_paths(&archive).await
+    }
+
+    async fn archive_paths(archive: &[u8]) -> Vec<String> {
+        let mut entries = tokio_tar::Archive::new(archive).entries().expect("entries");
         let mut paths = Vec::new();
         while let Some(entry) = entries.next().await {
             let entry = entry.expect("an entry");
@@ -310,6 +327,60 @@ mod tests {
             paths.push(format!("{path}{slash}"));
         }
         paths
+    }
+
+    #[tokio::test]
+    async fn the_archive_stays_on_the_filesystem_of_its_directory() {
+        // /dev/shm is a filesystem of its own mounted in /dev on Linux; nothing to prove
+        // where it is not.
+        let (dev, shm) = (Path::new("/dev"), Path::new("/dev/shm"));
+        let device = |path: &Path| std::fs::metadata(path).map(|m| m.dev()).ok();
+        if device(shm).is_none() || device(dev) == device(shm) {
+            return;
+        }
+        let planted = tempfile::Builder::new()
+            .prefix("s3-backup-test-")
+            .tempfile_in(shm)
+            .expect("a file in /dev/shm");
+        let planted_name = planted
+            .path()
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let reporter = Reporter::new(Default::default(), events);
+        let spec = SourceSpec::parse("dev", SourceKind::Directory, "/dev").expect("a source");
+
+        let mut stream = open(&spec, &reporter).await.expect("opens");
+        let mut archive = Vec::new();
+        stream
+            .reader
+            .read_to_end(&mut archive)
+            .await
+            .expect("archive");
+        stream.done.await.expect("complete");
+
+        let paths = archive_paths(&archive).await;
+        assert!(
+            paths.iter().any(|path| path == "shm/"),
+            "the mount point is kept"
+        );
+        assert!(
+            !paths.iter().any(|path| path.contains(&planted_name)),
+            "nothing under the mount point: {paths:?}"
+        );
+        let mut logged = Vec::new();
+        while let Ok(event) = received.try_recv() {
+            if let crate::backup::progress::RunEvent::Log { message, .. } = event {
+                logged.push(message.to_string());
+            }
+        }
+        assert!(
+            logged
+                .iter()
+                .any(|line| line.contains("/dev/shm") && line.contains("another filesystem")),
+            "{logged:?}"
+        );
     }
 
     #[tokio::test]

@@ -67,8 +67,8 @@ pub async fn of_database(
         .and_then(|answer| match version_and_count(&answer) {
             (Some(version), Some(count)) => Ok((version, count)),
             _ => Err(io::Error::other(format!(
-                "unexpected answer {:?}",
-                answer.trim()
+                "unexpected answer “{}”",
+                one_line(&answer)
             ))),
         });
     match answer {
@@ -153,6 +153,16 @@ async fn start_of(pipe: Option<impl AsyncRead + Unpin>) -> io::Result<String> {
         pipe.take(OUTPUT_LIMIT).read_to_end(&mut kept).await?;
     }
     Ok(String::from_utf8_lossy(&kept).into_owned())
+}
+
+/// An answer on one line, as it was printed (no escapes): its lines joined by ` | `.
+fn one_line(answer: &str) -> String {
+    answer
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// The first line of a tool's `--version`.
@@ -240,6 +250,27 @@ mod tests {
         assert!(warnings[0].starts_with("erp:"), "{warnings:?}");
         assert!(
             warnings[0].contains("server is starting up"),
+            "{warnings:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unexpected_answer_is_quoted_as_printed() {
+        let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let reporter = Reporter::new(Default::default(), events);
+        let server = sh("printf 'server says \"hi\"\\nnot a count\\n'");
+
+        of_database("erp", &reporter, &server, &["true"]).await;
+
+        let mut warnings = Vec::new();
+        while let Ok(event) = received.try_recv() {
+            if let crate::backup::progress::RunEvent::Log { message, .. } = event {
+                warnings.push(message.to_string());
+            }
+        }
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("“server says \"hi\" | not a count”"),
             "{warnings:?}"
         );
     }

@@ -45,9 +45,8 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
         "--default-character-set=utf8mb4".to_owned(),
     ];
     args.extend(connection);
-    args.push("--databases".to_owned());
-    // A name is never read as an option: the URL's parser refuses names starting with `-`.
-    args.push(url.database());
+    // `--` ends the options: whatever the name, it is read as a database.
+    args.extend(["--databases".to_owned(), "--".to_owned(), url.database()]);
     let mut stream = command::spawn(&spec.name, DUMP_TOOLS, &args, &envs)?;
     stream.facts = Facts::from(contents);
     Ok(stream)
