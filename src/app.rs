@@ -275,16 +275,8 @@ impl Server {
             .map_err(StartError::Sessions)?;
         let addr = self.local_addr();
         tracing::info!(?addr, "listening");
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: self.state.config.listen,
-            source,
-        })?;
+        let limits = self.state.config.connections;
+        crate::web::connections::serve(self.listener, router, limits, shutdown).await;
         // A backup in progress is cancelled cleanly: recorded, mailed, uploads aborted.
         self.state
             .runner

@@ -18,6 +18,18 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether `error` or one of its causes is an `E`.
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<E>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
 pub async fn verify(request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
@@ -32,8 +44,16 @@ pub async fn verify(request: Request, next: Next) -> Response {
         None => None,
     };
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, lang.t("error.too_large")).into_response();
+    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(error) if caused_by::<http_body_util::LengthLimitError>(&error) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, lang.t("error.too_large")).into_response();
+        }
+        // The body stopped coming (see `connections`), or the client went away.
+        Err(error) => {
+            tracing::debug!(%error, "request body not received");
+            return StatusCode::REQUEST_TIMEOUT.into_response();
+        }
     };
     let sent = url::form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == "csrf_token")

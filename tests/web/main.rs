@@ -14,5 +14,6 @@ mod restore;
 mod run_language;
 mod settings;
 mod settings_model;
+mod slow_clients;
 mod sources;
 mod verify;
