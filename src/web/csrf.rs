@@ -7,7 +7,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
-use crate::web::i18n::Lang;
 use crate::web::session;
 
 /// Forms are small; anything larger than this is refused before parsing.
@@ -34,11 +33,6 @@ pub async fn verify(request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let lang = request
-        .extensions()
-        .get::<Lang>()
-        .copied()
-        .unwrap_or(Lang::EN);
     let expected = match request.extensions().get::<Session>() {
         Some(s) => session::existing_csrf_token(s).await,
         None => None,
@@ -47,7 +41,7 @@ pub async fn verify(request: Request, next: Next) -> Response {
     let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
         Ok(bytes) => bytes,
         Err(error) if caused_by::<http_body_util::LengthLimitError>(&error) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, lang.t("error.too_large")).into_response();
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
         }
         // The body stopped coming (see `connections`), or the client went away.
         Err(error) => {
@@ -65,7 +59,7 @@ pub async fn verify(request: Request, next: Next) -> Response {
         }
         _ => {
             tracing::warn!(path = %parts.uri.path(), "POST refused: missing or wrong CSRF token");
-            (StatusCode::FORBIDDEN, lang.t("error.csrf")).into_response()
+            StatusCode::FORBIDDEN.into_response()
         }
     }
 }

@@ -44,22 +44,12 @@ impl Page {
     }
 }
 
-impl FromRequestParts<AppState> for Page {
-    type Rejection = WebError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::EN);
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
-        let user = session::user(&session).await?.map(|u| u.username);
-        let csrf = session::csrf_token(&session).await?;
-        let notice = session::take_notice(&session).await?;
+impl Page {
+    /// The page of a request in `lang` within `session`.
+    pub async fn load(state: &AppState, lang: Lang, session: &Session) -> Result<Page, WebError> {
+        let user = session::user(session).await?.map(|u| u.username);
+        let csrf = session::csrf_token(session).await?;
+        let notice = session::take_notice(session).await?;
         let (banner, verify_banner) = match user {
             Some(_) => (
                 overdue_banner(state, lang).await?,
@@ -76,6 +66,23 @@ impl FromRequestParts<AppState> for Page {
             banner,
             verify_banner,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::EN);
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
+        Page::load(state, lang, &session).await
     }
 }
 
