@@ -21,6 +21,8 @@ pub struct Config {
     pub shutdown_grace: std::time::Duration,
     /// How many connections are served at once, and when a slow or idle one is closed.
     pub connections: ConnectionLimits,
+    /// How long a login lasts however active it is (it also ends after 12 idle hours).
+    pub session_lifetime: Duration,
 }
 
 /// Limits that keep slow or idle clients from holding the server. Every timeout is on
@@ -66,6 +68,7 @@ impl Config {
             smtp_ca_file: None,
             shutdown_grace: std::time::Duration::from_secs(20),
             connections: ConnectionLimits::default(),
+            session_lifetime: Duration::from_secs(24 * 3600),
         }
     }
 

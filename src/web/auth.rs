@@ -120,7 +120,7 @@ async fn setup(
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.username, "first account created");
-    session::log_in(&session, &user).await?;
+    session::log_in(&session, &user, state.config.session_lifetime).await?;
     session::set_notice(&session, page.t("setup.done")).await?;
     Ok(Redirect::to("/settings").into_response())
 }
@@ -216,7 +216,7 @@ async fn login(
             for subject in &subjects {
                 login_failures::clear(&state.pool, subject).await?;
             }
-            session::log_in(&session, &user).await?;
+            session::log_in(&session, &user, state.config.session_lifetime).await?;
             tracing::info!(user = %user.username, addr = %peer.ip(), "logged in");
             Ok(Redirect::to(&next).into_response())
         }

@@ -133,7 +133,8 @@ async fn render(
 ) -> String {
     let (title, hint) = texts(status);
     let page = match session {
-        Some(session) => Page::load(state, lang, &session).await.ok(),
+        // No form on an error page needs a visitor's token.
+        Some(session) => Page::load(state, lang, &session, None).await.ok(),
         None => None,
     };
     let rendered = match page {

@@ -57,7 +57,10 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .merge(assets::router())
         .fallback(error::not_found)
         .layer(from_fn_with_state(state.clone(), auth::gate))
-        .layer(from_fn(csrf::verify))
+        .layer(from_fn_with_state(
+            csrf::Signer::new(state.config.behind_https),
+            csrf::verify,
+        ))
         .layer(from_fn_with_state(state.clone(), error::pages))
         .layer(from_fn(i18n::negotiate))
         .layer(sessions)

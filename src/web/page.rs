@@ -5,6 +5,7 @@ use axum::http::request::Parts;
 use tower_sessions::Session;
 
 use crate::app::AppState;
+use crate::web::csrf::VisitorToken;
 use crate::web::error::WebError;
 use crate::web::i18n::Lang;
 use crate::web::session;
@@ -45,10 +46,21 @@ impl Page {
 }
 
 impl Page {
-    /// The page of a request in `lang` within `session`.
-    pub async fn load(state: &AppState, lang: Lang, session: &Session) -> Result<Page, WebError> {
+    /// The page of a request in `lang` within `session`; `visitor` is the form token of
+    /// a reader who is not logged in.
+    pub async fn load(
+        state: &AppState,
+        lang: Lang,
+        session: &Session,
+        visitor: Option<&VisitorToken>,
+    ) -> Result<Page, WebError> {
         let user = session::user(session).await?.map(|u| u.username);
-        let csrf = session::csrf_token(session).await?;
+        // No session is stored for a visitor: their token lives in a cookie.
+        let csrf = match (&user, visitor) {
+            (Some(_), _) => session::csrf_token(session).await?,
+            (None, Some(visitor)) => visitor.show(),
+            (None, None) => String::new(),
+        };
         let notice = session::take_notice(session).await?;
         let (banner, verify_banner) = match user {
             Some(_) => (
@@ -82,7 +94,8 @@ impl FromRequestParts<AppState> for Page {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
-        Page::load(state, lang, &session).await
+        let visitor = parts.extensions.get::<VisitorToken>().cloned();
+        Page::load(state, lang, &session, visitor.as_ref()).await
     }
 }
 

@@ -13,6 +13,7 @@ mod notifications;
 mod operations;
 mod restore;
 mod run_language;
+mod sessions;
 mod settings;
 mod settings_model;
 mod slow_clients;
