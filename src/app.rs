@@ -27,6 +27,8 @@ pub enum StartError {
     Key(#[from] crate::crypto::CryptoError),
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    #[error("cannot check for accounts: {0}")]
+    Accounts(#[from] crate::accounts::AccountError),
     #[error("cannot prepare the session store: {0}")]
     Sessions(sqlx::Error),
     #[error("cannot update the backup history: {0}")]
@@ -270,7 +272,9 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         self.start_background_work();
-        let router = crate::web::router(self.state.clone())
+        let has_account = crate::accounts::any_exists(&self.state.pool).await?;
+        let setup = crate::web::auth::SetupToken::for_server(&self.state.config, has_account);
+        let router = crate::web::router(self.state.clone(), setup)
             .await
             .map_err(StartError::Sessions)?;
         let addr = self.local_addr();

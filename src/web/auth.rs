@@ -1,22 +1,28 @@
 //! First-run setup, login and logout, and the gate that sends visitors where they belong.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, Extension, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::accounts;
 use crate::app::AppState;
+use crate::config::Config;
 use crate::db::login_failures;
 use crate::settings::{NewPassword, Username};
+use crate::web::csrf::same;
 use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::page::Page;
@@ -71,18 +77,89 @@ pub async fn gate(
     Ok(Redirect::to(&login).into_response())
 }
 
+/// The one-time token first-run setup asks for when the server listens on a network
+/// address: whoever reaches the port first must also be able to read the server's log.
+#[derive(Clone, Default)]
+pub struct SetupToken(Option<Arc<str>>);
+
+impl SetupToken {
+    /// Made, and written to the log, when no account exists and the server listens on
+    /// anything but loopback; none otherwise.
+    pub fn for_server(config: &Config, has_account: bool) -> Self {
+        if has_account || config.listen.ip().is_loopback() {
+            return Self(None);
+        }
+        let mut bytes = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let base = match &config.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None if config.listen.ip().is_unspecified() => {
+                format!("http://<this server's address>:{}", config.listen.port())
+            }
+            None => format!("http://{}", config.listen),
+        };
+        tracing::warn!(
+            "no account exists yet: create the first one at {base}/setup?token={token} \
+             (this server listens on a network address, so setup needs this link)"
+        );
+        Self(Some(token.into()))
+    }
+
+    fn accepts(&self, sent: Option<&str>) -> bool {
+        match &self.0 {
+            None => true,
+            Some(token) => sent.is_some_and(|sent| same(sent.as_bytes(), token.as_bytes())),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "setup.html")]
 struct SetupPage {
     page: Page,
     form: FormState,
+    /// The one-time token, sent back with the form.
+    token: String,
 }
 
-async fn setup_page(page: Page) -> SetupPage {
+/// What setup shows without its one-time link.
+#[derive(Template, WebTemplate)]
+#[template(path = "setup_locked.html")]
+struct SetupLocked {
+    page: Page,
+    /// A token was given, but not the right one.
+    wrong: bool,
+}
+
+fn locked(page: Page, sent: Option<&str>) -> Response {
+    tracing::warn!(
+        token_given = sent.is_some(),
+        "first-run setup refused without its one-time link"
+    );
+    let wrong = sent.is_some();
+    (StatusCode::FORBIDDEN, SetupLocked { page, wrong }).into_response()
+}
+
+#[derive(Deserialize)]
+struct SetupQuery {
+    token: Option<String>,
+}
+
+async fn setup_page(
+    page: Page,
+    Extension(setup): Extension<SetupToken>,
+    Query(query): Query<SetupQuery>,
+) -> Response {
+    if !setup.accepts(query.token.as_deref()) {
+        return locked(page, query.token.as_deref());
+    }
     SetupPage {
         page,
         form: FormState::new(),
+        token: query.token.unwrap_or_default(),
     }
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -90,14 +167,21 @@ struct SetupForm {
     username: String,
     password: String,
     password_confirm: String,
+    #[serde(default)]
+    setup_token: Option<String>,
 }
 
 async fn setup(
     State(state): State<AppState>,
+    Extension(setup): Extension<SetupToken>,
     session: Session,
     page: Page,
     Form(input): Form<SetupForm>,
 ) -> Result<Response, WebError> {
+    if !setup.accepts(input.setup_token.as_deref()) {
+        return Ok(locked(page, input.setup_token.as_deref()));
+    }
+    let token = input.setup_token.clone().unwrap_or_default();
     let lang = page.lang;
     let mut form = FormState::labelled("setup");
     form.set("username", input.username.trim());
@@ -111,7 +195,11 @@ async fn setup(
         form.add_error("password_confirm", lang.t("setup.mismatch"));
     }
     let (Some(username), Some(password), false) = (username, password, form.has_errors()) else {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, SetupPage { page, form }).into_response());
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SetupPage { page, form, token },
+        )
+            .into_response());
     };
     let user = match accounts::create_first(&state.pool, username.as_str(), password.expose()).await
     {

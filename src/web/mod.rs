@@ -30,7 +30,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::app::AppState;
 
-pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
+pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, sqlx::Error> {
     let store = SqliteStore::new(state.pool.clone());
     store.migrate().await?;
     tokio::spawn(
@@ -66,5 +66,6 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), security::headers))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::Extension(setup))
         .with_state(state))
 }
