@@ -186,3 +186,41 @@ async fn on_loopback_setup_needs_no_link() {
         "no token is made for loopback"
     );
 }
+
+#[tokio::test]
+async fn a_login_name_with_a_newline_cannot_forge_a_log_line() {
+    let served = Served::start("127.0.0.1:0");
+    let browser = client();
+    assert_eq!(
+        create_admin(&browser, &served, None, None).await.status(),
+        200
+    );
+    let anonymous = client();
+    let page = anonymous
+        .get(served.url("/login"))
+        .send()
+        .await
+        .expect("GET /login");
+    let csrf = csrf_in(&page.text().await.expect("body"));
+    let forged = "mallory\nINFO forged: admin logged in from 10.0.0.1";
+
+    let refused = anonymous
+        .post(served.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", forged),
+            ("password", "not the password"),
+        ])
+        .send()
+        .await
+        .expect("POST /login");
+    assert_eq!(refused.status(), 401);
+
+    let line = served.wait_for("failed login");
+    assert!(line.contains(r"mallory\nINFO forged"), "escaped: {line}");
+    let rest = served.logged();
+    assert!(
+        !rest.iter().any(|line| line.starts_with("INFO forged")),
+        "a forged line: {rest:?}"
+    );
+}
