@@ -164,6 +164,10 @@ async fn on_a_network_address_setup_needs_the_link_written_in_the_log() {
     .await;
     assert_eq!(status, 200, "setup is still open: {html}");
     assert!(html.contains("name=\"password\""), "{html}");
+    assert!(
+        html.contains(&format!("?lang=fr&amp;token={token}")),
+        "switching the language keeps the link: {html}"
+    );
 
     let created = create_admin(&browser, &served, Some(&token), Some(&token)).await;
     assert_eq!(created.status(), 200);
