@@ -23,6 +23,9 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// How long a login lasts however active it is (it also ends after 12 idle hours).
     pub session_lifetime: Duration,
+    /// The reverse proxy in front of the app: for requests from it, the client's address
+    /// (which failed logins are counted by) is the one it adds to `X-Forwarded-For`.
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 /// Limits that keep slow or idle clients from holding the server. Every timeout is on
@@ -69,6 +72,7 @@ impl Config {
             shutdown_grace: std::time::Duration::from_secs(20),
             connections: ConnectionLimits::default(),
             session_lifetime: Duration::from_secs(24 * 3600),
+            trusted_proxy: None,
         }
     }
 

@@ -60,6 +60,7 @@ async fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     let mut config = Config::new(args.listen, args.data.data_dir);
     config.behind_https = args.behind_https;
+    config.trusted_proxy = args.trusted_proxy;
     config.public_url = args.public_url;
     config.metrics_token = args.metrics_token;
     config.smtp_ca_file = args.smtp_ca_file;

@@ -1,12 +1,12 @@
 //! First-run setup, login and logout, and the gate that sends visitors where they belong.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, Extension, Query, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -260,9 +260,27 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// Where a request comes from: its peer, or for a request the trusted reverse proxy relays,
+/// the address that proxy added last to `X-Forwarded-For` (the one it received it from).
+/// The header is ignored from anyone else, who could write anything in it.
+fn client_address(headers: &HeaderMap, peer: IpAddr, trusted_proxy: Option<IpAddr>) -> IpAddr {
+    if trusted_proxy != Some(peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|address| address.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     session: Session,
     page: Page,
     Form(input): Form<LoginForm>,
@@ -273,9 +291,10 @@ async fn login(
     let mut form = FormState::labelled("login");
     form.set("username", &username);
     let name = username.to_lowercase();
-    let address = format!("addr:{}", peer.ip());
+    let client = client_address(&headers, peer.ip(), state.config.trusted_proxy);
+    let address = format!("addr:{client}");
     // Guessing from one address is slowed down for that address, and for that name from it.
-    let here = [format!("pair:{name}|{}", peer.ip()), address.clone()];
+    let here = [format!("pair:{name}|{client}"), address.clone()];
     let user_subject = format!("user:{name}");
     let subjects = [here[0].clone(), here[1].clone(), user_subject.clone()];
     let now = chrono::Utc::now();
@@ -290,7 +309,7 @@ async fn login(
     if let Some(wait) = wait {
         let seconds = wait.num_seconds().max(1).to_string();
         form.add_error("password", lang.td("login.throttled", &seconds));
-        tracing::warn!(user = ?username, addr = %peer.ip(), "login refused while throttled");
+        tracing::warn!(user = ?username, addr = %client, "login refused while throttled");
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
             LoginPage { page, form, next },
@@ -305,11 +324,11 @@ async fn login(
                 login_failures::clear(&state.pool, subject).await?;
             }
             session::log_in(&session, &user, state.config.session_lifetime).await?;
-            tracing::info!(user = %user.username, addr = %peer.ip(), "logged in");
+            tracing::info!(user = %user.username, addr = %client, "logged in");
             Ok(Redirect::to(&next).into_response())
         }
         None => {
-            tracing::warn!(user = ?username, addr = %peer.ip(), "failed login");
+            tracing::warn!(user = ?username, addr = %client, "failed login");
             form.add_error("password", lang.t("login.failed"));
             Ok((StatusCode::UNAUTHORIZED, LoginPage { page, form, next }).into_response())
         }
@@ -323,7 +342,28 @@ async fn logout(session: Session) -> Result<Response, WebError> {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{HeaderMap, IpAddr, client_address, safe_next};
+
+    #[test]
+    fn only_the_trusted_proxy_says_where_a_request_comes_from() {
+        let proxy: IpAddr = [10, 0, 0, 2].into();
+        let other: IpAddr = [10, 0, 0, 3].into();
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", "198.51.100.1".parse().expect("value"));
+        headers.append(
+            "x-forwarded-for",
+            "203.0.113.7, 192.0.2.4".parse().expect("value"),
+        );
+        let client: IpAddr = [192, 0, 2, 4].into();
+        assert_eq!(client_address(&headers, proxy, Some(proxy)), client);
+        assert_eq!(client_address(&headers, other, Some(proxy)), other);
+        assert_eq!(client_address(&headers, proxy, None), proxy);
+        assert_eq!(
+            client_address(&HeaderMap::new(), proxy, Some(proxy)),
+            proxy,
+            "nothing forwarded"
+        );
+    }
 
     #[test]
     fn login_only_returns_to_local_pages() {
