@@ -10,7 +10,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates postgresql-client mariadb-client sqlite3 zstd \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /data --uid 10001 s3backup \
-    && mkdir -p /data && chown s3backup /data
+    && install -d -m 0700 -o s3backup /data
 COPY --from=build /src/target/release/s3-backup /usr/local/bin/s3-backup
 USER s3backup
 ENV S3BACKUP_LISTEN=0.0.0.0:8080 S3BACKUP_DATA_DIR=/data

@@ -29,6 +29,8 @@ pub enum StartError {
     Db(#[from] crate::db::DbError),
     #[error(transparent)]
     Secrets(#[from] crate::db::secrets::SecretsError),
+    #[error("cannot check for accounts: {0}")]
+    Accounts(#[from] crate::accounts::AccountError),
     #[error("cannot prepare the session store: {0}")]
     Sessions(sqlx::Error),
     #[error("cannot update the backup history: {0}")]
@@ -279,21 +281,15 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         self.start_background_work();
-        let router = crate::web::router(self.state.clone())
+        let has_account = crate::accounts::any_exists(&self.state.pool).await?;
+        let setup = crate::web::auth::SetupToken::for_server(&self.state.config, has_account);
+        let router = crate::web::router(self.state.clone(), setup)
             .await
             .map_err(StartError::Sessions)?;
         let addr = self.local_addr();
         tracing::info!(?addr, "listening");
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: self.state.config.listen,
-            source,
-        })?;
+        let limits = self.state.config.connections;
+        crate::web::connections::serve(self.listener, router, limits, shutdown).await;
         // A backup in progress is cancelled cleanly: recorded, mailed, uploads aborted.
         self.state
             .runner

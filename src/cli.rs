@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// Set when a reverse proxy serves the app over HTTPS: cookies become Secure.
     #[arg(long, env = "S3BACKUP_BEHIND_HTTPS")]
     pub behind_https: bool,
+    /// The address of the reverse proxy in front of the app (e.g. 127.0.0.1): for requests
+    /// from it, the client's address is taken from the X-Forwarded-For it adds, so failed
+    /// logins are counted per client and not for everyone behind the proxy.
+    #[arg(long, env = "S3BACKUP_TRUSTED_PROXY")]
+    pub trusted_proxy: Option<std::net::IpAddr>,
     /// The URL users open the app at, for links in e-mails (e.g. https://backup.example.com).
     #[arg(long, env = "S3BACKUP_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
@@ -62,6 +67,7 @@ impl Default for ServeArgs {
                 data_dir: PathBuf::from("data"),
             },
             behind_https: false,
+            trusted_proxy: None,
             public_url: None,
             metrics_token: None,
             smtp_ca_file: None,

@@ -18,8 +18,10 @@ use std::time::Duration;
 fn init_logging(format: LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal: a log file or journal gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -58,6 +60,7 @@ async fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     let mut config = Config::new(args.listen, args.data.data_dir);
     config.behind_https = args.behind_https;
+    config.trusted_proxy = args.trusted_proxy;
     config.public_url = args.public_url;
     config.metrics_token = args.metrics_token;
     config.smtp_ca_file = args.smtp_ca_file;

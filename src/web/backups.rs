@@ -111,11 +111,19 @@ async fn history(
     page: Page,
     Query(query): Query<PageQuery>,
 ) -> Result<HistoryPage, WebError> {
-    let number = query.page.unwrap_or(1).max(1);
-    let listed = runs::list(&state.pool, number, PER_PAGE)
+    let mut number = query.page.unwrap_or(1).max(1);
+    let mut listed = runs::list(&state.pool, number, PER_PAGE)
         .await
         .map_err(|e| WebError::internal("listing runs", e))?;
     let total = u32::try_from(listed.total).unwrap_or(u32::MAX);
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    // A page past the end (an old link) shows the last one.
+    if number > pages {
+        number = pages;
+        listed = runs::list(&state.pool, number, PER_PAGE)
+            .await
+            .map_err(|e| WebError::internal("listing runs", e))?;
+    }
     let verifications = runs::verifications(&state.pool)
         .await
         .map_err(|e| WebError::internal("reading the verifications", e))?;
@@ -128,7 +136,7 @@ async fn history(
             .map(|run| RunView::new(run, lang).verified(run, &verifications))
             .collect(),
         page_number: number,
-        pages: total.div_ceil(PER_PAGE).max(1),
+        pages,
         running: state.runner.current(),
         next_run: crate::web::settings::next_run_text(
             &state,

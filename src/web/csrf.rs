@@ -1,14 +1,28 @@
-//! CSRF protection: every POST must carry the session's token in its `csrf_token` field.
+//! CSRF protection: every POST must carry a token in its `csrf_token` field. A logged-in
+//! user's token is kept in their session; a visitor who is not logged in (login, setup)
+//! has no session, so their token is also kept in a cookie, signed by the server so that
+//! a cookie planted by someone else is not taken: the form's token must match it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
-use axum::http::{Method, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
 use tower_sessions::Session;
 
-use crate::web::i18n::Lang;
 use crate::web::session;
+
+const COOKIE_NAME: &str = "s3backup_csrf";
 
 /// Forms are small; anything larger than this is refused before parsing.
 const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -18,22 +32,162 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub async fn verify(request: Request, next: Next) -> Response {
-    if request.method() != Method::POST {
-        return next.run(request).await;
+/// Whether `error` or one of its causes is an `E`.
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<E>() {
+            return true;
+        }
+        cause = error.source();
     }
-    let lang = request
-        .extensions()
-        .get::<Lang>()
-        .copied()
-        .unwrap_or(Lang::EN);
-    let expected = match request.extensions().get::<Session>() {
-        Some(s) => session::existing_csrf_token(s).await,
-        None => None,
+    false
+}
+
+/// Signs the tokens of visitors without a session; made at start (a login form left open
+/// across a restart is refused once, and works after reloading).
+#[derive(Clone)]
+pub struct Signer {
+    key: Arc<[u8; 64]>,
+    /// Behind HTTPS the cookie is `Secure`.
+    secure: bool,
+}
+
+impl Signer {
+    pub fn new(secure: bool) -> Self {
+        let mut key = [0u8; 64];
+        rand::thread_rng().fill_bytes(&mut key);
+        Self {
+            key: Arc::new(key),
+            secure,
+        }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(self.key.as_ref().into());
+        mac.update(b"s3-backup form token\0");
+        mac
+    }
+
+    /// A new token: random bytes and their signature.
+    fn mint(&self) -> String {
+        let mut nonce = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let mut mac = self.mac();
+        mac.update(&nonce);
+        let signature = mac.finalize().into_bytes();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(nonce),
+            URL_SAFE_NO_PAD.encode(signature)
+        )
+    }
+
+    /// Whether this server signed `token`.
+    fn signed(&self, token: &str) -> bool {
+        let Some((nonce, signature)) = token.split_once('.') else {
+            return false;
+        };
+        let (Ok(nonce), Ok(signature)) = (
+            URL_SAFE_NO_PAD.decode(nonce),
+            URL_SAFE_NO_PAD.decode(signature),
+        ) else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(&nonce);
+        mac.verify_slice(&signature).is_ok()
+    }
+
+    fn cookie(&self, token: &str) -> Option<HeaderValue> {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+        ))
+        .ok()
+    }
+}
+
+/// The form token of a visitor who is not logged in; the cookie that holds it is sent
+/// only when a page showed it.
+#[derive(Clone)]
+pub struct VisitorToken {
+    value: String,
+    shown: Arc<AtomicBool>,
+}
+
+impl VisitorToken {
+    /// The token, for a form on the page being made.
+    pub fn show(&self) -> String {
+        self.shown.store(true, Ordering::Relaxed);
+        self.value.clone()
+    }
+}
+
+fn cookie_token(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == COOKIE_NAME).then_some(value)
+        })
+}
+
+/// The token a POST must carry: the session's for a logged-in user, else the signed one
+/// of the visitor's cookie.
+async fn expected(session: Option<&Session>, cookie: Option<&str>) -> Option<String> {
+    if let Some(session) = session
+        && session::user(session).await.ok().flatten().is_some()
+    {
+        return session::existing_csrf_token(session).await;
+    }
+    cookie.map(str::to_owned)
+}
+
+/// Middleware: gives the request a visitor's token, and refuses a POST without its token.
+pub async fn verify(State(signer): State<Signer>, mut request: Request, next: Next) -> Response {
+    let cookie = cookie_token(&request)
+        .filter(|token| signer.signed(token))
+        .map(str::to_owned);
+    let minted = cookie.is_none();
+    let visitor = VisitorToken {
+        value: cookie.clone().unwrap_or_else(|| signer.mint()),
+        shown: Arc::new(AtomicBool::new(false)),
     };
+    request.extensions_mut().insert(visitor.clone());
+    let mut response = if request.method() == Method::POST {
+        let session = request.extensions().get::<Session>().cloned();
+        let expected = expected(session.as_ref(), cookie.as_deref()).await;
+        checked(expected, request, next).await
+    } else {
+        next.run(request).await
+    };
+    if minted
+        && visitor.shown.load(Ordering::Relaxed)
+        && let Some(value) = signer.cookie(&visitor.value)
+    {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+/// Runs the request if its form carries `expected`.
+async fn checked(expected: Option<String>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, lang.t("error.too_large")).into_response();
+    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(error) if caused_by::<http_body_util::LengthLimitError>(&error) => {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        }
+        // The body stopped coming (see `connections`), or the client went away.
+        Err(error) => {
+            tracing::debug!(%error, "request body not received");
+            return StatusCode::REQUEST_TIMEOUT.into_response();
+        }
     };
     let sent = url::form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == "csrf_token")
@@ -45,7 +199,7 @@ pub async fn verify(request: Request, next: Next) -> Response {
         }
         _ => {
             tracing::warn!(path = %parts.uri.path(), "POST refused: missing or wrong CSRF token");
-            (StatusCode::FORBIDDEN, lang.t("error.csrf")).into_response()
+            StatusCode::FORBIDDEN.into_response()
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod auth;
 pub mod backups;
+pub mod connections;
 pub mod csrf;
 pub mod email_account;
 pub mod error;
@@ -29,18 +30,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::app::AppState;
 
-#[derive(askama::Template, askama_web::WebTemplate)]
-#[template(path = "not_found.html")]
-struct NotFoundPage {
-    page: page::Page,
-}
-
-/// Any address no page answers: a page in the reader's language, with the navigation.
-async fn not_found(page: page::Page) -> impl axum::response::IntoResponse {
-    (axum::http::StatusCode::NOT_FOUND, NotFoundPage { page })
-}
-
-pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
+pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, sqlx::Error> {
     let store = SqliteStore::new(state.pool.clone());
     store.migrate().await?;
     tokio::spawn(
@@ -65,12 +55,17 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .merge(restore::router())
         .merge(health::router())
         .merge(assets::router())
-        .fallback(not_found)
+        .fallback(error::not_found)
         .layer(from_fn_with_state(state.clone(), auth::gate))
-        .layer(from_fn(csrf::verify))
+        .layer(from_fn_with_state(
+            csrf::Signer::new(state.config.behind_https),
+            csrf::verify,
+        ))
+        .layer(from_fn_with_state(state.clone(), error::pages))
         .layer(from_fn(i18n::negotiate))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), security::headers))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::Extension(setup))
         .with_state(state))
 }

@@ -5,6 +5,7 @@ use axum::http::request::Parts;
 use tower_sessions::Session;
 
 use crate::app::AppState;
+use crate::web::csrf::VisitorToken;
 use crate::web::error::WebError;
 use crate::web::i18n::Lang;
 use crate::web::session;
@@ -44,22 +45,23 @@ impl Page {
     }
 }
 
-impl FromRequestParts<AppState> for Page {
-    type Rejection = WebError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
+impl Page {
+    /// The page of a request in `lang` within `session`; `visitor` is the form token of
+    /// a reader who is not logged in.
+    pub async fn load(
         state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::EN);
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
-        let user = session::user(&session).await?.map(|u| u.username);
-        let csrf = session::csrf_token(&session).await?;
-        let notice = session::take_notice(&session).await?;
+        lang: Lang,
+        session: &Session,
+        visitor: Option<&VisitorToken>,
+    ) -> Result<Page, WebError> {
+        let user = session::user(session).await?.map(|u| u.username);
+        // No session is stored for a visitor: their token lives in a cookie.
+        let csrf = match (&user, visitor) {
+            (Some(_), _) => session::csrf_token(session).await?,
+            (None, Some(visitor)) => visitor.show(),
+            (None, None) => String::new(),
+        };
+        let notice = session::take_notice(session).await?;
         let (banner, verify_banner) = match user {
             Some(_) => (
                 overdue_banner(state, lang).await?,
@@ -76,6 +78,24 @@ impl FromRequestParts<AppState> for Page {
             banner,
             verify_banner,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::EN);
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
+        let visitor = parts.extensions.get::<VisitorToken>().cloned();
+        Page::load(state, lang, &session, visitor.as_ref()).await
     }
 }
 

@@ -1,4 +1,6 @@
-//! What the session holds: the logged-in user and the CSRF token of its forms.
+//! What the session holds: the logged-in user, until when, and the CSRF token of its forms.
+//! Only a login stores a session: visitors who are not logged in have none (their forms'
+//! token is in `csrf`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,22 +12,50 @@ use crate::web::error::WebError;
 
 const USER_KEY: &str = "user";
 const CSRF_KEY: &str = "csrf";
+/// When the login ends, however active (milliseconds since the epoch).
+const UNTIL_KEY: &str = "until";
 
+/// The logged-in user; `None` once the login's lifetime is over (the session then ends).
 pub async fn user(session: &Session) -> Result<Option<User>, WebError> {
-    session
+    let Some(user) = session
         .get::<User>(USER_KEY)
         .await
-        .map_err(|e| WebError::internal("reading the session", e))
+        .map_err(|e| WebError::internal("reading the session", e))?
+    else {
+        return Ok(None);
+    };
+    let until = session
+        .get::<i64>(UNTIL_KEY)
+        .await
+        .map_err(|e| WebError::internal("reading the session", e))?;
+    if until.is_some_and(|until| chrono::Utc::now().timestamp_millis() < until) {
+        return Ok(Some(user));
+    }
+    log_out(session).await?;
+    Ok(None)
 }
 
-/// Logs `user` in under a new session id, so an id planted before login is worthless.
-pub async fn log_in(session: &Session, user: &User) -> Result<(), WebError> {
+/// Logs `user` in for `lifetime` under a new session id, so an id planted before login
+/// is worthless.
+pub async fn log_in(
+    session: &Session,
+    user: &User,
+    lifetime: std::time::Duration,
+) -> Result<(), WebError> {
     session
         .cycle_id()
         .await
         .map_err(|e| WebError::internal("renewing the session id", e))?;
     session
         .insert(USER_KEY, user)
+        .await
+        .map_err(|e| WebError::internal("storing the session", e))?;
+    let lifetime = chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+    let until = chrono::Utc::now()
+        .checked_add_signed(lifetime)
+        .map_or(i64::MAX, |until| until.timestamp_millis());
+    session
+        .insert(UNTIL_KEY, until)
         .await
         .map_err(|e| WebError::internal("storing the session", e))?;
     // A fresh token for the logged-in session.

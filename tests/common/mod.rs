@@ -19,11 +19,15 @@ use tokio::task::JoinHandle;
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
+/// Changes made to the configuration of a test's app, kept for its restarts.
+type Adjust = std::sync::Arc<dyn Fn(&mut Config) + Send + Sync>;
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     data_dir: PathBuf,
     ca_file: Option<PathBuf>,
+    adjust: Adjust,
     _temp: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -36,17 +40,10 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
-async fn start(
-    data_dir: &Path,
-    smtp_ca_file: Option<PathBuf>,
-) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
-    start_with(data_dir, smtp_ca_file, |_| {}).await
-}
-
 async fn start_with(
     data_dir: &Path,
     smtp_ca_file: Option<PathBuf>,
-    adjust: impl FnOnce(&mut Config),
+    adjust: &Adjust,
 ) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir);
     config.smtp_ca_file = smtp_ca_file;
@@ -75,6 +72,15 @@ impl TestApp {
 
     /// A fresh app that trusts `smtp_ca_pem` for its SMTP server.
     pub async fn spawn_trusting(smtp_ca_pem: Option<&str>) -> TestApp {
+        Self::spawn_configured(smtp_ca_pem, std::sync::Arc::new(|_: &mut Config| {})).await
+    }
+
+    /// A fresh app with its configuration changed by `adjust` (at every restart too).
+    pub async fn spawn_with(adjust: impl Fn(&mut Config) + Send + Sync + 'static) -> TestApp {
+        Self::spawn_configured(None, std::sync::Arc::new(adjust)).await
+    }
+
+    async fn spawn_configured(smtp_ca_pem: Option<&str>, adjust: Adjust) -> TestApp {
         let temp = tempfile::tempdir().expect("temp dir");
         let data_dir = temp.path().join("data");
         let ca_file = smtp_ca_pem.map(|pem| {
@@ -82,12 +88,13 @@ impl TestApp {
             std::fs::write(&path, pem).expect("write CA file");
             path
         });
-        let (addr, stop, task) = start(&data_dir, ca_file.clone()).await;
+        let (addr, stop, task) = start_with(&data_dir, ca_file.clone(), &adjust).await;
         TestApp {
             addr,
             client: client(),
             data_dir,
             ca_file,
+            adjust,
             _temp: Some(temp),
             stop: Some(stop),
             task: Some(task),
@@ -96,19 +103,7 @@ impl TestApp {
 
     /// A fresh app configured as if served behind an HTTPS reverse proxy.
     pub async fn spawn_behind_https() -> TestApp {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let data_dir = temp.path().join("data");
-        let (addr, stop, task) =
-            start_with(&data_dir, None, |config| config.behind_https = true).await;
-        TestApp {
-            addr,
-            client: client(),
-            data_dir,
-            ca_file: None,
-            _temp: Some(temp),
-            stop: Some(stop),
-            task: Some(task),
-        }
+        Self::spawn_with(|config| config.behind_https = true).await
     }
 
     /// A fresh app whose admin account exists and is logged in.
@@ -153,7 +148,8 @@ impl TestApp {
     /// Stops the server and starts a new one on the same data directory; cookies are kept.
     pub async fn restart(&mut self) {
         self.shutdown().await;
-        let (addr, stop, task) = start(&self.data_dir, self.ca_file.clone()).await;
+        let (addr, stop, task) =
+            start_with(&self.data_dir, self.ca_file.clone(), &self.adjust).await;
         self.addr = addr;
         self.stop = Some(stop);
         self.task = Some(task);

@@ -270,3 +270,58 @@ async fn behind_https_browsers_are_told_to_stay_on_https() {
         "not over plain HTTP"
     );
 }
+
+/// A browser on `address` whose requests carry `X-Forwarded-For: forwarded`, as a reverse
+/// proxy on that address sends them.
+fn relayed(address: [u8; 4], forwarded: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-forwarded-for",
+        forwarded.parse().expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .local_address(std::net::IpAddr::from(address))
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn behind_the_trusted_proxy_guesses_from_one_client_do_not_lock_out_another() {
+    let app = TestApp::spawn_with(|config| config.trusted_proxy = Some([127, 0, 0, 1].into()));
+    let app = TestApp::logged_in(app.await).await;
+    app.post_form("/logout", &[]).await;
+    let attacker = relayed([127, 0, 0, 1], "203.0.113.9");
+    for _ in 0..6 {
+        login_from(&app, &attacker, ADMIN, "wrong password!").await;
+    }
+    assert_eq!(
+        login_from(&app, &attacker, ADMIN, ADMIN_PASSWORD).await,
+        429,
+        "the guessing client waits"
+    );
+
+    // Another client behind the same proxy, with the right password.
+    let admin = relayed([127, 0, 0, 1], "198.51.100.7");
+    assert_eq!(login_from(&app, &admin, ADMIN, ADMIN_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn a_forwarded_address_from_anyone_but_the_trusted_proxy_is_ignored() {
+    let app = TestApp::spawn_with(|config| config.trusted_proxy = Some([127, 0, 0, 1].into()));
+    let app = TestApp::logged_in(app.await).await;
+    app.post_form("/logout", &[]).await;
+    // A new made-up address at every guess, from a host that is not the proxy.
+    for attempt in 0..6 {
+        let liar = relayed([127, 0, 0, 4], &format!("198.51.100.{attempt}"));
+        login_from(&app, &liar, ADMIN, "wrong password!").await;
+    }
+
+    let liar = relayed([127, 0, 0, 4], "198.51.100.200");
+    assert_eq!(
+        login_from(&app, &liar, ADMIN, ADMIN_PASSWORD).await,
+        429,
+        "counted by its own address"
+    );
+}
