@@ -4,7 +4,10 @@
 //! bench_backup ENDPOINT BUCKET PREFIX DIRECTORY [POSTGRES_URL]
 //! with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment.
 
-use s3_backup::backup::{Job, Reporter, S3Target, SourceSpec, run_backup};
+#[path = "support/bench_s3.rs"]
+mod bench_s3;
+
+use s3_backup::backup::{Job, Reporter, SourceSpec, run_backup};
 use s3_backup::settings::SourceKind;
 
 #[tokio::main]
@@ -22,16 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sources.push(SourceSpec::parse("db", SourceKind::Postgres, postgres)?);
     }
     let job = Job {
-        target: S3Target {
-            endpoint: Some(url::Url::parse(endpoint)?),
-            region: "us-east-1".into(),
-            bucket: bucket.clone(),
-            access_key_id: std::env::var("AWS_ACCESS_KEY_ID")?,
-            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY")?,
-            path_style: true,
-            prefix: prefix.clone(),
-            max_parts: S3Target::DEFAULT_MAX_PARTS,
-        },
+        target: bench_s3::target(endpoint, bucket, prefix)?,
         sources,
         backup_limit: 0,
     };

@@ -5,11 +5,14 @@
 //! with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment. TO is a new
 //! directory or a new database's URL (`postgresql://postgres@127.0.0.1:5432/restored`).
 
+#[path = "support/bench_s3.rs"]
+mod bench_s3;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use s3_backup::backup::Reporter;
 use s3_backup::backup::restore::{BackupChoice, Request, RestoreJob, SourceChoice, restore};
-use s3_backup::backup::{Reporter, S3Target};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -19,16 +22,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         return Err("usage: bench_restore ENDPOINT BUCKET PREFIX SOURCE TO [FOLDER]".into());
     };
     let job = RestoreJob {
-        target: S3Target {
-            endpoint: Some(url::Url::parse(endpoint)?),
-            region: "us-east-1".into(),
-            bucket: bucket.clone(),
-            access_key_id: std::env::var("AWS_ACCESS_KEY_ID")?,
-            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY")?,
-            path_style: true,
-            prefix: prefix.clone(),
-            max_parts: S3Target::DEFAULT_MAX_PARTS,
-        },
+        target: bench_s3::target(endpoint, bucket, prefix)?,
         // No source is configured here: every target is named.
         configured: Vec::new(),
         request: Request {

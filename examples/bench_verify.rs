@@ -5,11 +5,14 @@
 //! with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment. Dumps are
 //! test-restored on the scratch server (`postgresql://postgres@127.0.0.1:5432/postgres`).
 
+#[path = "support/bench_s3.rs"]
+mod bench_s3;
+
 use std::process::ExitCode;
 
+use s3_backup::backup::Reporter;
 use s3_backup::backup::restore::BackupChoice;
 use s3_backup::backup::verify::{VerifyJob, verify};
-use s3_backup::backup::{Reporter, S3Target};
 use s3_backup::settings::ScratchServer;
 use tokio_util::sync::CancellationToken;
 
@@ -24,16 +27,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         None => None,
     };
     let job = VerifyJob {
-        target: S3Target {
-            endpoint: Some(url::Url::parse(endpoint)?),
-            region: "us-east-1".into(),
-            bucket: bucket.clone(),
-            access_key_id: std::env::var("AWS_ACCESS_KEY_ID")?,
-            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY")?,
-            path_style: true,
-            prefix: prefix.clone(),
-            max_parts: S3Target::DEFAULT_MAX_PARTS,
-        },
+        target: bench_s3::target(endpoint, bucket, prefix)?,
         configured: Vec::new(),
         backup: BackupChoice::Latest,
         instance: "bench".into(),

@@ -108,6 +108,19 @@ impl Stored {
     }
 }
 
+/// Reads `reader` to its end, which must fail in time naming the key, the byte of the cut
+/// and the attempts made.
+async fn gives_up_at_the_cut(mut reader: Box<dyn AsyncRead + Send + Unpin>) {
+    let read = tokio::time::timeout(GIVES_UP_WITHIN, reader.read_to_end(&mut Vec::new())).await;
+    let error = read
+        .expect("gives up instead of hanging")
+        .expect_err("the download fails")
+        .to_string();
+    assert!(error.contains(KEY), "{error}");
+    assert!(error.contains(&format!("at byte {CUT_AT}")), "{error}");
+    assert!(error.contains("5 attempts"), "{error}");
+}
+
 async fn compress(plain: &[u8]) -> Vec<u8> {
     let mut encoder = async_compression::tokio::write::ZstdEncoder::new(Vec::new());
     encoder.write_all(plain).await.expect("compress");
@@ -142,16 +155,7 @@ async fn a_download_cut_at_the_same_byte_every_time_fails_naming_the_key_and_the
     let stored = Stored::new().await;
     stored.s3.hooks.cut_gets_at(CUT_AT, u32::MAX);
 
-    let mut reader = stored.open(Form::Plain).await;
-    let read = tokio::time::timeout(GIVES_UP_WITHIN, reader.read_to_end(&mut Vec::new())).await;
-
-    let error = read
-        .expect("gives up instead of hanging")
-        .expect_err("the download fails")
-        .to_string();
-    assert!(error.contains(KEY), "{error}");
-    assert!(error.contains(&format!("at byte {CUT_AT}")), "{error}");
-    assert!(error.contains("5 attempts"), "{error}");
+    gives_up_at_the_cut(stored.open(Form::Plain).await).await;
     assert_eq!(stored.s3.hooks.gets().len(), 6, "the first GET and 5 more");
 }
 
@@ -253,16 +257,7 @@ async fn a_part_cut_at_the_same_byte_every_time_fails_naming_the_key_and_the_byt
     let stored = Stored::new().await;
     stored.s3.hooks.cut_gets_at(CUT_AT, u32::MAX);
 
-    let mut reader = stored.open_in_parts(Form::Plain).await;
-    let read = tokio::time::timeout(GIVES_UP_WITHIN, reader.read_to_end(&mut Vec::new())).await;
-
-    let error = read
-        .expect("gives up instead of hanging")
-        .expect_err("the download fails")
-        .to_string();
-    assert!(error.contains(KEY), "{error}");
-    assert!(error.contains(&format!("at byte {CUT_AT}")), "{error}");
-    assert!(error.contains("5 attempts"), "{error}");
+    gives_up_at_the_cut(stored.open_in_parts(Form::Plain).await).await;
 }
 
 #[tokio::test]
