@@ -19,6 +19,7 @@ pub mod purpose {
     /// A password typed in a form that came back with an error, held by the browser
     /// until the form is sent again.
     pub const PENDING_SOURCE_PASSWORD: &str = "sources.pending_password";
+    pub const PENDING_SCRATCH_SERVER_PASSWORD: &str = "settings.pending_scratch_server_password";
 }
 
 /// Where a sealed secret belongs: its column (`purpose`) and its row. Both are

@@ -12,6 +12,7 @@ pub mod form;
 pub mod health;
 pub mod i18n;
 pub mod page;
+pub mod pending;
 pub mod restore;
 pub mod security;
 pub mod session;
