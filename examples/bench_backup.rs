@@ -28,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         target: bench_s3::target(endpoint, bucket, prefix)?,
         sources,
         backup_limit: 0,
+        leave_out: Vec::new(),
     };
     let outcome = run_backup(&job, &Reporter::detached()).await?;
     for object in &outcome.objects {

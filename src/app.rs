@@ -120,11 +120,11 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         mail_options.clone(),
     );
     let jobs = {
-        let (pool, key) = (pool.clone(), key.clone());
+        let (pool, key, data_dir) = (pool.clone(), key.clone(), config.data_dir.clone());
         move || {
-            let (pool, key) = (pool.clone(), key.clone());
+            let (pool, key, data_dir) = (pool.clone(), key.clone(), data_dir.clone());
             async move {
-                crate::jobs::load(&pool, &key)
+                crate::jobs::load(&pool, &key, &data_dir)
                     .await
                     .map_err(|e| e.to_string())
             }

@@ -19,6 +19,13 @@ pub mod purpose {
     /// A password typed in a form that came back with an error, held by the browser
     /// until the form is sent again.
     pub const PENDING_SOURCE_PASSWORD: &str = "sources.pending_password";
+    pub const PENDING_SCRATCH_SERVER_PASSWORD: &str = "settings.pending_scratch_server_password";
+}
+
+/// What each key derived from the master key is for; distinct from every sealing purpose.
+pub mod derived {
+    /// Signs the form tokens kept in a cookie for visitors without a session (login, setup).
+    pub const FORM_TOKEN_SIGNING: &str = "web.form_token_signing";
 }
 
 /// Where a sealed secret belongs: its column (`purpose`) and its row. Both are
@@ -85,6 +92,9 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// The key from which the others (see `derived`) are made, itself made from the master
+    /// key, so that no derived key tells anything about the one that seals the secrets.
+    derivation: std::sync::Arc<[u8; KEY_LEN]>,
     /// A short name of this installation derived from the key (one-way): what it leaves on
     /// shared servers (scratch databases) carries it, so installations never take another's
     /// for their own.
@@ -136,7 +146,7 @@ impl MasterKey {
                         path: shown,
                         source,
                     })?;
-                Ok(Self::with_key(&key))
+                Ok(Self::with_key(&key.into()))
             }
             Err(source) => Err(CryptoError::Read {
                 path: shown,
@@ -146,18 +156,25 @@ impl MasterKey {
     }
 
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        (bytes.len() == KEY_LEN).then(|| Self::with_key(bytes))
+        bytes.try_into().ok().map(Self::with_key)
     }
 
-    fn with_key(key: &[u8]) -> Self {
+    fn with_key(key: &[u8; KEY_LEN]) -> Self {
         use sha2::Digest;
         let mut hasher = sha2::Sha256::new();
         hasher.update(b"s3-backup instance name\0");
         hasher.update(key);
         Self {
-            cipher: XChaCha20Poly1305::new(key.into()),
+            cipher: XChaCha20Poly1305::new(&(*key).into()),
+            derivation: std::sync::Arc::new(hmac_sha256(key, b"s3-backup key derivation")),
             instance: hex::encode(&hasher.finalize()[..4]),
         }
+    }
+
+    /// A key for `purpose` (one of `derived`): the same as long as the master key is, and
+    /// different for each purpose.
+    pub fn derive(&self, purpose: &'static str) -> [u8; KEY_LEN] {
+        hmac_sha256(&self.derivation, purpose.as_bytes())
     }
 
     /// This installation's short name: 8 hex digits, stable as long as the key is.
@@ -228,6 +245,24 @@ impl MasterKey {
     }
 }
 
+/// HMAC-SHA256 keyed by `key`, ready for the message.
+pub fn hmac(key: &[u8; KEY_LEN]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::digest::KeyInit;
+    // HMAC pads a key shorter than its block with zeros: padded here, the key has the size
+    // the fixed-size constructor takes, which cannot fail.
+    let mut block = [0u8; 64];
+    block[..KEY_LEN].copy_from_slice(key);
+    <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&block.into())
+}
+
+/// HMAC-SHA256 of `message` under `key`.
+fn hmac_sha256(key: &[u8; KEY_LEN], message: &[u8]) -> [u8; KEY_LEN] {
+    use hmac::Mac;
+    let mut mac = hmac(key);
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +301,21 @@ mod tests {
             key.open(&Slot::single(purpose::SMTP_PASSWORD), &old)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn derived_keys_are_stable_and_differ_by_purpose_and_master_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("master.key");
+        let key = MasterKey::load_or_create(&path).expect("create");
+        let again = MasterKey::load_or_create(&path).expect("load");
+        let other = MasterKey::load_or_create(&dir.path().join("other.key")).expect("other");
+        let signing = key.derive(derived::FORM_TOKEN_SIGNING);
+        assert_eq!(again.derive(derived::FORM_TOKEN_SIGNING), signing);
+        assert_ne!(other.derive(derived::FORM_TOKEN_SIGNING), signing);
+        assert_ne!(key.derive("another purpose"), signing);
+        let file = std::fs::read(&path).expect("the key file");
+        assert_ne!(file.as_slice(), signing.as_slice());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Turns what the admin stored (settings, sources, sealed secrets) into the engine's job:
 //! the one place the S3 target is derived from the settings.
 
+use std::path::Path;
+
 use sqlx::SqlitePool;
 
 use crate::backup::restore::{BackupChoice, Request, RestoreJob, SourceChoice};
@@ -91,8 +93,9 @@ pub fn source_spec(source: &Source, key: &MasterKey) -> Result<SourceSpec, JobEr
     })
 }
 
-/// The job a backup run performs now: directories only when "Backup files" is checked.
-pub async fn load(pool: &SqlitePool, key: &MasterKey) -> Result<Job, JobError> {
+/// The job a backup run performs now: directories only when "Backup files" is checked, and
+/// never the application's `data_dir` inside them.
+pub async fn load(pool: &SqlitePool, key: &MasterKey, data_dir: &Path) -> Result<Job, JobError> {
     let settings = crate::db::settings::load(pool).await?;
     let target = target(&settings, key)?;
     let sources = crate::db::sources::list(pool)
@@ -108,6 +111,7 @@ pub async fn load(pool: &SqlitePool, key: &MasterKey) -> Result<Job, JobError> {
         target,
         sources,
         backup_limit: settings.backup_limit.get(),
+        leave_out: vec![data_dir.to_owned()],
     })
 }
 

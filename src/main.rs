@@ -98,7 +98,7 @@ async fn shutdown_signal() {
 async fn backup(data: DataDir) -> Result<ExitCode, String> {
     let config = Config::new(([127, 0, 0, 1], 0).into(), data.data_dir);
     let state = app::open_state(config).await.map_err(|e| e.to_string())?;
-    let job = jobs::load(&state.pool, &state.key)
+    let job = jobs::load(&state.pool, &state.key, state.config.data_dir())
         .await
         .map_err(|e| format!("cannot start the backup: {e}"))?;
     let summary = state

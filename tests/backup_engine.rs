@@ -234,6 +234,7 @@ fn job(target: s3_backup::backup::S3Target, sources: Vec<SourceSpec>) -> Job {
         target,
         sources,
         backup_limit: 0,
+        leave_out: Vec::new(),
     }
 }
 
@@ -583,6 +584,57 @@ async fn a_directory_archive_records_the_entries_and_bytes_a_reader_counts() {
     assert_eq!(read_bytes, content_bytes);
     assert_eq!(contents.tables, None);
     assert_eq!(manifest.format, 2);
+}
+
+#[tokio::test]
+async fn a_directory_holding_the_data_directory_is_archived_without_it() {
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let served = work.path().join("srv");
+    let data_dir = served.join("app/data");
+    std::fs::create_dir_all(&data_dir).expect("mkdir");
+    std::fs::write(data_dir.join("master.key"), [7u8; 32]).expect("key");
+    std::fs::write(data_dir.join("s3-backup.sqlite3"), "secrets").expect("database");
+    std::fs::write(served.join("app/config.toml"), "port = 8080").expect("config");
+    std::fs::write(served.join("index.html"), "<h1>hi</h1>").expect("page");
+    let mut job = job(
+        s3.target(&bucket, ""),
+        vec![source(
+            "srv",
+            SourceKind::Directory,
+            served.to_string_lossy(),
+        )],
+    );
+    job.leave_out = vec![data_dir.clone()];
+    let (reporter, received) = recording_reporter();
+
+    let outcome = run_backup(&job, &reporter).await.expect("backup succeeds");
+    drop(reporter);
+
+    let archive = fetch_and_decompress(
+        &s3,
+        &bucket,
+        &format!("{}/srv.tar.zst", outcome.folder),
+        work.path(),
+    )
+    .await;
+    let listing = run(tool("tar").arg("-tf").arg(&archive));
+    let entries: Vec<&str> = listing.lines().collect();
+    assert!(entries.contains(&"app/config.toml"), "{entries:?}");
+    assert!(entries.contains(&"index.html"), "{entries:?}");
+    assert!(
+        !entries.iter().any(|entry| entry.starts_with("app/data")),
+        "{entries:?}"
+    );
+    let shown = data_dir.display().to_string();
+    let lines = log_lines(received);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(&shown) && line.contains("data directory")),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,6 +45,7 @@ async fn back_up(s3: &TestS3, bucket: &str, source: &SourceSpec, limit: u32) -> 
             target: s3.target(bucket, "p"),
             sources: vec![source.clone()],
             backup_limit: limit,
+            leave_out: Vec::new(),
         },
         &Reporter::detached(),
     )
@@ -137,6 +138,7 @@ async fn a_failed_run_deletes_nothing() {
             target: s3.target(&bucket, "p"),
             sources: vec![missing],
             backup_limit: 1,
+            leave_out: Vec::new(),
         },
         &Reporter::detached(),
     )
@@ -229,6 +231,7 @@ async fn retention_never_runs_after_a_partial_run() {
             target: s3.target(&bucket, "p"),
             sources: vec![sqlite_source(dir.path()), missing],
             backup_limit: 1,
+            leave_out: Vec::new(),
         },
         &Reporter::detached(),
     )

@@ -39,6 +39,7 @@ async fn setup() -> Setup {
                 .expect("a valid source"),
         ],
         backup_limit: 0,
+        leave_out: Vec::new(),
     };
     Setup {
         runner: Runner::new(pool.clone()),

@@ -294,6 +294,7 @@ async fn the_notifier_reports_runs_the_runner_finishes() {
             .expect("a valid source"),
         ],
         backup_limit: 0,
+        leave_out: Vec::new(),
     };
 
     let run = runner.start(Trigger::Manual, job).await.expect("start");

@@ -48,6 +48,7 @@ impl Installation {
             target: self.s3.target(&self.bucket, PREFIX),
             sources: vec![SourceSpec::parse(name, server.kind(), url).expect("a valid source")],
             backup_limit: 0,
+            leave_out: Vec::new(),
         };
         let outcome = run_backup(&job, &Reporter::detached())
             .await

@@ -71,6 +71,7 @@ impl Installation {
                 })
                 .collect(),
             backup_limit: 0,
+            leave_out: Vec::new(),
         };
         let outcome = run_backup(&job, &Reporter::detached())
             .await

@@ -504,6 +504,7 @@ async fn stuck_job(world: &World) -> Job {
                 .expect("a valid source"),
         ],
         backup_limit: 0,
+        leave_out: Vec::new(),
     }
 }
 

@@ -28,7 +28,7 @@ struct World {
     runner: Runner,
     clock: Arc<ManualClock>,
     s3: TestS3,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl World {
@@ -79,7 +79,7 @@ impl World {
             pool,
             key,
             s3,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -93,7 +93,7 @@ impl World {
     }
 
     async fn back_up(&self) -> Run {
-        let job = s3_backup::jobs::load(&self.pool, &self.key)
+        let job = s3_backup::jobs::load(&self.pool, &self.key, self.dir.path())
             .await
             .expect("a job");
         let summary = self
@@ -190,7 +190,7 @@ async fn weekly_verification_fires_at_its_time_once_and_waits_for_a_backup_in_pr
 
     // A backup is under way (the S3 server holds it) when the verification falls due.
     world.s3.hooks.hold();
-    let job = s3_backup::jobs::load(&world.pool, &world.key)
+    let job = s3_backup::jobs::load(&world.pool, &world.key, world.dir.path())
         .await
         .expect("a job");
     let backup = world

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
 use super::error::BackupError;
 use super::folder::{free_folder, remove_partial};
-use super::job::{Job, S3Target, SourceSpec};
+use super::job::{Job, SourceSpec};
 use super::manifest::{FailedSource, MANIFEST_NAME, Manifest, PARTIAL_NAME, StoredObject};
 use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
@@ -159,7 +159,7 @@ async fn write_folder(
         reporter.progress().set_source(Some(&spec.name));
         let key = format!("{folder}/{}", spec.object_name());
         attempted.push(key.clone());
-        match back_up_source(client, target, folder, spec, sizer, reporter).await {
+        match back_up_source(client, job, folder, spec, sizer, reporter).await {
             Ok((object, checksum_verified)) => {
                 reporter.log(
                     LogLevel::Info,
@@ -250,15 +250,17 @@ async fn write_folder(
     })
 }
 
+/// Backs up `spec`, one of the sources of `job`.
 async fn back_up_source(
     client: &Client,
-    target: &S3Target,
+    job: &Job,
     folder: &str,
     spec: &SourceSpec,
     sizer: PartSizer,
     reporter: &Reporter,
 ) -> Result<(StoredObject, bool), BackupError> {
-    let stream = sources::open(spec, reporter).await?;
+    let target = &job.target;
+    let stream = sources::open(spec, &job.leave_out, reporter).await?;
     let source_bytes = Arc::new(AtomicU64::new(0));
     let counted = Counted {
         inner: stream.reader,

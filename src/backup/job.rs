@@ -2,6 +2,7 @@
 //! from the stored settings.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::settings::{Invalid, SourceKind, SourceLocation};
 
@@ -104,6 +105,9 @@ pub struct Job {
     pub sources: Vec<SourceSpec>,
     /// Keep this many newest complete backups; 0 keeps all.
     pub backup_limit: u32,
+    /// Paths a directory source never archives, wherever it meets them: the application's
+    /// data directory, whose master key must not travel beside the secrets it decrypts.
+    pub leave_out: Vec<PathBuf>,
 }
 
 #[cfg(test)]

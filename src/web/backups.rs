@@ -150,7 +150,7 @@ async fn backup_now(
     session: Session,
     page: Page,
 ) -> Result<Response, WebError> {
-    let job = match crate::jobs::load(&state.pool, &state.key).await {
+    let job = match crate::jobs::load(&state.pool, &state.key, state.config.data_dir()).await {
         Ok(job) => job,
         Err(e) => {
             tracing::warn!(error = %e, "backup not started");

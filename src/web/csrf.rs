@@ -14,12 +14,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 use tower_sessions::Session;
 
+use crate::crypto::{MasterKey, derived};
 use crate::web::session;
 
 const COOKIE_NAME: &str = "s3backup_csrf";
@@ -44,27 +44,26 @@ fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 's
     false
 }
 
-/// Signs the tokens of visitors without a session; made at start (a login form left open
-/// across a restart is refused once, and works after reloading).
+/// Signs the tokens of visitors without a session, with a key derived from the master key:
+/// a login form left open across a restart still works, and another installation's tokens
+/// are not taken.
 #[derive(Clone)]
 pub struct Signer {
-    key: Arc<[u8; 64]>,
+    key: Arc<[u8; 32]>,
     /// Behind HTTPS the cookie is `Secure`.
     secure: bool,
 }
 
 impl Signer {
-    pub fn new(secure: bool) -> Self {
-        let mut key = [0u8; 64];
-        rand::thread_rng().fill_bytes(&mut key);
+    pub fn new(master: &MasterKey, secure: bool) -> Self {
         Self {
-            key: Arc::new(key),
+            key: Arc::new(master.derive(derived::FORM_TOKEN_SIGNING)),
             secure,
         }
     }
 
     fn mac(&self) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new(self.key.as_ref().into());
+        let mut mac = crate::crypto::hmac(&self.key);
         mac.update(b"s3-backup form token\0");
         mac
     }

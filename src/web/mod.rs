@@ -12,6 +12,7 @@ pub mod form;
 pub mod health;
 pub mod i18n;
 pub mod page;
+pub mod pending;
 pub mod restore;
 pub mod security;
 pub mod session;
@@ -58,7 +59,7 @@ pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, 
         .fallback(error::not_found)
         .layer(from_fn_with_state(state.clone(), auth::gate))
         .layer(from_fn_with_state(
-            csrf::Signer::new(state.config.behind_https),
+            csrf::Signer::new(&state.key, state.config.behind_https),
             csrf::verify,
         ))
         .layer(from_fn_with_state(state.clone(), error::pages))

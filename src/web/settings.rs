@@ -22,10 +22,13 @@ use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::i18n::Lang;
 use crate::web::page::Page;
+use crate::web::pending::{MASK, PendingPassword};
 use crate::web::session;
 
-use crate::crypto::Slot;
-use crate::crypto::purpose::S3_SECRET_KEY as SECRET_PURPOSE;
+use crate::crypto::purpose::{
+    PENDING_SCRATCH_SERVER_PASSWORD as PENDING_PURPOSE, S3_SECRET_KEY as SECRET_PURPOSE,
+};
+use crate::crypto::{CryptoError, Slot};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -198,11 +201,22 @@ pub struct SettingsForm {
     pub verify_schedule: String,
     /// Shown masked; sent back unchanged, the stored one stays.
     pub scratch_server: String,
+    /// A scratch server password typed when the form last came back, sealed (see
+    /// `PendingPassword`).
+    pub pending_password: String,
 }
 
 impl SettingsForm {
-    /// What the user typed, to show again (never the secret).
-    fn echo(&self) -> FormState {
+    /// The form as the user meant it: a scratch server password typed before the form last
+    /// came back put back in place of its mask.
+    fn restored(mut self, pending: &PendingPassword<'_>) -> Self {
+        self.scratch_server = pending.restore(&self.scratch_server, &self.pending_password);
+        self
+    }
+
+    /// What the user typed, to show again (never the secret, nor a password in the scratch
+    /// server's URL: that one is kept sealed apart).
+    fn echo(&self, pending: &PendingPassword<'_>) -> Result<FormState, CryptoError> {
         let mut form = FormState::labelled("settings");
         form.set_flag("enabled", self.enabled.is_some());
         form.set("access_key_id", &self.access_key_id);
@@ -226,8 +240,8 @@ impl SettingsForm {
         form.set_flag("backup_files", self.backup_files.is_some());
         form.set("backup_limit", &self.backup_limit);
         form.set("verify_schedule", &self.verify_schedule);
-        form.set("scratch_server", &self.scratch_server);
-        form
+        pending.echo(&mut form, "scratch_server", &self.scratch_server)?;
+        Ok(form)
     }
 }
 
@@ -277,8 +291,34 @@ fn schedule_part<T>(
     form.check(lang, field.name(), parsed)
 }
 
-/// Parses the form; `form` receives a message for each bad field.
-pub fn parse_form(input: &SettingsForm, lang: Lang, form: &mut FormState) -> ParsedForm {
+/// The scratch server as typed, unless its password is the mask of a page that showed
+/// another URL than the stored one (`stored`): the mask is not a password to save.
+fn parse_scratch_server(
+    input: &str,
+    stored: Option<&SealedScratchServer>,
+    lang: Lang,
+) -> Result<Option<(String, ScratchServer)>, String> {
+    let typed = input.trim();
+    let server = optional(typed, ScratchServer::parse).map_err(|e| e.message(lang.code()))?;
+    match server {
+        Some(server)
+            if server.url.password() == Some(MASK)
+                && stored.is_none_or(|stored| stored.shown != typed) =>
+        {
+            Err(lang.t("form.password_again"))
+        }
+        server => Ok(server.map(|server| (typed.to_owned(), server))),
+    }
+}
+
+/// Parses the form against the `stored` settings; `form` receives a message for each bad
+/// field.
+pub fn parse_form(
+    input: &SettingsForm,
+    stored: &Settings,
+    lang: Lang,
+    form: &mut FormState,
+) -> ParsedForm {
     let access_key_id = form.check(
         lang,
         "access_key_id",
@@ -354,12 +394,14 @@ pub fn parse_form(input: &SettingsForm, lang: Lang, form: &mut FormState) -> Par
             VerifySchedule::parse(&input.verify_schedule),
         )
     };
-    let scratch_server = form.check(
-        lang,
-        "scratch_server",
-        optional(&input.scratch_server, ScratchServer::parse)
-            .map(|server| server.map(|server| (input.scratch_server.trim().to_owned(), server))),
-    );
+    let scratch_server =
+        match parse_scratch_server(&input.scratch_server, stored.scratch_server.as_ref(), lang) {
+            Ok(server) => Some(server),
+            Err(message) => {
+                form.add_error("scratch_server", message);
+                None
+            }
+        };
     ParsedForm {
         verify_schedule,
         scratch_server,
@@ -470,10 +512,12 @@ async fn save(
     Form(input): Form<SettingsForm>,
 ) -> Result<Response, WebError> {
     let lang = page.lang;
-    let mut form = input.echo();
+    let pending = PendingPassword::new(&state.key, PENDING_PURPOSE, &page.csrf);
+    let input = input.restored(&pending);
+    let mut form = input.echo(&pending)?;
     let username = page.user.clone().unwrap_or_default();
-    let parsed = parse_form(&input, lang, &mut form);
     let stored = store::load(&state.pool).await?;
+    let parsed = parse_form(&input, &stored, lang, &mut form);
     mark_missing(
         &mut form,
         lang,
@@ -530,8 +574,11 @@ async fn test_connection(
 ) -> Result<Response, WebError> {
     let stored = store::load(&state.pool).await?;
     let lang = page.lang;
-    let mut form = input.echo();
-    let candidate = parse_form(&input, lang, &mut form).apply(&stored, &state.key, lang)?;
+    let pending = PendingPassword::new(&state.key, PENDING_PURPOSE, &page.csrf);
+    let input = input.restored(&pending);
+    let mut form = input.echo(&pending)?;
+    let candidate =
+        parse_form(&input, &stored, lang, &mut form).apply(&stored, &state.key, lang)?;
     let target = match crate::jobs::target(&candidate, &state.key) {
         Ok(target) if !form.has_errors() => Some(target),
         Ok(_) => None,

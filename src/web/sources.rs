@@ -7,8 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -22,14 +20,12 @@ use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::i18n::Lang;
 use crate::web::page::Page;
+use crate::web::pending::{MASK, PendingPassword};
 use crate::web::session;
 
 use crate::crypto::purpose::{
     PENDING_SOURCE_PASSWORD as PENDING_PURPOSE, SOURCE_PASSWORD as PASSWORD_PURPOSE,
 };
-
-/// What a URL's password is replaced with when shown.
-const MASK: &str = "***";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -110,63 +106,22 @@ struct SourceForm {
     kind: String,
     location: String,
     remove_password: Option<String>,
-    /// A password typed in the form when it last came back, sealed (see `Pending`).
+    /// A password typed in the form when it last came back, sealed (see `PendingPassword`).
     pending_password: String,
 }
 
-/// A password typed into a location, kept while its form comes back with an error: the page
-/// shows the URL with the mask in its place and carries the password sealed in a hidden
-/// field. It opens only for the same session and the very URL shown, so it can be neither
-/// read from the page nor sent to another server.
-struct Pending<'a> {
-    key: &'a MasterKey,
-    csrf: &'a str,
-}
-
-impl Pending<'_> {
-    fn slot(&self, shown: &str) -> Slot {
-        Slot::new(PENDING_PURPOSE, format!("{} {shown}", self.csrf))
-    }
-
-    /// The location as the user meant it: the mask replaced by the pending password when it
-    /// was sealed for this very text; otherwise as posted.
-    fn restore(&self, input: &SourceForm) -> String {
-        let location = input.location.trim();
-        let opened = URL_SAFE_NO_PAD
-            .decode(input.pending_password.trim())
-            .ok()
-            .and_then(|sealed| self.key.open(&self.slot(location), &sealed).ok());
-        match (url::Url::parse(location), opened) {
-            (Ok(mut url), Some(password)) if url.password() == Some(MASK) => {
-                match url.set_password(Some(&password)) {
-                    Ok(()) => url.to_string(),
-                    Err(()) => location.to_owned(),
-                }
-            }
-            _ => location.to_owned(),
-        }
-    }
-
-    /// The form as it comes back: the location masked, its password sealed apart.
-    fn echo(&self, input: &SourceForm, location: &str) -> Result<FormState, CryptoError> {
-        let mut form = FormState::labelled("sources");
-        form.set("name", input.name.trim());
-        form.set("kind", input.kind.trim());
-        form.set_flag("remove_password", input.remove_password.is_some());
-        match url::Url::parse(location) {
-            Ok(mut url) if url.password().is_some_and(|p| p != MASK) => {
-                // As the URL holds it, percent-encoded: put back as it was.
-                let password = url.password().unwrap_or_default().to_owned();
-                let _ = url.set_password(Some(MASK));
-                let shown = url.to_string();
-                let sealed = self.key.seal(&self.slot(&shown), &password)?;
-                form.set("pending_password", URL_SAFE_NO_PAD.encode(sealed));
-                form.set("location", shown);
-            }
-            _ => form.set("location", location),
-        }
-        Ok(form)
-    }
+/// The form as it comes back, with `location` (the pending password put back) masked.
+fn echo(
+    input: &SourceForm,
+    pending: &PendingPassword<'_>,
+    location: &str,
+) -> Result<FormState, CryptoError> {
+    let mut form = FormState::labelled("sources");
+    form.set("name", input.name.trim());
+    form.set("kind", input.kind.trim());
+    form.set_flag("remove_password", input.remove_password.is_some());
+    pending.echo(&mut form, "location", location)?;
+    Ok(form)
 }
 
 /// The password a saved source keeps.
@@ -237,7 +192,7 @@ fn parse(
         Some(p) if p != MASK => StoredSecret::Replace(Password::Typed(p.to_owned())),
         // The mask of a form that came back, without the password typed then.
         Some(_) if previous.is_none_or(|p| p.sealed_password.is_none()) => {
-            form.add_error("location", lang.t("sources.password_again"));
+            form.add_error("location", lang.t("form.password_again"));
             return None;
         }
         _ if input.remove_password.is_some() => StoredSecret::Remove,
@@ -280,12 +235,9 @@ async fn add(
     page: Page,
     Form(input): Form<SourceForm>,
 ) -> Result<Response, WebError> {
-    let pending = Pending {
-        key: &state.key,
-        csrf: &page.csrf,
-    };
-    let location = pending.restore(&input);
-    let mut form = pending.echo(&input, &location)?;
+    let pending = PendingPassword::new(&state.key, PENDING_PURPOSE, &page.csrf);
+    let location = pending.restore(&input.location, &input.pending_password);
+    let mut form = echo(&input, &pending, &location)?;
     let username = page.user.clone().unwrap_or_default();
     let context = Context {
         lang: page.lang,
@@ -347,12 +299,9 @@ async fn update(
     let source = store::get(&state.pool, id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let pending = Pending {
-        key: &state.key,
-        csrf: &page.csrf,
-    };
-    let location = pending.restore(&input);
-    let mut form = pending.echo(&input, &location)?;
+    let pending = PendingPassword::new(&state.key, PENDING_PURPOSE, &page.csrf);
+    let location = pending.restore(&input.location, &input.pending_password);
+    let mut form = echo(&input, &pending, &location)?;
     let username = page.user.clone().unwrap_or_default();
     let context = Context {
         lang: page.lang,

@@ -16,6 +16,7 @@ async fn backed_up(s3: &TestS3, bucket: &str, files: &std::path::Path) -> String
             target: s3.target(bucket, "erp"),
             sources: vec![source],
             backup_limit: 0,
+            leave_out: Vec::new(),
         },
         &Reporter::detached(),
     )
@@ -401,6 +402,7 @@ async fn a_cancelled_database_restore_leaves_no_new_database_and_blocks_nothing_
             target: s3.target(&bucket, "erp"),
             sources: vec![spec],
             backup_limit: 0,
+            leave_out: Vec::new(),
         },
         &Reporter::detached(),
     )
@@ -512,6 +514,7 @@ async fn restoring_a_whole_backup_from_the_page_brings_back_each_kind() {
                 })
                 .collect(),
             backup_limit: 0,
+            leave_out: Vec::new(),
         },
         &Reporter::detached(),
     )

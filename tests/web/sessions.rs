@@ -131,3 +131,51 @@ async fn behind_https_the_login_forms_cookie_is_secure() {
     assert!(cookie.secure() && cookie.http_only() && cookie.same_site_strict());
     assert!(response.headers().contains_key("strict-transport-security"));
 }
+
+/// The token of the login form `browser` opens on `app`.
+async fn login_form_token(browser: &reqwest::Client, app: &TestApp) -> String {
+    csrf_in(
+        &browser
+            .get(app.url("/login"))
+            .send()
+            .await
+            .expect("GET /login")
+            .text()
+            .await
+            .expect("body"),
+    )
+}
+
+#[tokio::test]
+async fn a_login_form_opened_before_a_restart_logs_in_after_it() {
+    let mut app = TestApp::spawn_logged_in().await;
+    let visitor = client();
+    let token = login_form_token(&visitor, &app).await;
+
+    app.restart().await;
+
+    assert_eq!(login_with_token(&visitor, &app, &token).await, 200);
+    let settings = visitor.get(app.url("/settings")).send().await.expect("GET");
+    assert_eq!(settings.url().path(), "/settings", "logged in");
+}
+
+#[tokio::test]
+async fn a_login_form_of_another_installation_is_refused() {
+    let app = TestApp::spawn_logged_in().await;
+    let other = TestApp::spawn().await;
+    let visitor = client();
+    // The other installation's token, with its signed cookie (the browser sends it to both:
+    // cookies do not tell ports apart).
+    let token = csrf_in(
+        &visitor
+            .get(other.url("/setup"))
+            .send()
+            .await
+            .expect("GET /setup")
+            .text()
+            .await
+            .expect("body"),
+    );
+
+    assert_eq!(login_with_token(&visitor, &app, &token).await, 403);
+}

@@ -261,3 +261,101 @@ async fn saved_changes_are_listed_without_values() {
     assert!(!changes.contains("other-bucket"));
     assert!(!changes.contains(SECRET));
 }
+
+/// The scratch server stored in the app's database, opened with its master key.
+async fn stored_scratch_server(app: &TestApp) -> String {
+    use s3_backup::crypto::{MasterKey, Slot, purpose};
+    let key = MasterKey::load_or_create(&app.data_dir().join("master.key")).expect("the key");
+    let sealed =
+        sqlx::query_scalar::<_, Vec<u8>>("SELECT scratch_server FROM settings WHERE id = 1")
+            .fetch_one(&app.pool().await)
+            .await
+            .expect("a scratch server is stored");
+    key.open(&Slot::single(purpose::SCRATCH_SERVER), &sealed)
+        .expect("it opens")
+}
+
+/// `valid_form()` with a scratch server and the fields of `extra` in place of their own.
+fn with_scratch<'a>(scratch: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form: Vec<(&str, &str)> = valid_form()
+        .into_iter()
+        .filter(|(name, _)| !extra.iter().any(|(other, _)| other == name))
+        .collect();
+    form.push(("scratch_server", scratch));
+    form.extend_from_slice(extra);
+    form
+}
+
+#[tokio::test]
+async fn a_typed_scratch_server_password_is_kept_out_of_the_page_and_saved_once_corrected() {
+    let app = TestApp::spawn_logged_in().await;
+    let typed = "postgresql://verify:Scratch-Pw-9191@db.example.com:5432/postgres";
+
+    let refused = app
+        .post_form(
+            "/settings",
+            &with_scratch(typed, &[("bucket", "Acme_Backups")]),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("body");
+    assert!(!html.contains("Scratch-Pw-9191"), "the password came back");
+    let shown = input_value(&html, "scratch_server").expect("the scratch server field");
+    assert_eq!(
+        shown,
+        "postgresql://verify:***@db.example.com:5432/postgres"
+    );
+    let pending = input_value(&html, "pending_password").expect("the password kept apart");
+    assert!(html.contains("The password you typed is kept"), "{html}");
+
+    // The bucket corrected, the rest sent back as the page showed it.
+    let saved = app
+        .post_form(
+            "/settings",
+            &with_scratch(&shown, &[("pending_password", &pending)]),
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    let html = saved.text().await.expect("body");
+    assert!(html.contains("Saved."), "{html}");
+    assert!(!html.contains("Scratch-Pw-9191"));
+    assert_eq!(stored_scratch_server(&app).await, typed);
+}
+
+#[tokio::test]
+async fn a_kept_scratch_server_password_does_not_follow_a_changed_url() {
+    let app = TestApp::spawn_logged_in().await;
+    let typed = "postgresql://verify:Scratch-Pw-9191@db.example.com:5432/postgres";
+    let refused = app
+        .post_form(
+            "/settings",
+            &with_scratch(typed, &[("bucket", "Acme_Backups")]),
+        )
+        .await;
+    let html = refused.text().await.expect("body");
+    let pending = input_value(&html, "pending_password").expect("the password kept apart");
+
+    let moved = app
+        .post_form(
+            "/settings",
+            &with_scratch(
+                "postgresql://verify:***@attacker.example.com:5432/postgres",
+                &[("pending_password", &pending)],
+            ),
+        )
+        .await;
+
+    assert_eq!(moved.status(), 422);
+    let html = moved.text().await.expect("body");
+    assert!(
+        field_error(&html, "scratch_server").is_some_and(|m| m.contains("replace *** with")),
+        "{html}"
+    );
+    let stored = sqlx::query_scalar::<_, Option<Vec<u8>>>(
+        "SELECT scratch_server FROM settings WHERE id = 1",
+    )
+    .fetch_one(&app.pool().await)
+    .await
+    .expect("the settings row");
+    assert!(stored.is_none(), "nothing saved");
+}

@@ -241,6 +241,7 @@ async fn with_a_large_backup(
             target: s3.target(&bucket, "erp"),
             sources: vec![source],
             backup_limit: 0,
+            leave_out: Vec::new(),
         },
         &Reporter::detached(),
     )

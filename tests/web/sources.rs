@@ -523,3 +523,56 @@ async fn a_directory_holding_the_data_directory_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_source_saved_holding_the_data_directory_backs_up_without_it() {
+    let s3 = crate::common::s3::TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let holder = app.data_dir().parent().expect("a parent").to_owned();
+    std::fs::write(holder.join("notes.txt"), "kept").expect("write");
+    // Saved before such a source was refused: the row is written as it was then.
+    sqlx::query(
+        "INSERT INTO sources (name, kind, location, created_at)
+         VALUES ('all', 'directory', ?1, ?2)",
+    )
+    .bind(holder.to_str().expect("utf-8"))
+    .bind(chrono::Utc::now())
+    .execute(&app.pool().await)
+    .await
+    .expect("inserted");
+
+    let started = app.post_form("/backups/run", &[]).await;
+    let run_page = started.url().path().to_owned();
+    app.wait_until_done(&run_page).await;
+
+    let keys = s3.keys(&bucket, "").await;
+    let object = keys
+        .iter()
+        .find(|k| k.ends_with("/all.tar.zst"))
+        .unwrap_or_else(|| panic!("the directory is backed up: {keys:?}"));
+    let work = tempfile::tempdir().expect("dir");
+    let archive = work.path().join("all.tar.zst");
+    std::fs::write(&archive, s3.get(&bucket, object).await.expect("download")).expect("write");
+    let listing = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("zstd -dc \"$1\" | tar -t")
+        .arg("sh")
+        .arg(&archive)
+        .output()
+        .expect("zstd and tar are installed");
+    assert!(listing.status.success());
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let entries: Vec<&str> = listing.lines().collect();
+    assert!(entries.contains(&"notes.txt"), "{entries:?}");
+    assert!(
+        !entries.iter().any(|entry| entry.starts_with("data")),
+        "{entries:?}"
+    );
+    let run = app.get_text(&run_page).await;
+    assert!(
+        run.contains(&app.data_dir().display().to_string()) && run.contains("data directory"),
+        "{run}"
+    );
+}

@@ -139,6 +139,7 @@ impl World {
                     })
                     .collect(),
                 backup_limit: 0,
+                leave_out: Vec::new(),
             },
             &Reporter::detached(),
         )

@@ -5,9 +5,12 @@
 //! does. The entries and bytes of file content written are counted for the manifest. Like
 //! `tar --one-file-system`, the walk stays on the directory's filesystem: a mount point below
 //! it is archived empty and named in the run's log (so `/` never takes in `/proc` or `/dev`).
+//! The paths the job leaves out (the application's data directory) are never archived, also
+//! named in the log.
 
 use crate::lang::Message;
 use std::ffi::OsString;
+use std::fs::Metadata;
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -31,7 +34,11 @@ const SMALL_FILE: u64 = 64 * 1024;
 
 type Chunks = mpsc::Sender<io::Result<Bytes>>;
 
-pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
+pub async fn open(
+    spec: &SourceSpec,
+    leave_out: &[PathBuf],
+    reporter: &Reporter,
+) -> Result<SourceStream, BackupError> {
     let root = spec
         .location
         .as_path()
@@ -54,8 +61,10 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
     let walk_reporter = reporter.clone();
     let facts = Facts::default();
     let walk_facts = facts.clone();
+    let leave_out = leave_out.to_vec();
     let task = tokio::task::spawn_blocking(move || {
-        TarWriter::new(sender, walk_reporter, walk_facts).write_all(&walk_root)
+        let left_out = LeftOut::of(&leave_out);
+        TarWriter::new(sender, walk_reporter, walk_facts).write_all(&walk_root, &left_out)
     });
     let source_name = spec.name.clone();
     let done = Box::pin(async move {
@@ -80,6 +89,27 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
 /// Adds `path` to the message of an I/O error.
 fn at(path: &Path, err: io::Error) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
+}
+
+/// The paths never archived, known by what they are on disk (device and inode) rather than
+/// by how they are spelt, so that a path reached through a symbolic link or a bind mount
+/// is met too. A path that does not exist leaves nothing out.
+struct LeftOut(Vec<(u64, u64)>);
+
+impl LeftOut {
+    fn of(paths: &[PathBuf]) -> Self {
+        Self(
+            paths
+                .iter()
+                .filter_map(|path| std::fs::metadata(path).ok())
+                .map(|metadata| (metadata.dev(), metadata.ino()))
+                .collect(),
+        )
+    }
+
+    fn holds(&self, metadata: &Metadata) -> bool {
+        self.0.contains(&(metadata.dev(), metadata.ino()))
+    }
 }
 
 /// A directory being archived: its path in the archive and its names not yet written.
@@ -135,9 +165,15 @@ impl TarWriter {
     /// Writes the tree depth first: each directory is followed by all it holds, then by its
     /// next sibling, so GNU tar can set a directory's mtime as soon as it leaves it. Only the
     /// names of the directories on the current path are held, never the whole tree.
-    fn write_all(mut self, root: &Path) -> io::Result<()> {
-        let device = std::fs::metadata(root).map_err(|err| at(root, err))?.dev();
-        let mut open = vec![Listing::read(root, PathBuf::new())?];
+    fn write_all(mut self, root: &Path, left_out: &LeftOut) -> io::Result<()> {
+        let root_metadata = std::fs::metadata(root).map_err(|err| at(root, err))?;
+        let device = root_metadata.dev();
+        let mut open = Vec::new();
+        if left_out.holds(&root_metadata) {
+            self.leave_out(root);
+        } else {
+            open.push(Listing::read(root, PathBuf::new())?);
+        }
         while let Some(listing) = open.last_mut() {
             let Some(name) = listing.names.next() else {
                 open.pop();
@@ -151,6 +187,10 @@ impl TarWriter {
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(at(&path, err)),
             };
+            if left_out.holds(&metadata) {
+                self.leave_out(&path);
+                continue;
+            }
             let file_type = metadata.file_type();
             let elsewhere = metadata.dev() != device;
             if elsewhere {
@@ -196,6 +236,14 @@ impl TarWriter {
             contents.content_bytes = Some(content_bytes);
         });
         Ok(())
+    }
+
+    /// Says in the run's log that `path`, one the job leaves out, is not in the archive.
+    fn leave_out(&self, path: &Path) {
+        self.reporter.log(
+            LogLevel::Warn,
+            Message::new("run.log.skipped_data_dir").with("path", path.display()),
+        );
     }
 
     /// Queues an entry's header (with a long-name entry before it if needed).
@@ -302,7 +350,9 @@ mod tests {
     async fn entry_paths(root: &Path) -> Vec<String> {
         let location = root.to_str().expect("a UTF-8 temp dir");
         let spec = SourceSpec::parse("files", SourceKind::Directory, location).expect("a source");
-        let mut stream = open(&spec, &Reporter::detached()).await.expect("opens");
+        let mut stream = open(&spec, &[], &Reporter::detached())
+            .await
+            .expect("opens");
         let mut archive = Vec::new();
         stream
             .reader
@@ -351,7 +401,7 @@ mod tests {
         let reporter = Reporter::new(Default::default(), events);
         let spec = SourceSpec::parse("dev", SourceKind::Directory, "/dev").expect("a source");
 
-        let mut stream = open(&spec, &reporter).await.expect("opens");
+        let mut stream = open(&spec, &[], &reporter).await.expect("opens");
         let mut archive = Vec::new();
         stream
             .reader

@@ -10,6 +10,7 @@ mod postgres;
 mod sqlite;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 
 use tokio::io::{AsyncBufRead, AsyncRead, BufReader};
@@ -44,11 +45,16 @@ fn buffered(
     Box::new(BufReader::with_capacity(READ_BUFFER, reader))
 }
 
-pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream, BackupError> {
+/// Opens `spec`; a directory leaves out the paths of `leave_out` it holds.
+pub async fn open(
+    spec: &SourceSpec,
+    leave_out: &[PathBuf],
+    reporter: &Reporter,
+) -> Result<SourceStream, BackupError> {
     match spec.kind() {
         SourceKind::Sqlite => sqlite::open(spec, reporter).await,
         SourceKind::Postgres => postgres::open(spec, reporter).await,
         SourceKind::Mysql => mysql::open(spec, reporter).await,
-        SourceKind::Directory => directory::open(spec, reporter).await,
+        SourceKind::Directory => directory::open(spec, leave_out, reporter).await,
     }
 }
