@@ -1,10 +1,12 @@
 //! Streams one object to S3: a single checksummed PUT when it fits in one part, otherwise a
 //! multipart upload with a bounded number of parts in flight, aborted on any failure. The
-//! object is then checked on the server (size, and CRC32 where the server reports it).
+//! object is then checked on the server (size, and the CRC32 or ETag the server reports).
 
 mod abort;
 mod buffers;
 mod verify;
+
+pub use self::verify::Check;
 
 use std::future::Future;
 
@@ -39,8 +41,8 @@ pub struct Destination {
 pub struct Uploaded {
     pub size: u64,
     pub sha256: String,
-    /// Whether the server reported a checksum that matched (not only the size).
-    pub checksum_verified: bool,
+    /// What the server's answer allowed to check.
+    pub check: Check,
 }
 
 impl Destination {
@@ -76,9 +78,9 @@ where
     digests.update(&first);
     if first.len() < first_size {
         source_done.await?;
-        put_object(dest, first).await?;
+        let etag = put_object(dest, first).await?;
         reporter.progress().add_uploaded(digests.size);
-        return verify(dest, digests, None).await;
+        return verify(dest, digests, None, etag).await;
     }
 
     let created = dest
@@ -120,9 +122,9 @@ where
             let result = complete(dest, &upload_id, parts).await;
             // Once completion was attempted, the upload is either an object or still open.
             match result {
-                Ok(part_crcs) => {
+                Ok((part_crcs, etag)) => {
                     guard.disarm();
-                    verify(dest, digests, Some(part_crcs)).await
+                    verify(dest, digests, Some(part_crcs), etag).await
                 }
                 Err(err) => {
                     guard.abort().await;
@@ -267,17 +269,19 @@ async fn upload_part(
         .build())
 }
 
-/// Completes the upload; returns the parts' CRC32s in order, for verification.
+/// Completes the upload; returns the parts' CRC32s in order and the object's ETag, for
+/// verification.
 async fn complete(
     dest: &Destination,
     upload_id: &str,
     parts: Vec<CompletedPart>,
-) -> Result<Vec<String>, BackupError> {
+) -> Result<(Vec<String>, Option<String>), BackupError> {
     let crcs = parts
         .iter()
         .map(|part| part.checksum_crc32.clone().unwrap_or_default())
         .collect();
-    dest.client
+    let output = dest
+        .client
         .complete_multipart_upload()
         .bucket(&dest.bucket)
         .key(&dest.key)
@@ -292,11 +296,11 @@ async fn complete(
         .map_err(|err| {
             dest.s3_error("completing multipart upload of", S3Failure::from_sdk(&err))
         })?;
-    Ok(crcs)
+    Ok((crcs, output.e_tag))
 }
 
-/// A single checksummed PUT (small objects and the manifest).
-pub async fn put_object(dest: &Destination, body: Bytes) -> Result<(), BackupError> {
+/// A single checksummed PUT (small objects and the manifest); returns the object's ETag.
+pub async fn put_object(dest: &Destination, body: Bytes) -> Result<Option<String>, BackupError> {
     let crc = crc32_base64(crc32fast::hash(&body));
     let request = dest
         .client
@@ -311,16 +315,16 @@ pub async fn put_object(dest: &Destination, body: Bytes) -> Result<(), BackupErr
     } else {
         request.customize().disable_payload_signing().send().await
     };
-    sent.map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
-    Ok(())
+    let output = sent.map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
+    Ok(output.e_tag)
 }
 
 /// Uploads a small in-memory object and checks it on the server.
 pub async fn put_and_verify(dest: &Destination, body: Bytes) -> Result<Uploaded, BackupError> {
     let mut digests = Digests::new();
     digests.update(&body);
-    put_object(dest, body).await?;
-    verify(dest, digests, None).await
+    let etag = put_object(dest, body).await?;
+    verify(dest, digests, None, etag).await
 }
 
 /// A read error of the compressed stream: the source's own error, whose message already
