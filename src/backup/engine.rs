@@ -218,6 +218,7 @@ async fn write_folder(
             client: client.clone(),
             source: PARTIAL_NAME.to_owned(),
             sign_payload: s3::signs_payload(target),
+            storage: target.storage.clone(),
             bucket: target.bucket.clone(),
             key: format!("{folder}/{PARTIAL_NAME}"),
         };
@@ -229,6 +230,7 @@ async fn write_folder(
         client: client.clone(),
         source: MANIFEST_NAME.to_owned(),
         sign_payload: s3::signs_payload(target),
+        storage: target.storage.clone(),
         bucket: target.bucket.clone(),
         key: format!("{folder}/{MANIFEST_NAME}"),
     };
@@ -275,6 +277,7 @@ async fn back_up_source(
         client: client.clone(),
         source: spec.name.clone(),
         sign_payload: s3::signs_payload(target),
+        storage: target.storage.clone(),
         bucket: target.bucket.clone(),
         key: key.clone(),
     };

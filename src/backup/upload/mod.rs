@@ -21,6 +21,7 @@ use self::abort::AbortGuard;
 use self::buffers::{BufferPool, parts_in_flight, read_part};
 use self::verify::{Digests, crc32_base64, verify};
 use super::error::{BackupError, S3Failure};
+use super::job::StorageOptions;
 use super::part_size::PartSizer;
 use super::progress::Reporter;
 
@@ -32,6 +33,8 @@ pub struct Destination {
     pub source: String,
     /// Whether request bodies are signed (SHA-256) in addition to their CRC32.
     pub sign_payload: bool,
+    /// The storage class and server-side encryption every object is written with.
+    pub storage: StorageOptions,
     pub bucket: String,
     pub key: String,
 }
@@ -90,6 +93,9 @@ where
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .content_type("application/zstd")
+        .set_storage_class(dest.storage.s3_storage_class())
+        .set_server_side_encryption(dest.storage.s3_encryption())
+        .set_ssekms_key_id(dest.storage.kms_key_id())
         .send()
         .await
         .map_err(|err| dest.s3_error("starting multipart upload of", S3Failure::from_sdk(&err)))?;
@@ -309,6 +315,9 @@ pub async fn put_object(dest: &Destination, body: Bytes) -> Result<Option<String
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(crc)
+        .set_storage_class(dest.storage.s3_storage_class())
+        .set_server_side_encryption(dest.storage.s3_encryption())
+        .set_ssekms_key_id(dest.storage.kms_key_id())
         .body(ByteStream::from(body));
     let sent = if dest.sign_payload {
         request.send().await
