@@ -2,6 +2,7 @@
 # Installs and starts what the tests need on a Debian or Ubuntu machine, then returns:
 #   packages  zstd sqlite3 postgresql postgresql-client mariadb-server mariadb-client
 #             chromium chromium-driver (only those whose tools are missing)
+#   python    moto[server] 5.2.5 or later (pip), an S3 server some tests start themselves
 #   servers   PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and MariaDB on
 #             127.0.0.1:3306 (root, no password), started if they are not running.
 # Safe to run again: what is already there is left as it is.
@@ -21,6 +22,31 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root apt-get update -qq
     as_root apt-get install -y -qq zstd sqlite3 postgresql postgresql-client mariadb-server \
         mariadb-client chromium chromium-driver >/dev/null
+fi
+
+# moto in server mode. 5.2.1 answers CompleteMultipartUpload with a root element the AWS SDK
+# for Rust rejects; 5.2.5 answers as S3 does.
+moto_ready() {
+    python3 - <<'PY' >/dev/null 2>&1
+import importlib.metadata as metadata, sys
+import flask, flask_cors, moto.server  # the server extra
+version = tuple(int(part) for part in metadata.version("moto").split(".")[:3])
+sys.exit(0 if version >= (5, 2, 5) else 1)
+PY
+}
+if ! moto_ready; then
+    echo "test setup: installing moto[server]"
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        as_root apt-get update -qq
+        as_root apt-get install -y -qq python3-pip >/dev/null
+    fi
+    pip_install() {
+        PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-input "$@" 'moto[server]>=5.2.5'
+    }
+    # A distribution's Python may refuse installs outside a virtual environment (PEP 668).
+    pip_install </dev/null || pip_install --break-system-packages </dev/null
+    command -v pyenv >/dev/null 2>&1 && pyenv rehash
+    moto_ready
 fi
 
 # PostgreSQL on 127.0.0.1:5432, user postgres without a password (trust), as the tests expect.

@@ -7,7 +7,7 @@ use sqlx::SqlitePool;
 
 use crate::backup::restore::{BackupChoice, Request, RestoreJob, SourceChoice};
 use crate::backup::verify::VerifyJob;
-use crate::backup::{Job, S3Target, SourceSpec};
+use crate::backup::{Job, S3Target, SourceSpec, StorageOptions};
 use crate::crypto::{MasterKey, Slot, purpose};
 use crate::db::settings::SettingsError;
 use crate::db::sources::Source;
@@ -76,6 +76,10 @@ pub fn target(settings: &Settings, key: &MasterKey) -> Result<S3Target, JobError
         path_style: settings.path_style,
         prefix: settings.prefix.as_str().to_owned(),
         max_parts: S3Target::DEFAULT_MAX_PARTS,
+        storage: StorageOptions {
+            storage_class: settings.storage_class.clone(),
+            encryption: settings.server_side_encryption.clone(),
+        },
     })
 }
 

@@ -1058,3 +1058,40 @@ async fn the_server_stopping_mid_run_fails_it_and_leaves_no_object() {
     assert_eq!(open.len(), 1);
     assert!(abort_line.contains(&open[0]), "{abort_line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_object_without_a_reported_checksum_is_checked_by_size_and_etag() {
+    // The in-process server gives no checksum for a multipart object: the log says what
+    // was checked instead.
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let data = work.path().join("data");
+    std::fs::create_dir(&data).expect("dir");
+    random_file(&data.join("scan.bin"), 9 * 1024 * 1024);
+    let (reporter, received) = recording_reporter();
+
+    run_backup(
+        &job(
+            s3.target(&bucket, ""),
+            vec![source(
+                "scans",
+                SourceKind::Directory,
+                data.to_string_lossy(),
+            )],
+        ),
+        &reporter,
+    )
+    .await
+    .expect("backup succeeds");
+
+    drop(reporter);
+    assert_eq!(s3.hooks.parts_count(), 2);
+    let lines = log_lines(received);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("scans:") && line.contains("size and ETag checked")),
+        "{lines:?}"
+    );
+}

@@ -284,6 +284,7 @@ async fn the_notifier_reports_runs_the_runner_finishes() {
             path_style: true,
             prefix: String::new(),
             max_parts: 10_000,
+            storage: Default::default(),
         },
         sources: vec![
             s3_backup::backup::SourceSpec::parse(

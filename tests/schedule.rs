@@ -498,6 +498,7 @@ async fn stuck_job(world: &World) -> Job {
             path_style: true,
             prefix: String::new(),
             max_parts: S3Target::DEFAULT_MAX_PARTS,
+            storage: Default::default(),
         },
         sources: vec![
             SourceSpec::parse("files", SourceKind::Directory, &files.display().to_string())

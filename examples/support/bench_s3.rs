@@ -18,5 +18,6 @@ pub fn target(
         path_style: true,
         prefix: prefix.to_owned(),
         max_parts: S3Target::DEFAULT_MAX_PARTS,
+        storage: Default::default(),
     })
 }

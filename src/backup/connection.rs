@@ -138,12 +138,16 @@ pub async fn test_connection(target: &S3Target) -> Result<ConnectionReport, Conn
         .await
         .map_err(|err| classify(&S3Failure::from_sdk(&err), ProblemKind::ListDenied))?;
 
+    // Written as backups are, so that a class or a key the provider refuses shows here.
     let key = target.key(PROBE_NAME);
     client
         .put_object()
         .bucket(&target.bucket)
         .key(&key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .set_storage_class(target.storage.s3_storage_class())
+        .set_server_side_encryption(target.storage.s3_encryption())
+        .set_ssekms_key_id(target.storage.kms_key_id())
         .body(ByteStream::from_static(b"s3-backup connection test\n"))
         .send()
         .await

@@ -276,6 +276,7 @@ mod tests {
             path_style: false,
             prefix: prefix.into(),
             max_parts: S3Target::DEFAULT_MAX_PARTS,
+            storage: Default::default(),
         }
     }
 

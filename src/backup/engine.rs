@@ -20,7 +20,7 @@ use super::manifest::{FailedSource, MANIFEST_NAME, Manifest, PARTIAL_NAME, Store
 use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
 use super::retention::{self, RetentionReport};
-use super::upload::{self, Destination};
+use super::upload::{self, Check, Destination};
 use super::{s3, sources};
 use crate::lang::Message;
 
@@ -160,13 +160,14 @@ async fn write_folder(
         let key = format!("{folder}/{}", spec.object_name());
         attempted.push(key.clone());
         match back_up_source(client, job, folder, spec, sizer, reporter).await {
-            Ok((object, checksum_verified)) => {
+            Ok((object, check)) => {
                 reporter.log(
                     LogLevel::Info,
-                    Message::new(if checksum_verified {
-                        "run.log.stored_checked"
-                    } else {
-                        "run.log.stored_size_only"
+                    Message::new(match check {
+                        Check::FullCrc32 => "run.log.stored_full_crc32",
+                        Check::CompositeCrc32 => "run.log.stored_composite_crc32",
+                        Check::SizeAndEtag => "run.log.stored_size_etag",
+                        Check::SizeOnly => "run.log.stored_size_only",
                     })
                     .with("source", &spec.name)
                     .with("read", object.source_bytes)
@@ -217,6 +218,7 @@ async fn write_folder(
             client: client.clone(),
             source: PARTIAL_NAME.to_owned(),
             sign_payload: s3::signs_payload(target),
+            storage: target.storage.clone(),
             bucket: target.bucket.clone(),
             key: format!("{folder}/{PARTIAL_NAME}"),
         };
@@ -228,6 +230,7 @@ async fn write_folder(
         client: client.clone(),
         source: MANIFEST_NAME.to_owned(),
         sign_payload: s3::signs_payload(target),
+        storage: target.storage.clone(),
         bucket: target.bucket.clone(),
         key: format!("{folder}/{MANIFEST_NAME}"),
     };
@@ -258,7 +261,7 @@ async fn back_up_source(
     spec: &SourceSpec,
     sizer: PartSizer,
     reporter: &Reporter,
-) -> Result<(StoredObject, bool), BackupError> {
+) -> Result<(StoredObject, Check), BackupError> {
     let target = &job.target;
     let stream = sources::open(spec, &job.leave_out, reporter).await?;
     let source_bytes = Arc::new(AtomicU64::new(0));
@@ -276,6 +279,7 @@ async fn back_up_source(
         client: client.clone(),
         source: spec.name.clone(),
         sign_payload: s3::signs_payload(target),
+        storage: target.storage.clone(),
         bucket: target.bucket.clone(),
         key: key.clone(),
     };
@@ -291,7 +295,7 @@ async fn back_up_source(
         // Complete: the upload waited for the source to be done.
         contents: stream.facts.contents(),
     };
-    Ok((object, uploaded.checksum_verified))
+    Ok((object, uploaded.check))
 }
 
 /// Counts the bytes read from a source, for the run's progress and the manifest.

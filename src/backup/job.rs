@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::settings::{Invalid, SourceKind, SourceLocation};
+use crate::settings::{Invalid, ServerSideEncryption, SourceKind, SourceLocation, StorageClass};
 
 /// Where backups go.
 #[derive(Clone, PartialEq, Eq)]
@@ -20,6 +20,39 @@ pub struct S3Target {
     pub prefix: String,
     /// Most parts one multipart upload may have (10,000 on AWS, less on some providers).
     pub max_parts: u32,
+    pub storage: StorageOptions,
+}
+
+/// How every object is stored: its class, and the encryption asked of the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageOptions {
+    /// `None`: the bucket's default class.
+    pub storage_class: Option<StorageClass>,
+    pub encryption: ServerSideEncryption,
+}
+
+impl StorageOptions {
+    /// The `x-amz-storage-class` of every upload, if any.
+    pub fn s3_storage_class(&self) -> Option<aws_sdk_s3::types::StorageClass> {
+        self.storage_class
+            .as_ref()
+            .map(|class| aws_sdk_s3::types::StorageClass::from(class.as_str()))
+    }
+
+    /// The `x-amz-server-side-encryption` of every upload, if any.
+    pub fn s3_encryption(&self) -> Option<aws_sdk_s3::types::ServerSideEncryption> {
+        use aws_sdk_s3::types::ServerSideEncryption as Sse;
+        match self.encryption {
+            ServerSideEncryption::None => None,
+            ServerSideEncryption::Aes256 => Some(Sse::Aes256),
+            ServerSideEncryption::Kms(_) => Some(Sse::AwsKms),
+        }
+    }
+
+    /// The KMS key of every upload, if one is named.
+    pub fn kms_key_id(&self) -> Option<String> {
+        self.encryption.kms_key().map(|key| key.as_str().to_owned())
+    }
 }
 
 impl S3Target {
@@ -56,6 +89,7 @@ impl fmt::Debug for S3Target {
             .field("path_style", &self.path_style)
             .field("prefix", &self.prefix)
             .field("max_parts", &self.max_parts)
+            .field("storage", &self.storage)
             .finish()
     }
 }
@@ -125,6 +159,7 @@ mod tests {
             path_style: false,
             prefix: String::new(),
             max_parts: 10_000,
+            storage: Default::default(),
         };
         assert!(!format!("{target:?}").contains("very-secret"));
         let source = SourceSpec::parse(
@@ -147,6 +182,7 @@ mod tests {
             path_style: false,
             prefix: String::new(),
             max_parts: 10_000,
+            storage: Default::default(),
         };
         assert_eq!(target.key("x"), "x");
         assert_eq!(target.folder_prefix(), "");

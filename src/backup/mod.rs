@@ -25,7 +25,7 @@ pub use connection::{ConnectionNote, ConnectionProblem, ConnectionReport, test_c
 pub use debris::{DebrisReport, DebrisWarning};
 pub use engine::{BackupOutcome, RunFolder, run_backup};
 pub use error::{BackupError, S3Failure};
-pub use job::{Job, S3Target, SourceSpec};
+pub use job::{Job, S3Target, SourceSpec, StorageOptions};
 pub use manifest::{Manifest, StoredObject};
 pub use progress::{Progress, ProgressSnapshot, Reporter};
 pub use retention::{RetentionReport, RetentionWarning};

@@ -69,6 +69,7 @@ mod tests {
             path_style: false,
             prefix: String::new(),
             max_parts: 10_000,
+            storage: Default::default(),
         }
     }
 

@@ -8,8 +8,8 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, SealedScratchServer, Settings, TimeOfDay, TimeZone,
-    VerifySchedule, Weekday, optional,
+    KeyPrefix, KmsKeyId, MonthDay, Region, SealedScratchServer, ServerSideEncryption, Settings,
+    SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,9 @@ struct Row {
     region: String,
     path_style: bool,
     backup_path: String,
+    storage_class: String,
+    server_side_encryption: String,
+    sse_kms_key_id: String,
     frequency: String,
     backup_time: String,
     backup_weekday: String,
@@ -71,6 +74,18 @@ fn whole(value: i64, invalid: &'static str) -> Result<u32, Invalid> {
 
 impl Row {
     fn parse(self) -> Result<Settings, SettingsError> {
+        let sse_mode = field(
+            Field::ServerSideEncryption,
+            SseMode::parse(&self.server_side_encryption),
+        )?;
+        let kms_key = field(
+            Field::SseKmsKeyId,
+            optional(&self.sse_kms_key_id, KmsKeyId::parse),
+        )?;
+        let server_side_encryption = field(
+            Field::SseKmsKeyId,
+            ServerSideEncryption::new(sse_mode, kms_key),
+        )?;
         Ok(Settings {
             enabled: self.enabled,
             access_key_id: field(
@@ -85,6 +100,11 @@ impl Row {
             region: field(Field::Region, Region::parse(&self.region))?,
             path_style: self.path_style,
             prefix: field(Field::BackupPath, KeyPrefix::parse(&self.backup_path))?,
+            storage_class: field(
+                Field::StorageClass,
+                optional(&self.storage_class, StorageClass::parse),
+            )?,
+            server_side_encryption,
             frequency: field(Field::Frequency, Frequency::parse(&self.frequency))?,
             time: field(Field::BackupTime, TimeOfDay::parse(&self.backup_time))?,
             weekday: field(Field::BackupWeekday, Weekday::parse(&self.backup_weekday))?,
@@ -130,6 +150,7 @@ impl Row {
 
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
+    storage_class, server_side_encryption, sse_kms_key_id,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
     backup_limit, verify_schedule, scratch_server, scratch_server_shown, notify_language,
     updated_at, schedule_saved_at
@@ -186,7 +207,8 @@ pub async fn update<T, E>(
             frequency = ?11, backup_time = ?12, backup_weekday = ?13, backup_monthday = ?14,
             cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18,
             notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21,
-            verify_schedule = ?22, scratch_server = ?23, scratch_server_shown = ?24
+            verify_schedule = ?22, scratch_server = ?23, scratch_server_shown = ?24,
+            storage_class = ?25, server_side_encryption = ?26, sse_kms_key_id = ?27
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -224,6 +246,17 @@ pub async fn update<T, E>(
         new.scratch_server
             .as_ref()
             .map(|server| server.shown.clone()),
+    )
+    .bind(
+        new.storage_class
+            .as_ref()
+            .map_or("", |class| class.as_str()),
+    )
+    .bind(new.server_side_encryption.mode().as_str())
+    .bind(
+        new.server_side_encryption
+            .kms_key()
+            .map_or("", |key| key.as_str()),
     )
     .execute(&mut *tx)
     .await
@@ -290,6 +323,10 @@ mod tests {
             region: Region::parse("fr-par").unwrap_or_default(),
             path_style: true,
             prefix: KeyPrefix::parse("site/db").unwrap_or_default(),
+            storage_class: StorageClass::parse("STANDARD_IA").ok(),
+            server_side_encryption: ServerSideEncryption::Kms(
+                KmsKeyId::parse("alias/backups").ok(),
+            ),
             frequency: Frequency::Weekly,
             time: TimeOfDay::new(3, 45).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::parse("friday").unwrap_or(Weekday::MONDAY),
@@ -329,6 +366,12 @@ mod tests {
             ("endpoint_url", "ftp://nope", Field::EndpointUrl),
             ("timezone", "Mars/Olympus", Field::Timezone),
             ("frequency", "fortnightly", Field::Frequency),
+            ("storage_class", "glacier ir", Field::StorageClass),
+            (
+                "server_side_encryption",
+                "SSE-C",
+                Field::ServerSideEncryption,
+            ),
         ] {
             let restore = sqlx::query_scalar::<_, String>(&format!(
                 "SELECT CAST({column} AS TEXT) FROM settings WHERE id = 1"
@@ -420,6 +463,16 @@ mod tests {
                     region: Region::parse(&region).unwrap_or_default(),
                     path_style: path,
                     prefix: KeyPrefix::parse(&prefix).unwrap_or_default(),
+                    storage_class: StorageClass::parse(
+                        ["", "STANDARD_IA", "GLACIER_IR"][(limit % 3) as usize],
+                    )
+                    .ok(),
+                    server_side_encryption: match (limit / 3) % 4 {
+                        0 => ServerSideEncryption::None,
+                        1 => ServerSideEncryption::Aes256,
+                        2 => ServerSideEncryption::Kms(None),
+                        _ => ServerSideEncryption::Kms(KmsKeyId::parse("alias/backups").ok()),
+                    },
                     frequency: Frequency::ALL[frequency],
                     time: TimeOfDay::new(hour, minute).unwrap_or(TimeOfDay::MIDNIGHT),
                     weekday: Weekday::ALL[weekday],

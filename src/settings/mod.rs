@@ -22,9 +22,11 @@ mod region;
 mod schedule;
 mod scratch_server;
 mod secret_destination;
+mod server_side_encryption;
 mod smtp;
 mod source_location;
 mod source_name;
+mod storage_class;
 mod time_zone;
 mod verify_schedule;
 
@@ -47,9 +49,11 @@ pub use scratch_server::{ScratchServer, SealedScratchServer};
 pub use secret_destination::{
     RetypeSecret, SecretDestination, StoredSecret, resolve as resolve_secret,
 };
+pub use server_side_encryption::{KmsKeyId, ServerSideEncryption, SseMode};
 pub use smtp::{Sender, SmtpHost, SmtpPort, SmtpSecurity};
 pub use source_location::SourceLocation;
 pub use source_name::SourceName;
+pub use storage_class::{SUGGESTED_STORAGE_CLASSES, StorageClass};
 pub use time_zone::TimeZone;
 pub use verify_schedule::VerifySchedule;
 

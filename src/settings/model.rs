@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, KeyPrefix,
-    MissingPart, MonthDay, Region, Schedule, SealedScratchServer, TimeOfDay, TimeZone,
-    VerifySchedule, Weekday,
+    MissingPart, MonthDay, Region, Schedule, SealedScratchServer, ServerSideEncryption,
+    StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday,
 };
 use crate::lang::Lang;
 
@@ -24,6 +24,9 @@ pub enum Field {
     Region,
     PathStyle,
     BackupPath,
+    StorageClass,
+    ServerSideEncryption,
+    SseKmsKeyId,
     Frequency,
     BackupTime,
     BackupWeekday,
@@ -38,7 +41,7 @@ pub enum Field {
 
 impl Field {
     /// In the form's order.
-    pub const ALL: [Field; 20] = [
+    pub const ALL: [Field; 23] = [
         Self::Enabled,
         Self::AccessKeyId,
         Self::SecretAccessKey,
@@ -49,6 +52,9 @@ impl Field {
         Self::Region,
         Self::PathStyle,
         Self::BackupPath,
+        Self::StorageClass,
+        Self::ServerSideEncryption,
+        Self::SseKmsKeyId,
         Self::Frequency,
         Self::BackupTime,
         Self::BackupWeekday,
@@ -74,6 +80,9 @@ impl Field {
             Self::Region => "region",
             Self::PathStyle => "path_style",
             Self::BackupPath => "backup_path",
+            Self::StorageClass => "storage_class",
+            Self::ServerSideEncryption => "server_side_encryption",
+            Self::SseKmsKeyId => "sse_kms_key_id",
             Self::Frequency => "frequency",
             Self::BackupTime => "backup_time",
             Self::BackupWeekday => "backup_weekday",
@@ -146,6 +155,9 @@ pub struct Settings {
     pub region: Region,
     pub path_style: bool,
     pub prefix: KeyPrefix,
+    /// `None`: the bucket's default class.
+    pub storage_class: Option<StorageClass>,
+    pub server_side_encryption: ServerSideEncryption,
     pub frequency: Frequency,
     pub time: TimeOfDay,
     pub weekday: Weekday,
@@ -181,6 +193,8 @@ impl Default for Settings {
             region: Region::default(),
             path_style: false,
             prefix: KeyPrefix::default(),
+            storage_class: None,
+            server_side_encryption: ServerSideEncryption::None,
             frequency: Frequency::None,
             time: TimeOfDay::new(2, 0).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::MONDAY,
@@ -273,6 +287,13 @@ impl Settings {
             Field::Region => self.region != other.region,
             Field::PathStyle => self.path_style != other.path_style,
             Field::BackupPath => self.prefix != other.prefix,
+            Field::StorageClass => self.storage_class != other.storage_class,
+            Field::ServerSideEncryption => {
+                self.server_side_encryption.mode() != other.server_side_encryption.mode()
+            }
+            Field::SseKmsKeyId => {
+                self.server_side_encryption.kms_key() != other.server_side_encryption.kms_key()
+            }
             Field::Frequency => self.frequency != other.frequency,
             Field::BackupTime => self.time != other.time,
             Field::BackupWeekday => self.weekday != other.weekday,

@@ -15,7 +15,8 @@ use crate::db::changes::{self, Change};
 use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, MonthDay, Region, ScratchServer, SealedScratchServer, SecretKey, Settings,
+    KeyPrefix, KmsKeyId, MonthDay, Region, SUGGESTED_STORAGE_CLASSES, ScratchServer,
+    SealedScratchServer, SecretKey, ServerSideEncryption, Settings, SseMode, StorageClass,
     StoredSecret, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
 };
 use crate::web::error::WebError;
@@ -49,6 +50,9 @@ pub struct SettingsPage {
     pub weekdays: &'static [&'static str],
     pub verify_schedules: &'static [&'static str],
     pub regions: &'static [&'static str],
+    pub storage_classes: &'static [&'static str],
+    /// Each server-side encryption choice: its form value and the catalog key of its label.
+    pub sse_modes: &'static [(&'static str, &'static str)],
     pub timezones: Vec<&'static str>,
     /// The next automatic backup, in the settings' time zone.
     pub next_run: Option<String>,
@@ -62,6 +66,11 @@ pub struct ConnectionResult {
     pub messages: Vec<String>,
 }
 
+const SSE_MODES: [(&str, &str); 3] = [
+    ("none", "settings.sse_none"),
+    ("AES256", "settings.sse_aes256"),
+    ("aws:kms", "settings.sse_kms"),
+];
 const FREQUENCIES: [&str; 6] = ["none", "hourly", "daily", "weekly", "monthly", "cron"];
 const VERIFY_SCHEDULES: [&str; 4] = ["never", "after_backup", "weekly", "monthly"];
 const WEEKDAYS: [&str; 7] = [
@@ -114,6 +123,8 @@ impl SettingsPage {
             weekdays: &WEEKDAYS,
             verify_schedules: &VERIFY_SCHEDULES,
             regions: &REGIONS,
+            storage_classes: &SUGGESTED_STORAGE_CLASSES,
+            sse_modes: &SSE_MODES,
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
             next_run: next_run_text(state, stored),
@@ -149,6 +160,21 @@ fn form_from_stored(stored: &Settings) -> FormState {
     form.set("region", stored.region.as_str());
     form.set_flag("path_style", stored.path_style);
     form.set("backup_path", stored.prefix.as_str());
+    form.set(
+        "storage_class",
+        stored.storage_class.as_ref().map_or("", |c| c.as_str()),
+    );
+    form.set(
+        "server_side_encryption",
+        stored.server_side_encryption.mode().as_str(),
+    );
+    form.set(
+        "sse_kms_key_id",
+        stored
+            .server_side_encryption
+            .kms_key()
+            .map_or("", |key| key.as_str()),
+    );
     form.set("frequency", stored.frequency.as_str());
     form.set("backup_time", stored.time.to_string());
     form.set("backup_weekday", stored.weekday.as_str());
@@ -189,6 +215,11 @@ pub struct SettingsForm {
     pub region: String,
     pub path_style: Option<String>,
     pub backup_path: String,
+    /// Absent from older forms and clients: the stored value stays (empty is the default).
+    pub storage_class: Option<String>,
+    /// Absent from older forms and clients: the stored value and key stay.
+    pub server_side_encryption: String,
+    pub sse_kms_key_id: String,
     pub frequency: String,
     pub backup_time: String,
     pub backup_weekday: String,
@@ -231,6 +262,9 @@ impl SettingsForm {
         form.set("region", &self.region);
         form.set_flag("path_style", self.path_style.is_some());
         form.set("backup_path", &self.backup_path);
+        form.set("storage_class", self.storage_class.as_deref().unwrap_or(""));
+        form.set("server_side_encryption", &self.server_side_encryption);
+        form.set("sse_kms_key_id", &self.sse_kms_key_id);
         form.set("frequency", &self.frequency);
         form.set("backup_time", &self.backup_time);
         form.set("backup_weekday", &self.backup_weekday);
@@ -259,6 +293,10 @@ pub struct ParsedForm {
     pub region: Option<Region>,
     pub path_style: bool,
     pub prefix: Option<KeyPrefix>,
+    /// `None` when refused or left out; `Some(None)` for the bucket's default.
+    pub storage_class: Option<Option<StorageClass>>,
+    /// `None` when refused or left out.
+    pub server_side_encryption: Option<ServerSideEncryption>,
     pub frequency: Option<Frequency>,
     pub time: Option<TimeOfDay>,
     pub weekday: Option<Weekday>,
@@ -339,6 +377,11 @@ pub fn parse_form(
     let endpoint = form.check(lang, "endpoint_url", Endpoint::parse(&input.endpoint_url));
     let region = form.check(lang, "region", Region::parse(&input.region));
     let prefix = form.check(lang, "backup_path", KeyPrefix::parse(&input.backup_path));
+    let storage_class = input
+        .storage_class
+        .as_deref()
+        .and_then(|class| form.check(lang, "storage_class", optional(class, StorageClass::parse)));
+    let server_side_encryption = parse_encryption(input, lang, form);
     let frequency = form.check(lang, "frequency", Frequency::parse(&input.frequency));
     let time = schedule_part(
         form,
@@ -403,6 +446,8 @@ pub fn parse_form(
             }
         };
     ParsedForm {
+        storage_class,
+        server_side_encryption,
         verify_schedule,
         scratch_server,
         enabled: input.enabled.is_some(),
@@ -424,6 +469,29 @@ pub fn parse_form(
         backup_files: input.backup_files.is_some(),
         backup_limit,
     }
+}
+
+/// The encryption choice and its key; the key's message goes beside the key.
+fn parse_encryption(
+    input: &SettingsForm,
+    lang: Lang,
+    form: &mut FormState,
+) -> Option<ServerSideEncryption> {
+    if input.server_side_encryption.is_empty() {
+        return None;
+    }
+    let mode = form.check(
+        lang,
+        "server_side_encryption",
+        SseMode::parse(&input.server_side_encryption),
+    );
+    let key = form.check(
+        lang,
+        "sse_kms_key_id",
+        optional(&input.sse_kms_key_id, KmsKeyId::parse),
+    );
+    let (mode, key) = (mode?, key?);
+    form.check(lang, "sse_kms_key_id", ServerSideEncryption::new(mode, key))
 }
 
 impl ParsedForm {
@@ -455,6 +523,14 @@ impl ParsedForm {
             region: self.region.clone().unwrap_or_else(|| old.region.clone()),
             path_style: self.path_style,
             prefix: self.prefix.clone().unwrap_or_else(|| old.prefix.clone()),
+            storage_class: self
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| old.storage_class.clone()),
+            server_side_encryption: self
+                .server_side_encryption
+                .clone()
+                .unwrap_or_else(|| old.server_side_encryption.clone()),
             frequency: self.frequency.unwrap_or(old.frequency),
             time: self.time.unwrap_or(old.time),
             weekday: self.weekday.unwrap_or(old.weekday),

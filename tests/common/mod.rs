@@ -4,6 +4,7 @@
 
 pub mod databases;
 pub mod fake_postgres;
+pub mod moto;
 pub mod s3;
 pub mod smtp;
 pub mod tree;
@@ -229,7 +230,19 @@ impl TestApp {
         prefix: &str,
         extra: &[(&str, &str)],
     ) {
-        let endpoint = s3.endpoint.as_str().trim_end_matches('/').to_owned();
+        self.save_settings_at(&s3.endpoint, bucket, prefix, extra)
+            .await;
+    }
+
+    /// The same, for any S3 server at `endpoint` (the in-process one's credentials).
+    pub async fn save_settings_at(
+        &self,
+        endpoint: &url::Url,
+        bucket: &str,
+        prefix: &str,
+        extra: &[(&str, &str)],
+    ) {
+        let endpoint = endpoint.as_str().trim_end_matches('/').to_owned();
         let base = [
             ("access_key_id", s3::ACCESS_KEY),
             ("secret_access_key", s3::SECRET_KEY),

@@ -759,5 +759,6 @@ fn target_at(endpoint: &url::Url, bucket: &str, prefix: &str) -> S3Target {
         path_style: true,
         prefix: prefix.to_owned(),
         max_parts: S3Target::DEFAULT_MAX_PARTS,
+        storage: Default::default(),
     }
 }

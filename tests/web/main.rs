@@ -18,4 +18,5 @@ mod settings;
 mod settings_model;
 mod slow_clients;
 mod sources;
+mod storage_options;
 mod verify;

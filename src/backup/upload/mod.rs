@@ -1,10 +1,12 @@
 //! Streams one object to S3: a single checksummed PUT when it fits in one part, otherwise a
 //! multipart upload with a bounded number of parts in flight, aborted on any failure. The
-//! object is then checked on the server (size, and CRC32 where the server reports it).
+//! object is then checked on the server (size, and the CRC32 or ETag the server reports).
 
 mod abort;
 mod buffers;
 mod verify;
+
+pub use self::verify::Check;
 
 use std::future::Future;
 
@@ -19,6 +21,7 @@ use self::abort::AbortGuard;
 use self::buffers::{BufferPool, parts_in_flight, read_part};
 use self::verify::{Digests, crc32_base64, verify};
 use super::error::{BackupError, S3Failure};
+use super::job::StorageOptions;
 use super::part_size::PartSizer;
 use super::progress::Reporter;
 
@@ -30,6 +33,8 @@ pub struct Destination {
     pub source: String,
     /// Whether request bodies are signed (SHA-256) in addition to their CRC32.
     pub sign_payload: bool,
+    /// The storage class and server-side encryption every object is written with.
+    pub storage: StorageOptions,
     pub bucket: String,
     pub key: String,
 }
@@ -39,8 +44,8 @@ pub struct Destination {
 pub struct Uploaded {
     pub size: u64,
     pub sha256: String,
-    /// Whether the server reported a checksum that matched (not only the size).
-    pub checksum_verified: bool,
+    /// What the server's answer allowed to check.
+    pub check: Check,
 }
 
 impl Destination {
@@ -76,9 +81,9 @@ where
     digests.update(&first);
     if first.len() < first_size {
         source_done.await?;
-        put_object(dest, first).await?;
+        let etag = put_object(dest, first).await?;
         reporter.progress().add_uploaded(digests.size);
-        return verify(dest, digests, None).await;
+        return verify(dest, digests, None, etag).await;
     }
 
     let created = dest
@@ -88,6 +93,9 @@ where
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .content_type("application/zstd")
+        .set_storage_class(dest.storage.s3_storage_class())
+        .set_server_side_encryption(dest.storage.s3_encryption())
+        .set_ssekms_key_id(dest.storage.kms_key_id())
         .send()
         .await
         .map_err(|err| dest.s3_error("starting multipart upload of", S3Failure::from_sdk(&err)))?;
@@ -120,9 +128,9 @@ where
             let result = complete(dest, &upload_id, parts).await;
             // Once completion was attempted, the upload is either an object or still open.
             match result {
-                Ok(part_crcs) => {
+                Ok((part_crcs, etag)) => {
                     guard.disarm();
-                    verify(dest, digests, Some(part_crcs)).await
+                    verify(dest, digests, Some(part_crcs), etag).await
                 }
                 Err(err) => {
                     guard.abort().await;
@@ -267,17 +275,19 @@ async fn upload_part(
         .build())
 }
 
-/// Completes the upload; returns the parts' CRC32s in order, for verification.
+/// Completes the upload; returns the parts' CRC32s in order and the object's ETag, for
+/// verification.
 async fn complete(
     dest: &Destination,
     upload_id: &str,
     parts: Vec<CompletedPart>,
-) -> Result<Vec<String>, BackupError> {
+) -> Result<(Vec<String>, Option<String>), BackupError> {
     let crcs = parts
         .iter()
         .map(|part| part.checksum_crc32.clone().unwrap_or_default())
         .collect();
-    dest.client
+    let output = dest
+        .client
         .complete_multipart_upload()
         .bucket(&dest.bucket)
         .key(&dest.key)
@@ -292,11 +302,11 @@ async fn complete(
         .map_err(|err| {
             dest.s3_error("completing multipart upload of", S3Failure::from_sdk(&err))
         })?;
-    Ok(crcs)
+    Ok((crcs, output.e_tag))
 }
 
-/// A single checksummed PUT (small objects and the manifest).
-pub async fn put_object(dest: &Destination, body: Bytes) -> Result<(), BackupError> {
+/// A single checksummed PUT (small objects and the manifest); returns the object's ETag.
+pub async fn put_object(dest: &Destination, body: Bytes) -> Result<Option<String>, BackupError> {
     let crc = crc32_base64(crc32fast::hash(&body));
     let request = dest
         .client
@@ -305,22 +315,25 @@ pub async fn put_object(dest: &Destination, body: Bytes) -> Result<(), BackupErr
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(crc)
+        .set_storage_class(dest.storage.s3_storage_class())
+        .set_server_side_encryption(dest.storage.s3_encryption())
+        .set_ssekms_key_id(dest.storage.kms_key_id())
         .body(ByteStream::from(body));
     let sent = if dest.sign_payload {
         request.send().await
     } else {
         request.customize().disable_payload_signing().send().await
     };
-    sent.map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
-    Ok(())
+    let output = sent.map_err(|err| dest.s3_error("uploading", S3Failure::from_sdk(&err)))?;
+    Ok(output.e_tag)
 }
 
 /// Uploads a small in-memory object and checks it on the server.
 pub async fn put_and_verify(dest: &Destination, body: Bytes) -> Result<Uploaded, BackupError> {
     let mut digests = Digests::new();
     digests.update(&body);
-    put_object(dest, body).await?;
-    verify(dest, digests, None).await
+    let etag = put_object(dest, body).await?;
+    verify(dest, digests, None, etag).await
 }
 
 /// A read error of the compressed stream: the source's own error, whose message already
