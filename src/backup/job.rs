@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::settings::{Invalid, SourceKind, SourceLocation};
+use crate::settings::{Invalid, Recipients, SourceKind, SourceLocation};
 
 /// Where backups go.
 #[derive(Clone, PartialEq, Eq)]
@@ -108,6 +108,19 @@ pub struct Job {
     /// Paths a directory source never archives, wherever it meets them: the application's
     /// data directory, whose master key must not travel beside the secrets it decrypts.
     pub leave_out: Vec<PathBuf>,
+    /// The age public keys every object is encrypted for; `None` stores them unencrypted.
+    pub encryption: Option<Recipients>,
+}
+
+impl Job {
+    /// The object's file name for `spec` in this job: `main.sql.zst`, or `main.sql.zst.age`
+    /// when encrypted.
+    pub fn object_name(&self, spec: &SourceSpec) -> String {
+        match self.encryption {
+            Some(_) => format!("{}{}", spec.object_name(), super::encryption::SUFFIX),
+            None => spec.object_name(),
+        }
+    }
 }
 
 #[cfg(test)]
