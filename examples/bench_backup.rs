@@ -29,6 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sources,
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     };
     let outcome = run_backup(&job, &Reporter::detached()).await?;
     for object in &outcome.objects {

@@ -34,6 +34,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
             to: Some(PathBuf::from(to)),
             replace: false,
         },
+        identities: Vec::new(),
     };
     let report = restore(&job, &Reporter::detached(), &CancellationToken::new()).await?;
     let mut code = ExitCode::SUCCESS;

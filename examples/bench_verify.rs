@@ -32,6 +32,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         backup: BackupChoice::Latest,
         instance: "bench".into(),
         scratch,
+        identities: Vec::new(),
     };
     let report = verify(&job, 1, &Reporter::detached(), &CancellationToken::new()).await?;
     let mut code = ExitCode::SUCCESS;

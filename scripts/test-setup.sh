@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need on a Debian or Ubuntu machine, then returns:
-#   packages  zstd sqlite3 postgresql postgresql-client mariadb-server mariadb-client
+#   packages  age zstd sqlite3 postgresql postgresql-client mariadb-server mariadb-client
 #             chromium chromium-driver (only those whose tools are missing)
 #   python    moto[server] 5.2.5 or later (pip), an S3 server some tests start themselves
 #   servers   PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and MariaDB on
@@ -14,13 +14,13 @@ as_root() {
 }
 
 missing=()
-for tool in zstd sqlite3 pg_dump psql pg_ctlcluster mariadb mariadb-dump mariadbd chromium chromedriver; do
+for tool in age zstd sqlite3 pg_dump psql pg_ctlcluster mariadb mariadb-dump mariadbd chromium chromedriver; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test setup: installing packages for: ${missing[*]}"
     as_root apt-get update -qq
-    as_root apt-get install -y -qq zstd sqlite3 postgresql postgresql-client mariadb-server \
+    as_root apt-get install -y -qq age zstd sqlite3 postgresql postgresql-client mariadb-server \
         mariadb-client chromium chromium-driver >/dev/null
 fi
 

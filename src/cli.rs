@@ -111,6 +111,10 @@ pub struct RestoreArgs {
     /// MariaDB dump drops and recreates each of its tables.
     #[arg(long)]
     pub replace: bool,
+    /// An age identity file (`AGE-SECRET-KEY-1…`, as `age-keygen` writes it) that decrypts
+    /// an encrypted backup; may be given more than once.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
     #[command(flatten)]
     pub data: DataDir,
 }
@@ -120,6 +124,10 @@ pub struct VerifyArgs {
     /// The backup's folder name (`2026-11-24T020000Z`), or `latest` for the newest complete one.
     #[arg(default_value = "latest")]
     pub backup: String,
+    /// An age identity file (`AGE-SECRET-KEY-1…`, as `age-keygen` writes it) that decrypts
+    /// an encrypted backup; may be given more than once.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
     #[command(flatten)]
     pub data: DataDir,
 }

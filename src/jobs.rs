@@ -116,6 +116,8 @@ pub async fn load(pool: &SqlitePool, key: &MasterKey, data_dir: &Path) -> Result
         sources,
         backup_limit: settings.backup_limit.get(),
         leave_out: vec![data_dir.to_owned()],
+        // The settings do not offer encryption yet.
+        encryption: None,
     })
 }
 
@@ -159,6 +161,8 @@ pub async fn verify_job(
         backup,
         instance: key.instance().to_owned(),
         scratch,
+        // Given by whoever asks, when the backup is encrypted.
+        identities: Vec::new(),
     })
 }
 
@@ -180,5 +184,6 @@ pub async fn restore_job(
         target,
         configured,
         request,
+        identities: Vec::new(),
     })
 }

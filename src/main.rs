@@ -173,6 +173,7 @@ async fn list(data: DataDir) -> Result<ExitCode, String> {
 async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
     use s3_backup::backup::restore::{BackupChoice, Request, RestoreError, SourceChoice};
     let config = Config::new(([127, 0, 0, 1], 0).into(), args.data.data_dir);
+    let identities = read_identities(&args.identities).await?;
     let state = app::open_state(config).await.map_err(|e| e.to_string())?;
     let request = Request {
         backup: BackupChoice::parse(&args.backup),
@@ -181,9 +182,10 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
         replace: args.replace,
     };
     let all = request.source == SourceChoice::All;
-    let job = jobs::restore_job(&state.pool, &state.key, request)
+    let mut job = jobs::restore_job(&state.pool, &state.key, request)
         .await
         .map_err(|e| format!("cannot start the restore: {e}"))?;
+    job.identities = identities;
     let summary = showing_progress(
         &state.runner,
         state.runner.restore_to_end(Trigger::Cli, job),
@@ -223,13 +225,31 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
     })
 }
 
+/// The age identities of `--identity` files, each parsed (a refusal names the file).
+async fn read_identities(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<s3_backup::settings::Identity>, String> {
+    let mut identities = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| format!("cannot read the identity file {}: {e}", path.display()))?;
+        let identity = s3_backup::settings::Identity::parse(&text)
+            .map_err(|invalid| format!("{}: {}", path.display(), invalid.message("en")))?;
+        identities.push(identity);
+    }
+    Ok(identities)
+}
+
 async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     use s3_backup::backup::restore::BackupChoice;
     let config = Config::new(([127, 0, 0, 1], 0).into(), args.data.data_dir);
+    let identities = read_identities(&args.identities).await?;
     let state = app::open_state(config).await.map_err(|e| e.to_string())?;
-    let job = jobs::verify_job(&state.pool, &state.key, BackupChoice::parse(&args.backup))
+    let mut job = jobs::verify_job(&state.pool, &state.key, BackupChoice::parse(&args.backup))
         .await
         .map_err(|e| format!("cannot start the verification: {e}"))?;
+    job.identities = identities;
     let summary = showing_progress(&state.runner, state.runner.verify_to_end(Trigger::Cli, job))
         .await
         .map_err(|e| e.to_string())?;

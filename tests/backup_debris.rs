@@ -322,6 +322,7 @@ async fn cleaning_without_permission_warns_and_the_backup_still_succeeds() {
         ],
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     };
     let summary = Runner::new(pool.clone())
         .run_to_end(Trigger::Cli, job)

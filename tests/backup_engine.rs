@@ -235,6 +235,7 @@ fn job(target: s3_backup::backup::S3Target, sources: Vec<SourceSpec>) -> Job {
         sources,
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     }
 }
 
@@ -730,6 +731,7 @@ async fn a_new_backup_of_every_kind_verifies_against_the_contents_it_records() {
             // Its scratch databases are dropped by no other test.
             instance: format!("{:08x}", rand::random::<u32>()),
             scratch: None,
+            identities: Vec::new(),
         },
         1,
         &Reporter::detached(),

@@ -82,6 +82,7 @@ async fn back_up_and_restore(total: usize) {
         ],
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     };
     let outcome = run_backup(&job, &reporter)
         .await

@@ -46,6 +46,7 @@ async fn back_up(s3: &TestS3, bucket: &str, source: &SourceSpec, limit: u32) -> 
             sources: vec![source.clone()],
             backup_limit: limit,
             leave_out: Vec::new(),
+            encryption: None,
         },
         &Reporter::detached(),
     )
@@ -139,6 +140,7 @@ async fn a_failed_run_deletes_nothing() {
             sources: vec![missing],
             backup_limit: 1,
             leave_out: Vec::new(),
+            encryption: None,
         },
         &Reporter::detached(),
     )
@@ -232,6 +234,7 @@ async fn retention_never_runs_after_a_partial_run() {
             sources: vec![sqlite_source(dir.path()), missing],
             backup_limit: 1,
             leave_out: Vec::new(),
+            encryption: None,
         },
         &Reporter::detached(),
     )

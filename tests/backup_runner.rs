@@ -40,6 +40,7 @@ async fn setup() -> Setup {
         ],
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     };
     Setup {
         runner: Runner::new(pool.clone()),

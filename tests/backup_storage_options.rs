@@ -115,6 +115,7 @@ async fn kms_encryption_with_a_named_key_reaches_every_object() {
         ],
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     };
 
     run_backup(&job, &Reporter::detached())
@@ -153,6 +154,7 @@ async fn without_storage_options_objects_get_the_servers_defaults() {
         ],
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     };
 
     run_backup(&job, &Reporter::detached())

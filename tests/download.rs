@@ -52,6 +52,7 @@ impl Stored {
             sha256: hex::encode(Sha256::digest(&compressed)),
             source_bytes: plain.len() as u64,
             contents: None,
+            encryption: None,
         };
         let stored = Stored {
             s3,
@@ -102,9 +103,17 @@ impl Stored {
             part_size: PART,
             in_flight: 3,
         };
-        download::open_with(&self.s3.client, &target, &self.object, form, None, ranges)
-            .await
-            .expect("the download starts")
+        download::open_with(
+            &self.s3.client,
+            &target,
+            &self.object,
+            form,
+            None,
+            ranges,
+            &[],
+        )
+        .await
+        .expect("the download starts")
     }
 }
 

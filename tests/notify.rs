@@ -296,6 +296,7 @@ async fn the_notifier_reports_runs_the_runner_finishes() {
         ],
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     };
 
     let run = runner.start(Trigger::Manual, job).await.expect("start");

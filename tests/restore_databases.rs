@@ -49,6 +49,7 @@ impl Installation {
             sources: vec![SourceSpec::parse(name, server.kind(), url).expect("a valid source")],
             backup_limit: 0,
             leave_out: Vec::new(),
+            encryption: None,
         };
         let outcome = run_backup(&job, &Reporter::detached())
             .await
@@ -73,6 +74,7 @@ impl Installation {
             sha256: hex::encode(Sha256::digest(&stored)),
             source_bytes: sql.len() as u64,
             contents: None,
+            encryption: None,
         };
         self.put(&key, stored).await;
         let manifest = Manifest::new(Utc::now(), Utc::now(), vec![object], Vec::new());

@@ -72,6 +72,7 @@ impl Installation {
                 .collect(),
             backup_limit: 0,
             leave_out: Vec::new(),
+            encryption: None,
         };
         let outcome = run_backup(&job, &Reporter::detached())
             .await
@@ -100,6 +101,7 @@ impl Installation {
             sha256: sha256.map_or_else(|| hex::encode(Sha256::digest(&stored)), str::to_owned),
             source_bytes: archive.len() as u64,
             contents: None,
+            encryption: None,
         };
         self.put(&key, stored).await;
         let manifest = Manifest::new(Utc::now(), Utc::now(), vec![object], Vec::new());

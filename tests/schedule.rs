@@ -506,6 +506,7 @@ async fn stuck_job(world: &World) -> Job {
         ],
         backup_limit: 0,
         leave_out: Vec::new(),
+        encryption: None,
     }
 }
 

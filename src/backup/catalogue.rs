@@ -21,9 +21,11 @@ pub struct ListedObject {
 }
 
 impl ListedObject {
-    /// The source it holds, by the name the engine gives objects (`<source>.<ext>.zst`).
+    /// The source it holds, by the name the engine gives objects (`<source>.<ext>.zst`,
+    /// `.zst.age` when encrypted).
     pub fn source(&self) -> Option<&str> {
-        let stem = self.name.strip_suffix(".zst")?;
+        let name = self.name.strip_suffix(super::encryption::SUFFIX);
+        let stem = name.unwrap_or(&self.name).strip_suffix(".zst")?;
         ["sql", "sqlite3", "tar"]
             .iter()
             .find_map(|ext| stem.strip_suffix(&format!(".{ext}")))

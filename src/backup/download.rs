@@ -17,10 +17,12 @@ use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
+use super::encryption::{self, DecryptError};
 use super::error::S3Failure;
 use super::job::S3Target;
 use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
 use super::progress::Progress;
+use crate::settings::Identity;
 pub use parts::Ranges;
 use resume::{Body, ObjectRest, Resuming, Retry};
 
@@ -35,6 +37,8 @@ pub enum DownloadError {
         key: String,
         failure: S3Failure,
     },
+    #[error(transparent)]
+    Decrypt(#[from] DecryptError),
     #[error("s3://{bucket}/{key} is not a manifest this app can read: {detail}")]
     Manifest {
         bucket: String,
@@ -90,31 +94,43 @@ pub async fn manifest(
 /// How an object is handed over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
-    /// The stored bytes (`.zst`).
+    /// The stored bytes (`.zst`, `.zst.age`).
     Stored,
-    /// Decompressed (`.sql`, `.sqlite3`, `.tar`).
+    /// Decrypted and decompressed (`.sql`, `.sqlite3`, `.tar`).
     Plain,
 }
 
-/// `object` streamed from the bucket, its size and SHA-256 checked as it streams.
+/// `object` streamed from the bucket, its size and SHA-256 checked as it streams. An
+/// encrypted object opens `Plain` only with `open_counted`'s identities.
 pub async fn open(
     client: &Client,
     target: &S3Target,
     object: &StoredObject,
     form: Form,
 ) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
-    open_counted(client, target, object, form, None).await
+    open_counted(client, target, object, form, None, &[]).await
 }
 
-/// Like `open`, adding the stored bytes read to `progress` as they come.
+/// Like `open`, adding the stored bytes read to `progress` as they come, and decrypting
+/// an encrypted object `Plain` with one of `identities`.
 pub async fn open_counted(
     client: &Client,
     target: &S3Target,
     object: &StoredObject,
     form: Form,
     progress: Option<&Arc<Progress>>,
+    identities: &[Identity],
 ) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
-    open_with(client, target, object, form, progress, Ranges::DEFAULT).await
+    open_with(
+        client,
+        target,
+        object,
+        form,
+        progress,
+        Ranges::DEFAULT,
+        identities,
+    )
+    .await
 }
 
 /// Like `open_counted`, reading an object larger than one part in `ranges`' parts.
@@ -125,23 +141,31 @@ pub async fn open_with(
     form: Form,
     progress: Option<&Arc<Progress>>,
     ranges: Ranges,
+    identities: &[Identity],
 ) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
+    let encryption = object.encryption.as_ref().filter(|_| form == Form::Plain);
+    if let Some(encryption) = encryption {
+        // Before anything is downloaded.
+        encryption::require_identity(encryption, &object.key, identities)?;
+    }
     let body = body(client, target, object, ranges).await?;
     let counted = Counted {
         inner: body,
         progress: progress.cloned(),
     };
     let checked = Checked::new(counted, object.size, &object.sha256, object.key.clone());
-    Ok(match form {
-        Form::Stored => Box::new(checked),
-        Form::Plain => {
-            let mut decoder = ZstdDecoder::new(BufReader::with_capacity(READ_BUFFER, checked));
-            // Read on to the object's end after its frame: that is where the check's verdict
-            // comes (a frame ends before the bytes after it are looked at).
-            decoder.multiple_members(true);
-            Box::new(decoder)
+    let compressed: Box<dyn AsyncRead + Send + Unpin> = match (form, encryption) {
+        (Form::Stored, _) => return Ok(Box::new(checked)),
+        (Form::Plain, None) => Box::new(checked),
+        (Form::Plain, Some(encryption)) => {
+            Box::new(encryption::decrypt(checked, encryption, &object.key, identities).await?)
         }
-    })
+    };
+    let mut decoder = ZstdDecoder::new(BufReader::with_capacity(READ_BUFFER, compressed));
+    // Read on to the object's end after its frame: that is where the check's verdict
+    // comes (a frame ends before the bytes after it are looked at).
+    decoder.multiple_members(true);
+    Ok(Box::new(decoder))
 }
 
 /// The stored bytes of `object`: one GET, or parts side by side when it is larger than one.

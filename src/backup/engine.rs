@@ -21,7 +21,7 @@ use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
 use super::retention::{self, RetentionReport};
 use super::upload::{self, Check, Destination};
-use super::{s3, sources};
+use super::{encryption, s3, sources};
 use crate::lang::Message;
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
@@ -157,7 +157,7 @@ async fn write_folder(
     let mut last_error = None;
     for spec in &job.sources {
         reporter.progress().set_source(Some(&spec.name));
-        let key = format!("{folder}/{}", spec.object_name());
+        let key = format!("{folder}/{}", job.object_name(spec));
         attempted.push(key.clone());
         match back_up_source(client, job, folder, spec, sizer, reporter).await {
             Ok((object, check)) => {
@@ -274,7 +274,19 @@ async fn back_up_source(
     // different threads, and zstd's worker mode would double the memory (its jobs buffer
     // 8 MiB each) for no gain in wall time (measured in BENCHMARKS.md).
     let compressed = ZstdEncoder::with_quality(counted, Level::Precise(ZSTD_LEVEL));
-    let key = format!("{folder}/{}", spec.object_name());
+    // Encrypted after compression (ciphertext does not compress), before the upload hashes
+    // what it stores.
+    let stored: Box<dyn AsyncRead + Send + Unpin> = match &job.encryption {
+        Some(recipients) => Box::new(encryption::encrypt(compressed, recipients).map_err(
+            |cause| BackupError::Source {
+                source_name: spec.name.clone(),
+                step: "encrypting with age".to_owned(),
+                cause,
+            },
+        )?),
+        None => Box::new(compressed),
+    };
+    let key = format!("{folder}/{}", job.object_name(spec));
     let dest = Destination {
         client: client.clone(),
         source: spec.name.clone(),
@@ -283,7 +295,7 @@ async fn back_up_source(
         bucket: target.bucket.clone(),
         key: key.clone(),
     };
-    let uploaded = upload::upload_stream(&dest, sizer, compressed, stream.done, reporter).await?;
+    let uploaded = upload::upload_stream(&dest, sizer, stored, stream.done, reporter).await?;
     drop(stream.keep_alive);
     let object = StoredObject {
         source: spec.name.clone(),
@@ -294,6 +306,7 @@ async fn back_up_source(
         source_bytes: source_bytes.load(Ordering::Relaxed),
         // Complete: the upload waited for the source to be done.
         contents: stream.facts.contents(),
+        encryption: job.encryption.as_ref().map(encryption::describe),
     };
     Ok((object, uploaded.check))
 }

@@ -4,7 +4,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::settings::{Invalid, ServerSideEncryption, SourceKind, SourceLocation, StorageClass};
+use crate::settings::{
+    Invalid, Recipients, ServerSideEncryption, SourceKind, SourceLocation, StorageClass,
+};
 
 /// Where backups go.
 #[derive(Clone, PartialEq, Eq)]
@@ -142,6 +144,19 @@ pub struct Job {
     /// Paths a directory source never archives, wherever it meets them: the application's
     /// data directory, whose master key must not travel beside the secrets it decrypts.
     pub leave_out: Vec<PathBuf>,
+    /// The age public keys every object is encrypted for; `None` stores them unencrypted.
+    pub encryption: Option<Recipients>,
+}
+
+impl Job {
+    /// The object's file name for `spec` in this job: `main.sql.zst`, or `main.sql.zst.age`
+    /// when encrypted.
+    pub fn object_name(&self, spec: &SourceSpec) -> String {
+        match self.encryption {
+            Some(_) => format!("{}{}", spec.object_name(), super::encryption::SUFFIX),
+            None => spec.object_name(),
+        }
+    }
 }
 
 #[cfg(test)]

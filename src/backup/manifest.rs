@@ -45,6 +45,17 @@ pub struct StoredObject {
     /// What a verification can check later (manifest format 2; absent before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contents: Option<Contents>,
+    /// How the stored bytes are encrypted (after compression); absent when they are not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+/// An object's encryption: the format (`age`) and the public keys it was encrypted for.
+/// Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    pub format: String,
+    pub recipients: Vec<String>,
 }
 
 /// What an object held when it was made, recorded so a verification can compare.
@@ -140,6 +151,7 @@ mod tests {
         assert_eq!(manifest.objects.len(), 1);
         assert_eq!(manifest.objects[0].source_bytes, 56789);
         assert_eq!(manifest.objects[0].contents, None);
+        assert_eq!(manifest.objects[0].encryption, None);
         assert!(manifest.failed.is_empty());
     }
 
@@ -157,6 +169,7 @@ mod tests {
                 content_bytes: Some(12),
                 ..Contents::default()
             }),
+            encryption: None,
         };
         let now = Utc::now();
         let manifest = Manifest::new(now, now, vec![object], Vec::new());

@@ -21,7 +21,7 @@ use super::restore::database::{self, Target};
 use super::restore::stream::{Origin, drain};
 use super::restore::{BackupChoice, Reading, RestoreError, configured_source};
 use crate::lang::Message;
-use crate::settings::{DatabaseUrl, ScratchServer, SourceKind};
+use crate::settings::{DatabaseUrl, Identity, ScratchServer, SourceKind};
 
 /// Scratch databases are named `s3backup_verify_<instance>_<run>_<n>`: recognisable, never
 /// a source's, and never another installation's.
@@ -38,6 +38,8 @@ pub struct VerifyJob {
     pub instance: String,
     /// Where dumps whose source is not configured here are test-restored.
     pub scratch: Option<ScratchServer>,
+    /// The age identities that decrypt an encrypted backup; none for one in clear.
+    pub identities: Vec<Identity>,
 }
 
 impl VerifyJob {
@@ -148,6 +150,7 @@ pub async fn verify(
         s3,
         progress,
         cancel,
+        identities: &job.identities,
     };
     let mut checks = Vec::new();
     for (index, object) in manifest.objects.iter().enumerate() {
@@ -466,6 +469,7 @@ mod tests {
             sha256: "00".into(),
             source_bytes: 10,
             contents,
+            encryption: None,
         }
     }
 

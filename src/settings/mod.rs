@@ -4,6 +4,7 @@
 use std::fmt;
 
 mod account;
+mod age;
 mod backup_limit;
 mod bucket;
 mod calendar;
@@ -31,6 +32,7 @@ mod time_zone;
 mod verify_schedule;
 
 pub use account::{NewPassword, Username};
+pub use age::{Identity, Recipients};
 pub use backup_limit::BackupLimit;
 pub use bucket::BucketName;
 pub use calendar::{MonthDay, TimeOfDay, Weekday};

@@ -17,6 +17,7 @@ async fn backed_up(s3: &TestS3, bucket: &str, files: &std::path::Path) -> String
             sources: vec![source],
             backup_limit: 0,
             leave_out: Vec::new(),
+            encryption: None,
         },
         &Reporter::detached(),
     )
@@ -403,6 +404,7 @@ async fn a_cancelled_database_restore_leaves_no_new_database_and_blocks_nothing_
             sources: vec![spec],
             backup_limit: 0,
             leave_out: Vec::new(),
+            encryption: None,
         },
         &Reporter::detached(),
     )
@@ -515,6 +517,7 @@ async fn restoring_a_whole_backup_from_the_page_brings_back_each_kind() {
                 .collect(),
             backup_limit: 0,
             leave_out: Vec::new(),
+            encryption: None,
         },
         &Reporter::detached(),
     )

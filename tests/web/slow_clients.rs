@@ -242,6 +242,7 @@ async fn with_a_large_backup(
             sources: vec![source],
             backup_limit: 0,
             leave_out: Vec::new(),
+            encryption: None,
         },
         &Reporter::detached(),
     )

@@ -140,6 +140,7 @@ impl World {
                     .collect(),
                 backup_limit: 0,
                 leave_out: Vec::new(),
+                encryption: None,
             },
             &Reporter::detached(),
         )

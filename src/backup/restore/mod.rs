@@ -30,10 +30,11 @@ use crate::lang::Message;
 
 use super::catalogue::{self, Backup};
 use super::download::{self, Form};
+use super::encryption;
 use super::job::S3Target;
 use super::manifest::{FailedSource, StoredObject};
 use crate::backup::job::SourceSpec;
-use crate::settings::SourceKind;
+use crate::settings::{Identity, SourceKind};
 
 /// Which backup to restore from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +166,8 @@ pub struct RestoreJob {
     pub target: S3Target,
     pub configured: Vec<SourceSpec>,
     pub request: Request,
+    /// The age identities that decrypt an encrypted backup; none for one in clear.
+    pub identities: Vec<Identity>,
 }
 
 /// Restores the objects the job's request names, one after the other, reporting progress
@@ -229,6 +232,7 @@ pub async fn restore(
         s3,
         progress,
         cancel,
+        identities: &job.identities,
     };
     let mut outcomes = Vec::new();
     for object in objects {
@@ -297,12 +301,18 @@ pub(crate) struct Reading<'a> {
     pub s3: &'a S3Target,
     pub progress: &'a Arc<Progress>,
     pub cancel: &'a CancellationToken,
+    pub identities: &'a [Identity],
 }
 
 impl Reading<'_> {
     /// The object as stored, read to its end: whether it matches the manifest. Its bytes
     /// count towards the progress, whose total grows by its size.
     pub async fn check(&self, object: &StoredObject) -> Result<(), RestoreError> {
+        if let Some(encryption) = &object.encryption {
+            // A missing identity is known before the whole object is read.
+            encryption::require_identity(encryption, &object.key, self.identities)
+                .map_err(download::DownloadError::from)?;
+        }
         self.progress.add_total(object.size);
         let origin = Origin::of(self.s3, object);
         let mut stored = self.open(object, Form::Stored).await?;
@@ -317,7 +327,12 @@ impl Reading<'_> {
         object: &StoredObject,
         form: Form,
     ) -> Result<Box<dyn tokio::io::AsyncRead + Send + Unpin>, RestoreError> {
-        Ok(download::open_counted(self.client, self.s3, object, form, Some(self.progress)).await?)
+        let progress = Some(self.progress);
+        let identities = self.identities;
+        Ok(
+            download::open_counted(self.client, self.s3, object, form, progress, identities)
+                .await?,
+        )
     }
 
     /// Runs `work` unless the restore is cancelled first.
