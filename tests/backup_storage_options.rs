@@ -11,7 +11,7 @@ use rand::RngCore;
 use common::TestApp;
 use common::moto::Moto;
 use s3_backup::backup::{Job, Reporter, SourceSpec, StorageOptions, run_backup};
-use s3_backup::settings::{KmsKeyId, ServerSideEncryption, SourceKind, StorageClass};
+use s3_backup::settings::{Identity, KmsKeyId, ServerSideEncryption, SourceKind, StorageClass};
 
 const PREFIX: &str = "erp";
 
@@ -211,4 +211,61 @@ async fn test_connection_writes_as_backups_do_and_shows_a_refused_class() {
     let (status, answer) = test_connection(&app, &moto, &bucket, "HIGH_PERF").await;
     assert_eq!(status, 422, "{answer}");
     assert!(answer.contains("storage class"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_object_says_what_it_holds_in_its_content_type() {
+    let moto = Moto::start().await;
+    let bucket = moto.new_bucket().await;
+    let work = tempfile::tempdir().expect("work dir");
+    // Larger than one part: a multipart upload; the manifest is a single PUT.
+    let plain = random_dir(work.path(), "plain", 9 * 1024 * 1024);
+    let secret = random_dir(work.path(), "secret", 1024);
+    let directory = |name: &str, dir: &Path| {
+        SourceSpec::parse(name, SourceKind::Directory, dir.to_str().expect("utf-8"))
+            .expect("a valid source")
+    };
+    let stored = |prefix: &'static str, sources: Vec<SourceSpec>, encrypted: bool| {
+        let job = Job {
+            target: moto.target(&bucket, prefix),
+            sources,
+            backup_limit: 0,
+            leave_out: Vec::new(),
+            encryption: encrypted.then(|| Identity::generate().recipients()),
+        };
+        async move {
+            run_backup(&job, &Reporter::detached())
+                .await
+                .expect("the backup succeeds");
+        }
+    };
+    stored(PREFIX, vec![directory("plain", &plain)], false).await;
+    stored("sealed", vec![directory("secret", &secret)], true).await;
+
+    let mut seen = Vec::new();
+    for prefix in [PREFIX, "sealed"] {
+        for key in moto.keys(&bucket, prefix).await {
+            let head = moto
+                .client
+                .head_object()
+                .bucket(&bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("head object");
+            seen.push((key, head.content_type().unwrap_or("(none)").to_owned()));
+        }
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    for (key, content_type) in &seen {
+        let expected = if key.ends_with(".json") {
+            "application/json"
+        } else if key.ends_with(".tar.zst.age") {
+            "application/octet-stream"
+        } else {
+            assert!(key.ends_with(".tar.zst"), "{key}");
+            "application/zstd"
+        };
+        assert_eq!(content_type, expected, "{key}");
+    }
 }

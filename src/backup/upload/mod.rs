@@ -39,6 +39,20 @@ pub struct Destination {
     pub key: String,
 }
 
+impl Destination {
+    /// The object's media type, from its name: a manifest is JSON, an encrypted object is
+    /// opaque bytes, the rest are zstd streams.
+    pub fn content_type(&self) -> &'static str {
+        if self.key.ends_with(".json") {
+            "application/json"
+        } else if self.key.ends_with(".age") {
+            "application/octet-stream"
+        } else {
+            "application/zstd"
+        }
+    }
+}
+
 /// What was stored and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uploaded {
@@ -92,7 +106,7 @@ where
         .bucket(&dest.bucket)
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
-        .content_type("application/zstd")
+        .content_type(dest.content_type())
         .set_storage_class(dest.storage.s3_storage_class())
         .set_server_side_encryption(dest.storage.s3_encryption())
         .set_ssekms_key_id(dest.storage.kms_key_id())
@@ -315,6 +329,7 @@ pub async fn put_object(dest: &Destination, body: Bytes) -> Result<Option<String
         .key(&dest.key)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(crc)
+        .content_type(dest.content_type())
         .set_storage_class(dest.storage.s3_storage_class())
         .set_server_side_encryption(dest.storage.s3_encryption())
         .set_ssekms_key_id(dest.storage.kms_key_id())
