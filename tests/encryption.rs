@@ -407,3 +407,37 @@ fn a_malformed_recipient_is_refused_naming_its_line() {
     assert!(refused.message("en").contains("line 2: age1typo"));
     assert!(refused.message("fr").contains("ligne 2: age1typo"));
 }
+
+/// Runs `sql` on the PostgreSQL server as its superuser.
+fn postgres_admin(sql: &str) {
+    let status = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-qAtc", sql])
+        .stdout(Stdio::null())
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "{sql}");
+}
+
+#[tokio::test]
+async fn a_missing_identity_is_said_before_a_database_is_created() {
+    let databases = Databases::new(Server::Postgres);
+    let name = databases.create_source();
+    let world = World::new().await;
+    let source = SourceSpec::parse("erp", SourceKind::Postgres, &Server::Postgres.url(&name))
+        .expect("a source");
+    world.back_up(source).await;
+    // A role that may not create databases: any attempt to create one would say so instead.
+    let role = format!("s3b_nocreate_{:08x}", rand::random::<u32>());
+    postgres_admin(&format!("CREATE ROLE {role} LOGIN NOCREATEDB"));
+    let to = format!("postgresql://{role}@127.0.0.1:5432/{name}_new");
+
+    let report = world.restore("erp", Path::new(&to), Vec::new()).await;
+    postgres_admin(&format!("DROP ROLE {role}"));
+
+    let error = report.outcomes[0]
+        .result
+        .as_ref()
+        .expect_err("no identity")
+        .to_string();
+    assert!(error.contains("give its identity file"), "{error}");
+}

@@ -147,6 +147,7 @@ pub async fn restore(
     replace: bool,
 ) -> Result<String, RestoreError> {
     let origin = Origin::of(reading.s3, object);
+    reading.readable(object)?;
     let existed = target.exists().await?;
     if existed {
         if !replace {

@@ -308,17 +308,23 @@ impl Reading<'_> {
     /// The object as stored, read to its end: whether it matches the manifest. Its bytes
     /// count towards the progress, whose total grows by its size.
     pub async fn check(&self, object: &StoredObject) -> Result<(), RestoreError> {
-        if let Some(encryption) = &object.encryption {
-            // A missing identity is known before the whole object is read.
-            encryption::require_identity(encryption, &object.key, self.identities)
-                .map_err(download::DownloadError::from)?;
-        }
+        self.readable(object)?;
         self.progress.add_total(object.size);
         let origin = Origin::of(self.s3, object);
         let mut stored = self.open(object, Form::Stored).await?;
         drain(&mut stored)
             .await
             .map_err(|cause| origin.read(cause))?;
+        Ok(())
+    }
+
+    /// Whether `object` can be read in clear: an encrypted one needs an identity, and its
+    /// absence is known before anything is downloaded or created.
+    pub fn readable(&self, object: &StoredObject) -> Result<(), RestoreError> {
+        if let Some(encryption) = &object.encryption {
+            encryption::require_identity(encryption, &object.key, self.identities)
+                .map_err(download::DownloadError::from)?;
+        }
         Ok(())
     }
 
