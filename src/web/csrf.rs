@@ -25,6 +25,19 @@ use crate::web::session;
 const COOKIE_NAME: &str = "s3backup_csrf";
 
 /// Forms are small; anything larger than this is refused before parsing.
+/// How long a visitor's form token (login, setup) is taken: a form left open longer is
+/// answered with a fresh one to send again.
+const TOKEN_LIFETIME_SECS: u64 = 12 * 60 * 60;
+/// Random bytes of a visitor's token.
+const NONCE: usize = 24;
+
+/// Seconds since the Unix epoch (0 for a clock before it: every token is then too new).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// Compares secrets in time independent of where they differ.
@@ -68,40 +81,59 @@ impl Signer {
         mac
     }
 
-    /// A new token: random bytes and their signature.
+    /// A new token: random bytes, when it was made, and their signature.
     fn mint(&self) -> String {
-        let mut nonce = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut nonce);
+        self.mint_at(unix_now())
+    }
+
+    fn mint_at(&self, made: u64) -> String {
+        let mut body = [0u8; NONCE + 8];
+        rand::thread_rng().fill_bytes(&mut body[..NONCE]);
+        body[NONCE..].copy_from_slice(&made.to_be_bytes());
         let mut mac = self.mac();
-        mac.update(&nonce);
+        mac.update(&body);
         let signature = mac.finalize().into_bytes();
         format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(nonce),
+            URL_SAFE_NO_PAD.encode(body),
             URL_SAFE_NO_PAD.encode(signature)
         )
     }
 
-    /// Whether this server signed `token`.
+    /// Whether this server signed `token`, and not longer ago than a token lives.
     fn signed(&self, token: &str) -> bool {
-        let Some((nonce, signature)) = token.split_once('.') else {
+        self.signed_at(token, unix_now())
+    }
+
+    fn signed_at(&self, token: &str, now: u64) -> bool {
+        let Some((body, signature)) = token.split_once('.') else {
             return false;
         };
-        let (Ok(nonce), Ok(signature)) = (
-            URL_SAFE_NO_PAD.decode(nonce),
+        let (Ok(body), Ok(signature)) = (
+            URL_SAFE_NO_PAD.decode(body),
             URL_SAFE_NO_PAD.decode(signature),
         ) else {
             return false;
         };
+        let Some(made) = body
+            .get(NONCE..)
+            .and_then(|made| <[u8; 8]>::try_from(made).ok())
+            .map(u64::from_be_bytes)
+        else {
+            return false;
+        };
         let mut mac = self.mac();
-        mac.update(&nonce);
+        mac.update(&body);
+        // A minute of clock skew forward is forgiven; a token older than its life is not.
         mac.verify_slice(&signature).is_ok()
+            && made <= now.saturating_add(60)
+            && now.saturating_sub(made) <= TOKEN_LIFETIME_SECS
     }
 
     fn cookie(&self, token: &str) -> Option<HeaderValue> {
         let secure = if self.secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
-            "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+            "{COOKIE_NAME}={token}; Path=/; Max-Age={TOKEN_LIFETIME_SECS}; HttpOnly; SameSite=Strict{secure}"
         ))
         .ok()
     }
@@ -200,5 +232,38 @@ async fn checked(expected: Option<String>, request: Request, next: Next) -> Resp
             tracing::warn!(path = %parts.uri.path(), "POST refused: missing or wrong CSRF token");
             StatusCode::FORBIDDEN.into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(master: &MasterKey) -> Signer {
+        Signer::new(master, false)
+    }
+
+    #[test]
+    fn a_visitors_token_lives_twelve_hours_and_only_for_its_installation() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let master = MasterKey::load_or_create(&dir.path().join("master.key")).expect("key");
+        let other = MasterKey::load_or_create(&dir.path().join("other.key")).expect("key");
+        let made = 1_800_000_000;
+        let token = signer(&master).mint_at(made);
+
+        assert!(signer(&master).signed_at(&token, made));
+        assert!(signer(&master).signed_at(&token, made + TOKEN_LIFETIME_SECS));
+        assert!(!signer(&master).signed_at(&token, made + TOKEN_LIFETIME_SECS + 1));
+        assert!(
+            !signer(&master).signed_at(&token, made - 3600),
+            "made in the future"
+        );
+        assert!(!signer(&other).signed_at(&token, made));
+        let (body, signature) = token.split_once('.').expect("two parts");
+        let mut forged = URL_SAFE_NO_PAD.decode(body).expect("base64");
+        forged[NONCE..].copy_from_slice(&(made + 10 * TOKEN_LIFETIME_SECS).to_be_bytes());
+        let forged = format!("{}.{signature}", URL_SAFE_NO_PAD.encode(forged));
+        assert!(!signer(&master).signed_at(&forged, made + 10 * TOKEN_LIFETIME_SECS));
+        assert!(!signer(&master).signed_at("not.a-token", made));
     }
 }
