@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -155,19 +155,6 @@ impl VisitorToken {
     }
 }
 
-fn cookie_token(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE_NAME).then_some(value)
-        })
-}
-
 /// The token a POST must carry: the session's for a logged-in user, else the signed one
 /// of the visitor's cookie.
 async fn expected(session: Option<&Session>, cookie: Option<&str>) -> Option<String> {
@@ -181,7 +168,7 @@ async fn expected(session: Option<&Session>, cookie: Option<&str>) -> Option<Str
 
 /// Middleware: gives the request a visitor's token, and refuses a POST without its token.
 pub async fn verify(State(signer): State<Signer>, mut request: Request, next: Next) -> Response {
-    let cookie = cookie_token(&request)
+    let cookie = super::i18n::cookie_value(request.headers(), COOKIE_NAME)
         .filter(|token| signer.signed(token))
         .map(str::to_owned);
     let minted = cookie.is_none();

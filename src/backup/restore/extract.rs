@@ -16,13 +16,10 @@ use std::io::{Read, Write};
 use tar::{Archive, Entry, EntryType};
 
 use super::RestoreError;
-use super::stream::Origin;
+use super::stream::{BUFFER, Origin};
 
 /// Symlinks followed while checking where one points, before giving up on a loop.
 const MAX_HOPS: usize = 40;
-
-/// Bytes moved at once.
-const BUFFER: usize = 256 * 1024;
 
 /// Unpacks the archive `reader` holds into `root` (an empty directory), then reads the
 /// stream to its end: a clean end is the check's verdict that every byte was as stored.

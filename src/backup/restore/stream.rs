@@ -11,7 +11,7 @@ use super::RestoreError;
 use crate::backup::error::with_causes;
 
 /// Bytes moved at once.
-const BUFFER: usize = 256 * 1024;
+pub(super) const BUFFER: usize = 256 * 1024;
 
 /// Buffers a blocking reader may be behind its feed.
 const BUFFERS_AHEAD: usize = 8;

@@ -350,9 +350,12 @@ mod tests {
     async fn entry_paths(root: &Path) -> Vec<String> {
         let location = root.to_str().expect("a UTF-8 temp dir");
         let spec = SourceSpec::parse("files", SourceKind::Directory, location).expect("a source");
-        let mut stream = open(&spec, &[], &Reporter::detached())
-            .await
-            .expect("opens");
+        archive_paths(&archive_of(&spec, &Reporter::detached()).await).await
+    }
+
+    /// The whole archive of `spec`, its producer finished cleanly.
+    async fn archive_of(spec: &SourceSpec, reporter: &Reporter) -> Vec<u8> {
+        let mut stream = open(spec, &[], reporter).await.expect("opens");
         let mut archive = Vec::new();
         stream
             .reader
@@ -360,7 +363,7 @@ mod tests {
             .await
             .expect("archive");
         stream.done.await.expect("complete");
-        archive_paths(&archive).await
+        archive
     }
 
     async fn archive_paths(archive: &[u8]) -> Vec<String> {
@@ -401,14 +404,7 @@ mod tests {
         let reporter = Reporter::new(Default::default(), events);
         let spec = SourceSpec::parse("dev", SourceKind::Directory, "/dev").expect("a source");
 
-        let mut stream = open(&spec, &[], &reporter).await.expect("opens");
-        let mut archive = Vec::new();
-        stream
-            .reader
-            .read_to_end(&mut archive)
-            .await
-            .expect("archive");
-        stream.done.await.expect("complete");
+        let archive = archive_of(&spec, &reporter).await;
 
         let paths = archive_paths(&archive).await;
         assert!(
