@@ -8,8 +8,8 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, KmsKeyId, MonthDay, Region, SealedScratchServer, ServerSideEncryption, Settings,
-    SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
+    KeyPrefix, KmsKeyId, MonthDay, Recipients, Region, SealedScratchServer, ServerSideEncryption,
+    Settings, SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,10 @@ struct Row {
     storage_class: String,
     server_side_encryption: String,
     sse_kms_key_id: String,
+    encrypt_backups: bool,
+    age_recipients: String,
+    age_identity: Option<Vec<u8>>,
+    pending_age_identity: Option<Vec<u8>>,
     frequency: String,
     backup_time: String,
     backup_weekday: String,
@@ -105,6 +109,13 @@ impl Row {
                 optional(&self.storage_class, StorageClass::parse),
             )?,
             server_side_encryption,
+            encrypt_backups: self.encrypt_backups,
+            age_recipients: field(
+                Field::AgeRecipients,
+                optional(&self.age_recipients, Recipients::parse),
+            )?,
+            sealed_age_identity: self.age_identity,
+            sealed_pending_age_identity: self.pending_age_identity,
             frequency: field(Field::Frequency, Frequency::parse(&self.frequency))?,
             time: field(Field::BackupTime, TimeOfDay::parse(&self.backup_time))?,
             weekday: field(Field::BackupWeekday, Weekday::parse(&self.backup_weekday))?,
@@ -151,6 +162,7 @@ impl Row {
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
     storage_class, server_side_encryption, sse_kms_key_id,
+    encrypt_backups, age_recipients, age_identity, pending_age_identity,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
     backup_limit, verify_schedule, scratch_server, scratch_server_shown, notify_language,
     updated_at, schedule_saved_at
@@ -208,7 +220,9 @@ pub async fn update<T, E>(
             cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18,
             notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21,
             verify_schedule = ?22, scratch_server = ?23, scratch_server_shown = ?24,
-            storage_class = ?25, server_side_encryption = ?26, sse_kms_key_id = ?27
+            storage_class = ?25, server_side_encryption = ?26, sse_kms_key_id = ?27,
+            encrypt_backups = ?28, age_recipients = ?29, age_identity = ?30,
+            pending_age_identity = ?31
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -258,6 +272,15 @@ pub async fn update<T, E>(
             .kms_key()
             .map_or("", |key| key.as_str()),
     )
+    .bind(new.encrypt_backups)
+    .bind(
+        new.age_recipients
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    )
+    .bind(&new.sealed_age_identity)
+    .bind(&new.sealed_pending_age_identity)
     .execute(&mut *tx)
     .await
     .map_err(SettingsError::db("saving the settings"))?;
@@ -327,6 +350,15 @@ mod tests {
             server_side_encryption: ServerSideEncryption::Kms(
                 KmsKeyId::parse("alias/backups").ok(),
             ),
+            encrypt_backups: true,
+            age_recipients: Recipients::parse(&format!(
+                "{}\n{}",
+                crate::settings::Identity::generate().recipients(),
+                crate::settings::Identity::generate().recipients()
+            ))
+            .ok(),
+            sealed_age_identity: Some(vec![4, 5, 6]),
+            sealed_pending_age_identity: Some(vec![7]),
             frequency: Frequency::Weekly,
             time: TimeOfDay::new(3, 45).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::parse("friday").unwrap_or(Weekday::MONDAY),
@@ -372,6 +404,7 @@ mod tests {
                 "SSE-C",
                 Field::ServerSideEncryption,
             ),
+            ("age_recipients", "ssh-rsa AAAA", Field::AgeRecipients),
         ] {
             let restore = sqlx::query_scalar::<_, String>(&format!(
                 "SELECT CAST({column} AS TEXT) FROM settings WHERE id = 1"
@@ -473,6 +506,11 @@ mod tests {
                         2 => ServerSideEncryption::Kms(None),
                         _ => ServerSideEncryption::Kms(KmsKeyId::parse("alias/backups").ok()),
                     },
+                    encrypt_backups: limit % 5 == 0,
+                    age_recipients: (limit % 2 == 0)
+                        .then(|| crate::settings::Identity::generate().recipients()),
+                    sealed_age_identity: (limit % 3 == 0).then(|| vec![1; 8]),
+                    sealed_pending_age_identity: None,
                     frequency: Frequency::ALL[frequency],
                     time: TimeOfDay::new(hour, minute).unwrap_or(TimeOfDay::MIDNIGHT),
                     weekday: Weekday::ALL[weekday],

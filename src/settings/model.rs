@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, KeyPrefix,
-    MissingPart, MonthDay, Region, Schedule, SealedScratchServer, ServerSideEncryption,
+    MissingPart, MonthDay, Recipients, Region, Schedule, SealedScratchServer, ServerSideEncryption,
     StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday,
 };
 use crate::lang::Lang;
@@ -27,6 +27,8 @@ pub enum Field {
     StorageClass,
     ServerSideEncryption,
     SseKmsKeyId,
+    EncryptBackups,
+    AgeRecipients,
     Frequency,
     BackupTime,
     BackupWeekday,
@@ -41,7 +43,7 @@ pub enum Field {
 
 impl Field {
     /// In the form's order.
-    pub const ALL: [Field; 23] = [
+    pub const ALL: [Field; 25] = [
         Self::Enabled,
         Self::AccessKeyId,
         Self::SecretAccessKey,
@@ -55,6 +57,8 @@ impl Field {
         Self::StorageClass,
         Self::ServerSideEncryption,
         Self::SseKmsKeyId,
+        Self::EncryptBackups,
+        Self::AgeRecipients,
         Self::Frequency,
         Self::BackupTime,
         Self::BackupWeekday,
@@ -83,6 +87,8 @@ impl Field {
             Self::StorageClass => "storage_class",
             Self::ServerSideEncryption => "server_side_encryption",
             Self::SseKmsKeyId => "sse_kms_key_id",
+            Self::EncryptBackups => "encrypt_backups",
+            Self::AgeRecipients => "age_recipients",
             Self::Frequency => "frequency",
             Self::BackupTime => "backup_time",
             Self::BackupWeekday => "backup_weekday",
@@ -103,6 +109,14 @@ impl Field {
 
     pub fn label(self, lang: Lang) -> String {
         lang.t(&self.label_key())
+    }
+
+    /// The catalog key of the message beside this field when it is required and empty.
+    pub fn missing_key(self) -> &'static str {
+        match self {
+            Self::AgeRecipients => "invalid.age.encrypt_without_recipient",
+            _ => "invalid.required",
+        }
     }
 
     /// Whether the field decides when automatic backups run.
@@ -158,6 +172,15 @@ pub struct Settings {
     /// `None`: the bucket's default class.
     pub storage_class: Option<StorageClass>,
     pub server_side_encryption: ServerSideEncryption,
+    /// Client-side encryption: every object encrypted with age for `age_recipients`.
+    pub encrypt_backups: bool,
+    /// Kept when encryption is turned off, so turning it back on does not lose them.
+    pub age_recipients: Option<Recipients>,
+    /// The key pairs this app generated (an age identity file, newest first), sealed: they
+    /// decrypt its backups without asking. Never shown again once confirmed.
+    pub sealed_age_identity: Option<Vec<u8>>,
+    /// A key pair generated and shown to the admin, not yet confirmed as saved, sealed.
+    pub sealed_pending_age_identity: Option<Vec<u8>>,
     pub frequency: Frequency,
     pub time: TimeOfDay,
     pub weekday: Weekday,
@@ -195,6 +218,10 @@ impl Default for Settings {
             prefix: KeyPrefix::default(),
             storage_class: None,
             server_side_encryption: ServerSideEncryption::None,
+            encrypt_backups: false,
+            age_recipients: None,
+            sealed_age_identity: None,
+            sealed_pending_age_identity: None,
             frequency: Frequency::None,
             time: TimeOfDay::new(2, 0).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::MONDAY,
@@ -215,6 +242,13 @@ impl Default for Settings {
 impl Settings {
     pub fn has_secret(&self) -> bool {
         self.sealed_secret.is_some()
+    }
+
+    /// The recipients every new object is encrypted for; `None` when backups go in clear.
+    pub fn encryption(&self) -> Option<&Recipients> {
+        self.age_recipients
+            .as_ref()
+            .filter(|_| self.encrypt_backups)
     }
 
     /// The timing rule of the chosen frequency (manual for "none"), or the field it lacks.
@@ -241,9 +275,15 @@ impl Settings {
 
     /// Fields that must be filled while automatic backup is on and are not, in the form's
     /// order. Manual mode (frequency "None") needs the same: "Backup now" uses them.
+    /// Encryption without a recipient is missing one whether backups are on or not.
     pub fn missing_when_enabled(&self) -> Vec<Field> {
+        let no_recipient = self.encrypt_backups && self.age_recipients.is_none();
         if !self.enabled {
-            return Vec::new();
+            return if no_recipient {
+                vec![Field::AgeRecipients]
+            } else {
+                Vec::new()
+            };
         }
         let mut missing = Vec::new();
         if self.access_key_id.is_none() {
@@ -257,6 +297,9 @@ impl Settings {
         }
         if self.bucket.is_none() {
             missing.push(Field::Bucket);
+        }
+        if no_recipient {
+            missing.push(Field::AgeRecipients);
         }
         if let Err(field) = self.schedule() {
             missing.push(field);
@@ -293,6 +336,12 @@ impl Settings {
             }
             Field::SseKmsKeyId => {
                 self.server_side_encryption.kms_key() != other.server_side_encryption.kms_key()
+            }
+            Field::EncryptBackups => self.encrypt_backups != other.encrypt_backups,
+            // A new key pair changes the recipients too.
+            Field::AgeRecipients => {
+                self.age_recipients != other.age_recipients
+                    || self.sealed_age_identity != other.sealed_age_identity
             }
             Field::Frequency => self.frequency != other.frequency,
             Field::BackupTime => self.time != other.time,

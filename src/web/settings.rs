@@ -15,7 +15,7 @@ use crate::db::changes::{self, Change};
 use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, KmsKeyId, MonthDay, Region, SUGGESTED_STORAGE_CLASSES, ScratchServer,
+    KeyPrefix, KmsKeyId, MonthDay, Recipients, Region, SUGGESTED_STORAGE_CLASSES, ScratchServer,
     SealedScratchServer, SecretKey, ServerSideEncryption, Settings, SseMode, StorageClass,
     StoredSecret, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
 };
@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(show).post(save))
         .route("/settings/test-connection", post(test_connection))
+        .merge(crate::web::age_key::router())
 }
 
 #[derive(Template, WebTemplate)]
@@ -58,6 +59,8 @@ pub struct SettingsPage {
     pub next_run: Option<String>,
     /// The answer of "Test connection", when the page shows one.
     pub connection: Option<ConnectionResult>,
+    /// The public keys of the key pairs this app generated (it decrypts what they encrypt).
+    pub app_keys: Vec<String>,
 }
 
 /// What "Test connection" found.
@@ -128,6 +131,9 @@ impl SettingsPage {
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
             next_run: next_run_text(state, stored),
+            app_keys: crate::jobs::app_identity(stored, &state.key)?
+                .map(|identity| identity.recipients().keys())
+                .unwrap_or_default(),
         })
     }
 }
@@ -175,6 +181,15 @@ fn form_from_stored(stored: &Settings) -> FormState {
             .kms_key()
             .map_or("", |key| key.as_str()),
     );
+    form.set_flag("encrypt_backups", stored.encrypt_backups);
+    form.set(
+        "age_recipients",
+        stored
+            .age_recipients
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    );
     form.set("frequency", stored.frequency.as_str());
     form.set("backup_time", stored.time.to_string());
     form.set("backup_weekday", stored.weekday.as_str());
@@ -220,6 +235,9 @@ pub struct SettingsForm {
     /// Absent from older forms and clients: the stored value and key stay.
     pub server_side_encryption: String,
     pub sse_kms_key_id: String,
+    pub encrypt_backups: Option<String>,
+    /// Absent from older forms and clients: the stored encryption stays, on or off.
+    pub age_recipients: Option<String>,
     pub frequency: String,
     pub backup_time: String,
     pub backup_weekday: String,
@@ -265,6 +283,11 @@ impl SettingsForm {
         form.set("storage_class", self.storage_class.as_deref().unwrap_or(""));
         form.set("server_side_encryption", &self.server_side_encryption);
         form.set("sse_kms_key_id", &self.sse_kms_key_id);
+        form.set_flag("encrypt_backups", self.encrypt_backups.is_some());
+        form.set(
+            "age_recipients",
+            self.age_recipients.as_deref().unwrap_or(""),
+        );
         form.set("frequency", &self.frequency);
         form.set("backup_time", &self.backup_time);
         form.set("backup_weekday", &self.backup_weekday);
@@ -297,6 +320,9 @@ pub struct ParsedForm {
     pub storage_class: Option<Option<StorageClass>>,
     /// `None` when refused or left out.
     pub server_side_encryption: Option<ServerSideEncryption>,
+    /// Encryption on or off, and the recipients (`None` when emptied); `None` when refused
+    /// or left out.
+    pub age_encryption: Option<(bool, Option<Recipients>)>,
     pub frequency: Option<Frequency>,
     pub time: Option<TimeOfDay>,
     pub weekday: Option<Weekday>,
@@ -382,6 +408,14 @@ pub fn parse_form(
         .as_deref()
         .and_then(|class| form.check(lang, "storage_class", optional(class, StorageClass::parse)));
     let server_side_encryption = parse_encryption(input, lang, form);
+    let age_encryption = input.age_recipients.as_deref().and_then(|recipients| {
+        form.check(
+            lang,
+            "age_recipients",
+            optional(recipients, Recipients::parse),
+        )
+        .map(|recipients| (input.encrypt_backups.is_some(), recipients))
+    });
     let frequency = form.check(lang, "frequency", Frequency::parse(&input.frequency));
     let time = schedule_part(
         form,
@@ -448,6 +482,7 @@ pub fn parse_form(
     ParsedForm {
         storage_class,
         server_side_encryption,
+        age_encryption,
         verify_schedule,
         scratch_server,
         enabled: input.enabled.is_some(),
@@ -531,6 +566,16 @@ impl ParsedForm {
                 .server_side_encryption
                 .clone()
                 .unwrap_or_else(|| old.server_side_encryption.clone()),
+            encrypt_backups: self
+                .age_encryption
+                .as_ref()
+                .map_or(old.encrypt_backups, |(on, _)| *on),
+            age_recipients: self
+                .age_encryption
+                .as_ref()
+                .map_or_else(|| old.age_recipients.clone(), |(_, keys)| keys.clone()),
+            sealed_age_identity: old.sealed_age_identity.clone(),
+            sealed_pending_age_identity: old.sealed_pending_age_identity.clone(),
             frequency: self.frequency.unwrap_or(old.frequency),
             time: self.time.unwrap_or(old.time),
             weekday: self.weekday.unwrap_or(old.weekday),
@@ -575,9 +620,9 @@ enum Refused {
 }
 
 fn mark_missing(form: &mut FormState, lang: Lang, missing: &[Field]) {
-    let required = Invalid::new("invalid.required").message(lang.code());
     for field in missing {
-        form.add_error(field.name(), required.clone());
+        let message = Invalid::new(field.missing_key()).message(lang.code());
+        form.add_error(field.name(), message);
     }
 }
 
