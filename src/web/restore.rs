@@ -451,15 +451,26 @@ async fn app_identity(state: &AppState) -> Result<Option<Identity>, WebError> {
 
 /// Whether every encrypted one of `objects` opens with one of `identities`; if not, why,
 /// before anything is downloaded.
+/// With nothing pasted, the app's own keys not fitting asks for the identity.
 fn decryptable<'a>(
     objects: impl IntoIterator<Item = &'a StoredObject>,
     identities: &[Identity],
+    pasted: bool,
     lang: Lang,
 ) -> Result<(), String> {
+    use crate::backup::encryption::{DecryptError, check_identities};
     for object in objects {
         if let Some(encryption) = &object.encryption {
-            crate::backup::encryption::check_identities(encryption, &object.key, identities)
-                .map_err(|error| error.to_message().render(lang))?;
+            check_identities(encryption, &object.key, identities).map_err(|error| {
+                match error {
+                    DecryptError::WrongIdentity {
+                        key, recipients, ..
+                    } if !pasted => DecryptError::NoIdentity { key, recipients },
+                    error => error,
+                }
+                .to_message()
+                .render(lang)
+            })?;
         }
     }
     Ok(())
@@ -526,12 +537,13 @@ async fn start_restore(
             return refuse(&state, page, &folder, form, message).await;
         }
     };
+    let given = pasted.is_some();
     job.identities.extend(pasted);
     let restored = manifest
         .objects
         .iter()
         .filter(|object| form.source == "all" || object.source == form.source);
-    if let Err(message) = decryptable(restored, &job.identities, page.lang) {
+    if let Err(message) = decryptable(restored, &job.identities, given, page.lang) {
         return refuse(&state, page, &folder, form, message).await;
     }
     match state.runner.start_restore(Trigger::Manual, job).await {
@@ -575,8 +587,9 @@ async fn start_verify(
             return refuse(&state, page, &folder, RestoreForm::whole_backup(), message).await;
         }
     };
+    let given = pasted.is_some();
     job.identities.extend(pasted);
-    if let Err(message) = decryptable(&manifest.objects, &job.identities, page.lang) {
+    if let Err(message) = decryptable(&manifest.objects, &job.identities, given, page.lang) {
         return refuse(&state, page, &folder, RestoreForm::whole_backup(), message).await;
     }
     match state.runner.start_verify(Trigger::Manual, job).await {
@@ -803,8 +816,9 @@ async fn download_decrypted(
     let object = find_object(&manifest, &name)?;
     let mut identities: Vec<Identity> = app_identity(&state).await?.into_iter().collect();
     let checked = pasted_identity(&form.identity, page.lang).and_then(|pasted| {
+        let given = pasted.is_some();
         identities.extend(pasted);
-        decryptable([&object], &identities, page.lang)
+        decryptable([&object], &identities, given, page.lang)
     });
     if let Err(message) = checked {
         let form = RestoreForm::of(&object);
