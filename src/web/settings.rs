@@ -61,6 +61,9 @@ pub struct SettingsPage {
     pub connection: Option<ConnectionResult>,
     /// The public keys of the key pairs this app generated (it decrypts what they encrypt).
     pub app_keys: Vec<String>,
+    /// Scheduled verifications are on for backups encrypted only for keys the app does not
+    /// hold: each would fail for want of the identity.
+    pub unverifiable: bool,
 }
 
 /// What "Test connection" found.
@@ -116,6 +119,13 @@ impl SettingsPage {
         form: FormState,
         stored: &Settings,
     ) -> Result<Self, WebError> {
+        let app_identity = crate::jobs::app_identity(stored, &state.key)?;
+        let unverifiable = stored.verify_schedule != VerifySchedule::Never
+            && stored.encryption().is_some_and(|recipients| {
+                app_identity
+                    .as_ref()
+                    .is_none_or(|identity| !identity.decrypts_for(&recipients.keys()))
+            });
         Ok(Self {
             page: page.in_section("settings"),
             form,
@@ -131,9 +141,10 @@ impl SettingsPage {
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
             next_run: next_run_text(state, stored),
-            app_keys: crate::jobs::app_identity(stored, &state.key)?
+            app_keys: app_identity
                 .map(|identity| identity.recipients().keys())
                 .unwrap_or_default(),
+            unverifiable,
         })
     }
 }
