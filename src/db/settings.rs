@@ -8,8 +8,9 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, KmsKeyId, MonthDay, Region, SealedScratchServer, ServerSideEncryption, Settings,
-    SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
+    KeyPrefix, KmsKeyId, LockDays, LockMode, MonthDay, Region, SealedScratchServer,
+    ServerSideEncryption, Settings, SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule,
+    Weekday, optional,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,8 @@ struct Row {
     storage_class: String,
     server_side_encryption: String,
     sse_kms_key_id: String,
+    object_lock_days: i64,
+    object_lock_mode: String,
     frequency: String,
     backup_time: String,
     backup_weekday: String,
@@ -105,6 +108,14 @@ impl Row {
                 optional(&self.storage_class, StorageClass::parse),
             )?,
             server_side_encryption,
+            object_lock_days: field(
+                Field::ObjectLockDays,
+                LockDays::parse(&self.object_lock_days.to_string()),
+            )?,
+            object_lock_mode: field(
+                Field::ObjectLockMode,
+                LockMode::parse(&self.object_lock_mode),
+            )?,
             frequency: field(Field::Frequency, Frequency::parse(&self.frequency))?,
             time: field(Field::BackupTime, TimeOfDay::parse(&self.backup_time))?,
             weekday: field(Field::BackupWeekday, Weekday::parse(&self.backup_weekday))?,
@@ -150,7 +161,7 @@ impl Row {
 
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
-    storage_class, server_side_encryption, sse_kms_key_id,
+    storage_class, server_side_encryption, sse_kms_key_id, object_lock_days, object_lock_mode,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
     backup_limit, verify_schedule, scratch_server, scratch_server_shown, notify_language,
     updated_at, schedule_saved_at
@@ -208,7 +219,8 @@ pub async fn update<T, E>(
             cron = ?15, timezone = ?16, backup_files = ?17, backup_limit = ?18,
             notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21,
             verify_schedule = ?22, scratch_server = ?23, scratch_server_shown = ?24,
-            storage_class = ?25, server_side_encryption = ?26, sse_kms_key_id = ?27
+            storage_class = ?25, server_side_encryption = ?26, sse_kms_key_id = ?27,
+            object_lock_days = ?28, object_lock_mode = ?29
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -258,6 +270,8 @@ pub async fn update<T, E>(
             .kms_key()
             .map_or("", |key| key.as_str()),
     )
+    .bind(i64::from(new.object_lock_days.map_or(0, LockDays::get)))
+    .bind(new.object_lock_mode.as_str())
     .execute(&mut *tx)
     .await
     .map_err(SettingsError::db("saving the settings"))?;
@@ -327,6 +341,8 @@ mod tests {
             server_side_encryption: ServerSideEncryption::Kms(
                 KmsKeyId::parse("alias/backups").ok(),
             ),
+            object_lock_days: LockDays::new(36_500),
+            object_lock_mode: LockMode::Compliance,
             frequency: Frequency::Weekly,
             time: TimeOfDay::new(3, 45).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::parse("friday").unwrap_or(Weekday::MONDAY),
@@ -372,6 +388,8 @@ mod tests {
                 "SSE-C",
                 Field::ServerSideEncryption,
             ),
+            ("object_lock_days", "-3", Field::ObjectLockDays),
+            ("object_lock_mode", "legal-hold", Field::ObjectLockMode),
         ] {
             let restore = sqlx::query_scalar::<_, String>(&format!(
                 "SELECT CAST({column} AS TEXT) FROM settings WHERE id = 1"
@@ -473,6 +491,8 @@ mod tests {
                         2 => ServerSideEncryption::Kms(None),
                         _ => ServerSideEncryption::Kms(KmsKeyId::parse("alias/backups").ok()),
                     },
+                    object_lock_days: LockDays::new(limit % 5 * 9_000),
+                    object_lock_mode: LockMode::ALL[(limit % 2) as usize],
                     frequency: Frequency::ALL[frequency],
                     time: TimeOfDay::new(hour, minute).unwrap_or(TimeOfDay::MIDNIGHT),
                     weekday: Weekday::ALL[weekday],

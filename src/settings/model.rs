@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, KeyPrefix,
-    MissingPart, MonthDay, Region, Schedule, SealedScratchServer, ServerSideEncryption,
-    StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday,
+    LockDays, LockMode, MissingPart, MonthDay, ObjectLock, Region, Schedule, SealedScratchServer,
+    ServerSideEncryption, StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday,
 };
 use crate::lang::Lang;
 
@@ -27,6 +27,8 @@ pub enum Field {
     StorageClass,
     ServerSideEncryption,
     SseKmsKeyId,
+    ObjectLockDays,
+    ObjectLockMode,
     Frequency,
     BackupTime,
     BackupWeekday,
@@ -41,7 +43,7 @@ pub enum Field {
 
 impl Field {
     /// In the form's order.
-    pub const ALL: [Field; 23] = [
+    pub const ALL: [Field; 25] = [
         Self::Enabled,
         Self::AccessKeyId,
         Self::SecretAccessKey,
@@ -55,6 +57,8 @@ impl Field {
         Self::StorageClass,
         Self::ServerSideEncryption,
         Self::SseKmsKeyId,
+        Self::ObjectLockDays,
+        Self::ObjectLockMode,
         Self::Frequency,
         Self::BackupTime,
         Self::BackupWeekday,
@@ -83,6 +87,8 @@ impl Field {
             Self::StorageClass => "storage_class",
             Self::ServerSideEncryption => "server_side_encryption",
             Self::SseKmsKeyId => "sse_kms_key_id",
+            Self::ObjectLockDays => "object_lock_days",
+            Self::ObjectLockMode => "object_lock_mode",
             Self::Frequency => "frequency",
             Self::BackupTime => "backup_time",
             Self::BackupWeekday => "backup_weekday",
@@ -158,6 +164,10 @@ pub struct Settings {
     /// `None`: the bucket's default class.
     pub storage_class: Option<StorageClass>,
     pub server_side_encryption: ServerSideEncryption,
+    /// How long each backup stays immutable; `None`: Object Lock off.
+    pub object_lock_days: Option<LockDays>,
+    /// Kept while Object Lock is off, so turning it on again does not lose it.
+    pub object_lock_mode: LockMode,
     pub frequency: Frequency,
     pub time: TimeOfDay,
     pub weekday: Weekday,
@@ -195,6 +205,8 @@ impl Default for Settings {
             prefix: KeyPrefix::default(),
             storage_class: None,
             server_side_encryption: ServerSideEncryption::None,
+            object_lock_days: None,
+            object_lock_mode: LockMode::Governance,
             frequency: Frequency::None,
             time: TimeOfDay::new(2, 0).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::MONDAY,
@@ -215,6 +227,24 @@ impl Default for Settings {
 impl Settings {
     pub fn has_secret(&self) -> bool {
         self.sealed_secret.is_some()
+    }
+
+    /// The lock every object of a backup is written with, when Object Lock is on.
+    pub fn object_lock(&self) -> Option<ObjectLock> {
+        self.object_lock_days.map(|days| ObjectLock {
+            mode: self.object_lock_mode,
+            days,
+        })
+    }
+
+    /// Whether the settings name another bucket, or reach it another way, than `other`'s.
+    pub fn bucket_differs(&self, other: &Settings) -> bool {
+        self.bucket != other.bucket
+            || self.endpoint != other.endpoint
+            || self.region != other.region
+            || self.path_style != other.path_style
+            || self.access_key_id != other.access_key_id
+            || self.sealed_secret != other.sealed_secret
     }
 
     /// The timing rule of the chosen frequency (manual for "none"), or the field it lacks.
@@ -294,6 +324,8 @@ impl Settings {
             Field::SseKmsKeyId => {
                 self.server_side_encryption.kms_key() != other.server_side_encryption.kms_key()
             }
+            Field::ObjectLockDays => self.object_lock_days != other.object_lock_days,
+            Field::ObjectLockMode => self.object_lock_mode != other.object_lock_mode,
             Field::Frequency => self.frequency != other.frequency,
             Field::BackupTime => self.time != other.time,
             Field::BackupWeekday => self.weekday != other.weekday,
