@@ -81,6 +81,8 @@ fn classify<T>(failure: &S3Failure, not_configured: &[&str]) -> Finding<T> {
         Finding::NotVisible
     } else if code.contains("NotImplemented") || failure.status == Some(501) {
         Finding::NotSupported
+    } else if failure.code.is_none() && failure.status.is_some_and(|s| (200..300).contains(&s)) {
+        Finding::Failed("the server's answer is not in S3's format".to_owned())
     } else {
         Finding::Failed(failure.to_string())
     }

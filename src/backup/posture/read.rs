@@ -1,6 +1,8 @@
 //! One request per setting of the bucket, its answer reduced to what the posture shows.
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::types::{BucketVersioningStatus, ObjectLockEnabled};
 
 use super::lifecycle::Period;
@@ -85,12 +87,36 @@ pub(super) async fn default_encryption(
 
 pub(super) async fn versioning(client: &Client, bucket: &str) -> Finding<Versioning> {
     let answer = client.get_bucket_versioning().bucket(bucket).send().await;
+    if let Err(err) = &answer
+        && let Some(versioning) = versioning_in_body(err)
+    {
+        return Finding::Seen(versioning);
+    }
     finding(answer, &[]).then(|output| {
         Finding::Seen(match output.status() {
             Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
             Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
             _ => Versioning::Off,
         })
+    })
+}
+
+/// The status of a successful answer the SDK could not read: some servers (moto) wrap it
+/// in another root element than S3's `VersioningConfiguration`.
+fn versioning_in_body<E>(err: &SdkError<E, HttpResponse>) -> Option<Versioning> {
+    let raw = err.raw_response()?;
+    if raw.status().as_u16() != 200 {
+        return None;
+    }
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    let status = body
+        .split_once("<Status>")
+        .and_then(|(_, rest)| rest.split_once("</Status>"))
+        .map(|(status, _)| status.trim());
+    Some(match status {
+        Some("Enabled") => Versioning::Enabled,
+        Some("Suspended") => Versioning::Suspended,
+        _ => Versioning::Off,
     })
 }
 
