@@ -10,6 +10,7 @@ mod email_account;
 mod error_pages;
 mod language;
 mod notifications;
+mod object_lock;
 mod operations;
 mod restore;
 mod run_language;
