@@ -5,7 +5,6 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::path::Path;
 use std::process::Command;
 
 use common::TestApp;

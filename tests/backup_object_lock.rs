@@ -284,7 +284,7 @@ async fn retention_keeps_a_locked_backup_and_deletes_it_once_its_date_has_passed
     )
     .await;
 
-    assert_eq!(report.deleted, [first.folder.clone()]);
+    assert_eq!(report.deleted, std::slice::from_ref(&first.folder));
     assert!(report.locked.is_empty(), "{report:?}");
     assert!(moto.keys(&bucket, &first.folder).await.is_empty());
     assert_eq!(moto.keys(&bucket, &second.folder).await.len(), 2);
