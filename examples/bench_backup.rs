@@ -2,13 +2,14 @@
 //! for `scripts/bench.sh`. Not part of the app.
 //!
 //! bench_backup ENDPOINT BUCKET PREFIX DIRECTORY [POSTGRES_URL]
-//! with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment.
+//! with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, and AGE_RECIPIENTS
+//! (age public keys, one a line) to encrypt every object for them.
 
 #[path = "support/bench_s3.rs"]
 mod bench_s3;
 
 use s3_backup::backup::{Job, Reporter, SourceSpec, run_backup};
-use s3_backup::settings::SourceKind;
+use s3_backup::settings::{Recipients, SourceKind};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,7 +30,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sources,
         backup_limit: 0,
         leave_out: Vec::new(),
-        encryption: None,
+        encryption: match std::env::var("AGE_RECIPIENTS") {
+            Ok(keys) => Some(Recipients::parse(&keys).map_err(|e| e.message("en"))?),
+            Err(_) => None,
+        },
     };
     let outcome = run_backup(&job, &Reporter::detached()).await?;
     for object in &outcome.objects {

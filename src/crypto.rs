@@ -16,6 +16,10 @@ pub mod purpose {
     pub const SMTP_PASSWORD: &str = "email_account.smtp_password";
     pub const SOURCE_PASSWORD: &str = "sources.password";
     pub const SCRATCH_SERVER: &str = "settings.scratch_server";
+    /// The age key pairs the app generated, which decrypt its backups.
+    pub const AGE_IDENTITY: &str = "settings.age_identity";
+    /// A key pair generated and shown, until the admin confirms they saved it.
+    pub const PENDING_AGE_IDENTITY: &str = "settings.pending_age_identity";
     /// A password typed in a form that came back with an error, held by the browser
     /// until the form is sent again.
     pub const PENDING_SOURCE_PASSWORD: &str = "sources.pending_password";

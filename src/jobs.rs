@@ -12,7 +12,7 @@ use crate::crypto::{MasterKey, Slot, purpose};
 use crate::db::settings::SettingsError;
 use crate::db::sources::Source;
 use crate::lang::Message;
-use crate::settings::{Field, ScratchServer, Settings, SourceKind};
+use crate::settings::{Field, Identity, ScratchServer, Settings, SourceKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -84,6 +84,29 @@ pub fn target(settings: &Settings, key: &MasterKey) -> Result<S3Target, JobError
     })
 }
 
+/// The recipients of an encrypted backup; encryption asked without any is incomplete.
+fn encryption(settings: &Settings) -> Result<Option<crate::settings::Recipients>, JobError> {
+    match (settings.encrypt_backups, settings.encryption()) {
+        (true, None) => Err(JobError::Incomplete(vec![Field::AgeRecipients])),
+        (_, recipients) => Ok(recipients.cloned()),
+    }
+}
+
+/// The age key pairs this app generated, opened: they decrypt its backups without asking.
+pub fn app_identity(settings: &Settings, key: &MasterKey) -> Result<Option<Identity>, JobError> {
+    let Some(sealed) = &settings.sealed_age_identity else {
+        return Ok(None);
+    };
+    let text = key.open(&Slot::single(purpose::AGE_IDENTITY), sealed)?;
+    // Stored only once parsed: a value that no longer parses is as if corrupt.
+    Identity::parse(&text).map(Some).map_err(|invalid| {
+        JobError::Settings(SettingsError::Corrupt {
+            field: Field::AgeRecipients,
+            invalid,
+        })
+    })
+}
+
 /// A source as the engine needs it: the connection URL with its password put back.
 pub fn source_spec(source: &Source, key: &MasterKey) -> Result<SourceSpec, JobError> {
     let location = match &source.sealed_password {
@@ -117,8 +140,7 @@ pub async fn load(pool: &SqlitePool, key: &MasterKey, data_dir: &Path) -> Result
         sources,
         backup_limit: settings.backup_limit.get(),
         leave_out: vec![data_dir.to_owned()],
-        // The settings do not offer encryption yet.
-        encryption: None,
+        encryption: encryption(&settings)?,
     })
 }
 
@@ -162,8 +184,7 @@ pub async fn verify_job(
         backup,
         instance: key.instance().to_owned(),
         scratch,
-        // Given by whoever asks, when the backup is encrypted.
-        identities: Vec::new(),
+        identities: app_identity(&settings, key)?.into_iter().collect(),
     })
 }
 
@@ -185,6 +206,6 @@ pub async fn restore_job(
         target,
         configured,
         request,
-        identities: Vec::new(),
+        identities: app_identity(&settings, key)?.into_iter().collect(),
     })
 }

@@ -185,7 +185,8 @@ async fn restore(args: RestoreArgs) -> Result<ExitCode, String> {
     let mut job = jobs::restore_job(&state.pool, &state.key, request)
         .await
         .map_err(|e| format!("cannot start the restore: {e}"))?;
-    job.identities = identities;
+    // Beside the key pairs this app generated, if any.
+    job.identities.extend(identities);
     let summary = showing_progress(
         &state.runner,
         state.runner.restore_to_end(Trigger::Cli, job),
@@ -249,7 +250,8 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     let mut job = jobs::verify_job(&state.pool, &state.key, BackupChoice::parse(&args.backup))
         .await
         .map_err(|e| format!("cannot start the verification: {e}"))?;
-    job.identities = identities;
+    // Beside the key pairs this app generated, if any.
+    job.identities.extend(identities);
     let summary = showing_progress(&state.runner, state.runner.verify_to_end(Trigger::Cli, job))
         .await
         .map_err(|e| e.to_string())?;

@@ -238,6 +238,74 @@ async fn an_encrypted_postgres_backup_restores_with_age_zstd_and_psql() {
 }
 
 #[tokio::test]
+async fn an_encrypted_mariadb_backup_restores_with_age_zstd_and_mariadb() {
+    require_age_tool();
+    let databases = Databases::new(Server::Mariadb);
+    let name = databases.create_source();
+    let before = Server::Mariadb.fingerprint(&name);
+    let world = World::new().await;
+    let source =
+        SourceSpec::parse("shop", SourceKind::Mysql, &Server::Mariadb.url(&name)).expect("source");
+
+    let outcome = world.back_up(source).await;
+
+    let key = &outcome.objects[0].key;
+    assert!(key.ends_with("/shop.sql.zst.age"), "{key}");
+    let stored = world.download(key).await;
+    // The dump recreates its database by name: on a server where it is gone.
+    Server::Mariadb.drop_database(&name);
+    pipeline(&format!(
+        "age -d -i {} {} | zstd -d | mariadb -h 127.0.0.1 -P 3306 -u root --default-character-set=utf8mb4",
+        quoted(&world.key_file()),
+        quoted(&stored),
+    ));
+    assert_eq!(Server::Mariadb.fingerprint(&name), before);
+}
+
+#[tokio::test]
+async fn an_encrypted_sqlite_backup_restores_with_age_zstd_and_sqlite3() {
+    require_age_tool();
+    let world = World::new().await;
+    let database = world.path("wiki.sqlite3");
+    let make = Command::new("sqlite3")
+        .arg(&database)
+        .arg("CREATE TABLE pages (id INTEGER PRIMARY KEY, title TEXT); INSERT INTO pages (title) VALUES ('Accueil'), ('Grüße 🎉'), ('日本語');")
+        .output()
+        .expect("sqlite3 is installed");
+    assert!(make.status.success(), "{make:?}");
+    let source = SourceSpec::parse(
+        "wiki",
+        SourceKind::Sqlite,
+        database.to_str().expect("utf-8"),
+    )
+    .expect("source");
+
+    let outcome = world.back_up(source).await;
+
+    let key = &outcome.objects[0].key;
+    assert!(key.ends_with("/wiki.sqlite3.zst.age"), "{key}");
+    let stored = world.download(key).await;
+    let restored = world.path("restored.sqlite3");
+    pipeline(&format!(
+        "age -d -i {} {} | zstd -d -o {}",
+        quoted(&world.key_file()),
+        quoted(&stored),
+        quoted(&restored)
+    ));
+    let rows = |path: &Path| {
+        let out = Command::new("sqlite3")
+            .arg(path)
+            .arg("PRAGMA integrity_check; SELECT id, title FROM pages ORDER BY id;")
+            .output()
+            .expect("sqlite3");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(rows(&restored).starts_with("ok\n"), "{}", rows(&restored));
+    assert_eq!(rows(&restored), rows(&database));
+}
+
+#[tokio::test]
 async fn the_apps_restore_and_verification_decrypt_with_the_identity() {
     let world = World::new().await;
     let source = world.path("files");

@@ -113,6 +113,29 @@ pub enum DecryptError {
     NotAge { key: String, detail: String },
 }
 
+impl DecryptError {
+    /// What to tell the reader, in their language.
+    pub fn to_message(&self) -> crate::lang::Message {
+        use crate::lang::Message;
+        match self {
+            Self::NoIdentity { key, recipients } => Message::new("restore.identity_missing")
+                .with("key", key)
+                .with("recipients", recipients),
+            Self::WrongIdentity {
+                key,
+                recipients,
+                given,
+            } => Message::new("restore.identity_wrong")
+                .with("key", key)
+                .with("recipients", recipients)
+                .with("given", given),
+            Self::NotAge { key, detail } => Message::new("restore.not_age")
+                .with("key", key)
+                .detail(detail.clone()),
+        }
+    }
+}
+
 /// Fails at once, before anything is downloaded, when an encrypted object has no identity.
 pub fn require_identity(
     encryption: &Encryption,
@@ -126,6 +149,31 @@ pub fn require_identity(
         });
     }
     Ok(())
+}
+
+/// Fails at once, before anything is downloaded, when none of `identities` holds a secret
+/// key of the recipients `encryption` names.
+pub fn check_identities(
+    encryption: &Encryption,
+    key: &str,
+    identities: &[Identity],
+) -> Result<(), DecryptError> {
+    require_identity(encryption, key, identities)?;
+    if identities
+        .iter()
+        .any(|identity| identity.decrypts_for(&encryption.recipients))
+    {
+        return Ok(());
+    }
+    Err(DecryptError::WrongIdentity {
+        key: key.to_owned(),
+        recipients: encryption.recipients.join(", "),
+        given: identities
+            .iter()
+            .flat_map(|identity| identity.recipients().keys())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
 /// The plaintext of the age file `reader` yields. Reading goes on to `reader`'s end, where

@@ -8,7 +8,7 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, KmsKeyId, LockDays, LockMode, MonthDay, Region, SealedScratchServer,
+    KeyPrefix, KmsKeyId, LockDays, LockMode, MonthDay, Recipients, Region, SealedScratchServer,
     ServerSideEncryption, Settings, SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule,
     Weekday, optional,
 };
@@ -51,6 +51,10 @@ struct Row {
     sse_kms_key_id: String,
     object_lock_days: i64,
     object_lock_mode: String,
+    encrypt_backups: bool,
+    age_recipients: String,
+    age_identity: Option<Vec<u8>>,
+    pending_age_identity: Option<Vec<u8>>,
     frequency: String,
     backup_time: String,
     backup_weekday: String,
@@ -116,6 +120,13 @@ impl Row {
                 Field::ObjectLockMode,
                 LockMode::parse(&self.object_lock_mode),
             )?,
+            encrypt_backups: self.encrypt_backups,
+            age_recipients: field(
+                Field::AgeRecipients,
+                optional(&self.age_recipients, Recipients::parse),
+            )?,
+            sealed_age_identity: self.age_identity,
+            sealed_pending_age_identity: self.pending_age_identity,
             frequency: field(Field::Frequency, Frequency::parse(&self.frequency))?,
             time: field(Field::BackupTime, TimeOfDay::parse(&self.backup_time))?,
             weekday: field(Field::BackupWeekday, Weekday::parse(&self.backup_weekday))?,
@@ -162,6 +173,7 @@ impl Row {
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
     storage_class, server_side_encryption, sse_kms_key_id, object_lock_days, object_lock_mode,
+    encrypt_backups, age_recipients, age_identity, pending_age_identity,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
     backup_limit, verify_schedule, scratch_server, scratch_server_shown, notify_language,
     updated_at, schedule_saved_at
@@ -220,7 +232,9 @@ pub async fn update<T, E>(
             notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21,
             verify_schedule = ?22, scratch_server = ?23, scratch_server_shown = ?24,
             storage_class = ?25, server_side_encryption = ?26, sse_kms_key_id = ?27,
-            object_lock_days = ?28, object_lock_mode = ?29
+            object_lock_days = ?28, object_lock_mode = ?29,
+            encrypt_backups = ?30, age_recipients = ?31, age_identity = ?32,
+            pending_age_identity = ?33
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -272,6 +286,15 @@ pub async fn update<T, E>(
     )
     .bind(i64::from(new.object_lock_days.map_or(0, LockDays::get)))
     .bind(new.object_lock_mode.as_str())
+    .bind(new.encrypt_backups)
+    .bind(
+        new.age_recipients
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    )
+    .bind(&new.sealed_age_identity)
+    .bind(&new.sealed_pending_age_identity)
     .execute(&mut *tx)
     .await
     .map_err(SettingsError::db("saving the settings"))?;
@@ -343,6 +366,15 @@ mod tests {
             ),
             object_lock_days: LockDays::new(36_500),
             object_lock_mode: LockMode::Compliance,
+            encrypt_backups: true,
+            age_recipients: Recipients::parse(&format!(
+                "{}\n{}",
+                crate::settings::Identity::generate().recipients(),
+                crate::settings::Identity::generate().recipients()
+            ))
+            .ok(),
+            sealed_age_identity: Some(vec![4, 5, 6]),
+            sealed_pending_age_identity: Some(vec![7]),
             frequency: Frequency::Weekly,
             time: TimeOfDay::new(3, 45).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::parse("friday").unwrap_or(Weekday::MONDAY),
@@ -390,6 +422,7 @@ mod tests {
             ),
             ("object_lock_days", "-3", Field::ObjectLockDays),
             ("object_lock_mode", "legal-hold", Field::ObjectLockMode),
+            ("age_recipients", "ssh-rsa AAAA", Field::AgeRecipients),
         ] {
             let restore = sqlx::query_scalar::<_, String>(&format!(
                 "SELECT CAST({column} AS TEXT) FROM settings WHERE id = 1"
@@ -493,6 +526,11 @@ mod tests {
                     },
                     object_lock_days: LockDays::new(limit % 5 * 9_000),
                     object_lock_mode: LockMode::ALL[(limit % 2) as usize],
+                    encrypt_backups: limit % 5 == 0,
+                    age_recipients: (limit % 2 == 0)
+                        .then(|| crate::settings::Identity::generate().recipients()),
+                    sealed_age_identity: (limit % 3 == 0).then(|| vec![1; 8]),
+                    sealed_pending_age_identity: None,
                     frequency: Frequency::ALL[frequency],
                     time: TimeOfDay::new(hour, minute).unwrap_or(TimeOfDay::MIDNIGHT),
                     weekday: Weekday::ALL[weekday],

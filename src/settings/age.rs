@@ -36,6 +36,25 @@ impl Recipients {
         self.0.iter().map(ToString::to_string).collect()
     }
 
+    /// These keys, less those of `others`, in order: what stays of a list when a key pair
+    /// is replaced.
+    pub fn without(&self, others: &Recipients) -> Option<Recipients> {
+        let kept: Vec<x25519::Recipient> = self
+            .0
+            .iter()
+            .filter(|key| !others.0.contains(key))
+            .cloned()
+            .collect();
+        (!kept.is_empty()).then_some(Self(kept))
+    }
+
+    /// `first`, then these keys that are not already in it.
+    pub fn after(&self, first: &Recipients) -> Recipients {
+        let mut keys = first.0.clone();
+        keys.extend(self.0.iter().filter(|key| !first.0.contains(key)).cloned());
+        Self(keys)
+    }
+
     /// For the age encryptor.
     pub fn as_age(&self) -> impl Iterator<Item = &dyn age::Recipient> {
         self.0.iter().map(|key| key as &dyn age::Recipient)
@@ -86,6 +105,28 @@ impl Identity {
     /// The public keys this identity decrypts for.
     pub fn recipients(&self) -> Recipients {
         Recipients(self.0.iter().map(x25519::Identity::to_public).collect())
+    }
+
+    /// Whether it decrypts what was encrypted for any of `keys` (public keys as text).
+    pub fn decrypts_for(&self, keys: &[String]) -> bool {
+        self.recipients()
+            .keys()
+            .iter()
+            .any(|key| keys.contains(key))
+    }
+
+    /// These keys first, then those of `older` it does not hold: one file that decrypts
+    /// what either did.
+    pub fn with_older(mut self, older: &Identity) -> Identity {
+        let held = self.recipients();
+        self.0.extend(
+            older
+                .0
+                .iter()
+                .filter(|key| !held.0.contains(&key.to_public()))
+                .cloned(),
+        );
+        self
     }
 
     /// The identity file's text (`age -d -i FILE` reads it): secret, to be saved by its
@@ -181,6 +222,47 @@ mod tests {
         assert!(!refused.message("en").contains("NOTASECRET"));
         let refused = Identity::parse("").expect_err("empty");
         assert_eq!(refused.key, "invalid.age.no_identity");
+    }
+
+    #[test]
+    fn a_new_key_pair_goes_first_and_the_older_ones_stay_to_decrypt_old_backups() {
+        let older = Identity::generate();
+        let newer = Identity::generate();
+
+        let both = newer.clone().with_older(&older).with_older(&newer);
+
+        assert_eq!(
+            both.recipients().keys(),
+            vec![
+                newer.recipients().keys()[0].clone(),
+                older.recipients().keys()[0].clone()
+            ]
+        );
+        assert!(both.decrypts_for(&older.recipients().keys()));
+        assert!(!newer.decrypts_for(&older.recipients().keys()));
+        let read = Identity::parse(both.to_file().expose_secret()).expect("one file");
+        assert_eq!(read.recipients(), both.recipients());
+    }
+
+    #[test]
+    fn replacing_the_apps_key_keeps_the_other_recipients_in_their_order() {
+        let (old_app, new_app) = (Identity::generate(), Identity::generate());
+        let office = Identity::generate().recipients();
+        let listed = office.after(&old_app.recipients());
+
+        let kept = listed
+            .without(&old_app.recipients())
+            .map(|others| others.after(&new_app.recipients()))
+            .unwrap_or_else(|| new_app.recipients());
+
+        assert_eq!(
+            kept.keys(),
+            vec![
+                new_app.recipients().keys()[0].clone(),
+                office.keys()[0].clone()
+            ]
+        );
+        assert_eq!(old_app.recipients().without(&old_app.recipients()), None);
     }
 
     #[test]

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, KeyPrefix,
-    LockDays, LockMode, MissingPart, MonthDay, ObjectLock, Region, Schedule, SealedScratchServer,
-    ServerSideEncryption, StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday,
+    LockDays, LockMode, MissingPart, MonthDay, ObjectLock, Recipients, Region, Schedule,
+    SealedScratchServer, ServerSideEncryption, StorageClass, TimeOfDay, TimeZone, VerifySchedule,
+    Weekday,
 };
 use crate::lang::Lang;
 
@@ -29,6 +30,8 @@ pub enum Field {
     SseKmsKeyId,
     ObjectLockDays,
     ObjectLockMode,
+    EncryptBackups,
+    AgeRecipients,
     Frequency,
     BackupTime,
     BackupWeekday,
@@ -43,7 +46,7 @@ pub enum Field {
 
 impl Field {
     /// In the form's order.
-    pub const ALL: [Field; 25] = [
+    pub const ALL: [Field; 27] = [
         Self::Enabled,
         Self::AccessKeyId,
         Self::SecretAccessKey,
@@ -59,6 +62,8 @@ impl Field {
         Self::SseKmsKeyId,
         Self::ObjectLockDays,
         Self::ObjectLockMode,
+        Self::EncryptBackups,
+        Self::AgeRecipients,
         Self::Frequency,
         Self::BackupTime,
         Self::BackupWeekday,
@@ -89,6 +94,8 @@ impl Field {
             Self::SseKmsKeyId => "sse_kms_key_id",
             Self::ObjectLockDays => "object_lock_days",
             Self::ObjectLockMode => "object_lock_mode",
+            Self::EncryptBackups => "encrypt_backups",
+            Self::AgeRecipients => "age_recipients",
             Self::Frequency => "frequency",
             Self::BackupTime => "backup_time",
             Self::BackupWeekday => "backup_weekday",
@@ -109,6 +116,14 @@ impl Field {
 
     pub fn label(self, lang: Lang) -> String {
         lang.t(&self.label_key())
+    }
+
+    /// The catalog key of the message beside this field when it is required and empty.
+    pub fn missing_key(self) -> &'static str {
+        match self {
+            Self::AgeRecipients => "invalid.age.encrypt_without_recipient",
+            _ => "invalid.required",
+        }
     }
 
     /// Whether the field decides when automatic backups run.
@@ -168,6 +183,15 @@ pub struct Settings {
     pub object_lock_days: Option<LockDays>,
     /// Kept while Object Lock is off, so turning it on again does not lose it.
     pub object_lock_mode: LockMode,
+    /// Client-side encryption: every object encrypted with age for `age_recipients`.
+    pub encrypt_backups: bool,
+    /// Kept when encryption is turned off, so turning it back on does not lose them.
+    pub age_recipients: Option<Recipients>,
+    /// The key pairs this app generated (an age identity file, newest first), sealed: they
+    /// decrypt its backups without asking. Never shown again once confirmed.
+    pub sealed_age_identity: Option<Vec<u8>>,
+    /// A key pair generated and shown to the admin, not yet confirmed as saved, sealed.
+    pub sealed_pending_age_identity: Option<Vec<u8>>,
     pub frequency: Frequency,
     pub time: TimeOfDay,
     pub weekday: Weekday,
@@ -207,6 +231,10 @@ impl Default for Settings {
             server_side_encryption: ServerSideEncryption::None,
             object_lock_days: None,
             object_lock_mode: LockMode::Governance,
+            encrypt_backups: false,
+            age_recipients: None,
+            sealed_age_identity: None,
+            sealed_pending_age_identity: None,
             frequency: Frequency::None,
             time: TimeOfDay::new(2, 0).unwrap_or(TimeOfDay::MIDNIGHT),
             weekday: Weekday::MONDAY,
@@ -247,6 +275,13 @@ impl Settings {
             || self.sealed_secret != other.sealed_secret
     }
 
+    /// The recipients every new object is encrypted for; `None` when backups go in clear.
+    pub fn encryption(&self) -> Option<&Recipients> {
+        self.age_recipients
+            .as_ref()
+            .filter(|_| self.encrypt_backups)
+    }
+
     /// The timing rule of the chosen frequency (manual for "none"), or the field it lacks.
     pub fn schedule(&self) -> Result<Schedule, Field> {
         Schedule::from_parts(
@@ -271,9 +306,15 @@ impl Settings {
 
     /// Fields that must be filled while automatic backup is on and are not, in the form's
     /// order. Manual mode (frequency "None") needs the same: "Backup now" uses them.
+    /// Encryption without a recipient is missing one whether backups are on or not.
     pub fn missing_when_enabled(&self) -> Vec<Field> {
+        let no_recipient = self.encrypt_backups && self.age_recipients.is_none();
         if !self.enabled {
-            return Vec::new();
+            return if no_recipient {
+                vec![Field::AgeRecipients]
+            } else {
+                Vec::new()
+            };
         }
         let mut missing = Vec::new();
         if self.access_key_id.is_none() {
@@ -287,6 +328,9 @@ impl Settings {
         }
         if self.bucket.is_none() {
             missing.push(Field::Bucket);
+        }
+        if no_recipient {
+            missing.push(Field::AgeRecipients);
         }
         if let Err(field) = self.schedule() {
             missing.push(field);
@@ -326,6 +370,12 @@ impl Settings {
             }
             Field::ObjectLockDays => self.object_lock_days != other.object_lock_days,
             Field::ObjectLockMode => self.object_lock_mode != other.object_lock_mode,
+            Field::EncryptBackups => self.encrypt_backups != other.encrypt_backups,
+            // A new key pair changes the recipients too.
+            Field::AgeRecipients => {
+                self.age_recipients != other.age_recipients
+                    || self.sealed_age_identity != other.sealed_age_identity
+            }
             Field::Frequency => self.frequency != other.frequency,
             Field::BackupTime => self.time != other.time,
             Field::BackupWeekday => self.weekday != other.weekday,

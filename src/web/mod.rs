@@ -1,6 +1,7 @@
 //! The browser interface: one module per page, assembled here with the layers every
 //! request goes through (sessions, language, CSRF, login gate, security headers).
 
+pub mod age_key;
 pub mod assets;
 pub mod auth;
 pub mod backups;

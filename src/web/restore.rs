@@ -31,7 +31,7 @@ use crate::backup::{S3Target, SourceSpec, StartError};
 use crate::db::runs::{Trigger, Verification};
 use crate::format;
 use crate::lang::{Lang, Message};
-use crate::settings::{DatabaseUrl, SourceKind};
+use crate::settings::{DatabaseUrl, Identity, SourceKind};
 use crate::web::error::WebError;
 use crate::web::page::Page;
 use crate::web::session;
@@ -42,7 +42,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/restore", get(list))
         .route("/restore/{folder}", get(backup_page))
-        .route("/restore/{folder}/objects/{name}", get(download))
+        .route(
+            "/restore/{folder}/objects/{name}",
+            get(download).post(download_decrypted),
+        )
         .route("/restore/{folder}/run", post(start_restore))
         .route("/restore/{folder}/verify", post(start_verify))
 }
@@ -210,6 +213,9 @@ pub struct ObjectRow {
     pub form: RestoreForm,
     /// Why the form was refused, if it was.
     pub error: Option<String>,
+    /// Encrypted for keys whose secret this app does not hold: restoring it, or
+    /// downloading it decrypted, needs an identity pasted.
+    pub needs_identity: bool,
 }
 
 /// The restore form of one object, or of the whole backup (`source` = `all`).
@@ -226,9 +232,20 @@ pub struct RestoreForm {
     pub replace: Option<String>,
     #[serde(default)]
     pub confirm: String,
+    /// An age identity file's text, pasted: used for this run only, never shown again.
+    #[serde(default)]
+    pub identity: String,
 }
 
 impl RestoreForm {
+    /// The form of `object`'s section (its refusals answer there).
+    fn of(object: &StoredObject) -> Self {
+        Self {
+            source: object.source.clone(),
+            ..Self::default()
+        }
+    }
+
     /// The form of the whole backup (its refusals answer at the top of the page).
     fn whole_backup() -> Self {
         Self {
@@ -258,6 +275,10 @@ struct BackupPage {
     /// What blocks a restore from starting now (another run in progress).
     busy: Option<i64>,
     verification: Option<VerificationView>,
+    /// The public keys the backup is encrypted for, when it is.
+    recipients: Option<String>,
+    /// Some encrypted object of it needs an identity this app does not hold.
+    needs_identity: bool,
 }
 
 /// The S3 target of the stored settings, or the reason there is none.
@@ -303,6 +324,8 @@ struct Refused {
 impl Refused {
     fn new(mut form: RestoreForm, message: String) -> Self {
         form.to = restore::without_password(&form.to);
+        // A secret key is never sent back: it is pasted again.
+        form.identity.clear();
         Self { form, message }
     }
 }
@@ -329,6 +352,13 @@ async fn render_backup_page(
 ) -> Result<BackupPage, WebError> {
     let (target, manifest) = load_manifest(state, folder).await?;
     let configured = configured_sources(state).await?;
+    let held = app_identity(state).await?;
+    let needs_identity = |object: &StoredObject| {
+        object.encryption.as_ref().is_some_and(|encryption| {
+            held.as_ref()
+                .is_none_or(|identity| !identity.decrypts_for(&encryption.recipients))
+        })
+    };
     let verifications = crate::db::runs::verifications(&state.pool)
         .await
         .map_err(|e| WebError::internal("reading the verifications", e))?;
@@ -370,6 +400,7 @@ async fn render_backup_page(
                     .map(|refused| refused.form.clone())
                     .unwrap_or_default(),
                 error: refused_for(&object.source).map(|refused| refused.message.clone()),
+                needs_identity: needs_identity(object),
             })
             .collect(),
         failed: manifest
@@ -389,7 +420,70 @@ async fn render_backup_page(
             .map(|refused| refused.message.clone()),
         busy: state.runner.current(),
         verification: VerificationView::of(&target.key(folder), &verifications),
+        recipients: recipients_of(&manifest),
+        needs_identity: manifest.objects.iter().any(needs_identity),
     })
+}
+
+/// The public keys a backup's objects are encrypted for, once each, when it is encrypted.
+fn recipients_of(manifest: &Manifest) -> Option<String> {
+    let mut keys: Vec<&str> = Vec::new();
+    for encryption in manifest
+        .objects
+        .iter()
+        .filter_map(|o| o.encryption.as_ref())
+    {
+        for key in &encryption.recipients {
+            if !keys.contains(&key.as_str()) {
+                keys.push(key);
+            }
+        }
+    }
+    (!keys.is_empty()).then(|| keys.join(", "))
+}
+
+/// The key pairs this app generated, which decrypt its encrypted backups.
+async fn app_identity(state: &AppState) -> Result<Option<Identity>, WebError> {
+    let settings = crate::db::settings::load(&state.pool).await?;
+    crate::jobs::app_identity(&settings, &state.key)
+        .map_err(|e| WebError::internal("opening the app's key pairs", e))
+}
+
+/// Whether every encrypted one of `objects` opens with one of `identities`; if not, why,
+/// before anything is downloaded.
+/// With nothing pasted, the app's own keys not fitting asks for the identity.
+fn decryptable<'a>(
+    objects: impl IntoIterator<Item = &'a StoredObject>,
+    identities: &[Identity],
+    pasted: bool,
+    lang: Lang,
+) -> Result<(), String> {
+    use crate::backup::encryption::{DecryptError, check_identities};
+    for object in objects {
+        if let Some(encryption) = &object.encryption {
+            check_identities(encryption, &object.key, identities).map_err(|error| {
+                match error {
+                    DecryptError::WrongIdentity {
+                        key, recipients, ..
+                    } if !pasted => DecryptError::NoIdentity { key, recipients },
+                    error => error,
+                }
+                .to_message()
+                .render(lang)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The identity pasted in a form, if any; a refusal says which line (never its text).
+fn pasted_identity(text: &str, lang: Lang) -> Result<Option<Identity>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Identity::parse(text)
+        .map(Some)
+        .map_err(|invalid| invalid.message(lang.code()))
 }
 
 /// The sources of this machine, passwords opened: they give the default targets.
@@ -425,6 +519,10 @@ async fn start_restore(
     let folder = folder_name(&folder)?.to_owned();
     let (_, manifest) = load_manifest(&state, &folder).await?;
     let configured = configured_sources(&state).await?;
+    let pasted = match pasted_identity(&form.identity, page.lang) {
+        Ok(pasted) => pasted,
+        Err(message) => return refuse(&state, page, &folder, form, message).await,
+    };
     let request = match restore_request(&form, &folder, &manifest, &configured) {
         Ok(request) => request,
         Err(message) => {
@@ -432,13 +530,22 @@ async fn start_restore(
             return refuse(&state, page, &folder, form, message).await;
         }
     };
-    let job = match crate::jobs::restore_job(&state.pool, &state.key, request).await {
+    let mut job = match crate::jobs::restore_job(&state.pool, &state.key, request).await {
         Ok(job) => job,
         Err(error) => {
             let message = error.message().render(page.lang);
             return refuse(&state, page, &folder, form, message).await;
         }
     };
+    let given = pasted.is_some();
+    job.identities.extend(pasted);
+    let restored = manifest
+        .objects
+        .iter()
+        .filter(|object| form.source == "all" || object.source == form.source);
+    if let Err(message) = decryptable(restored, &job.identities, given, page.lang) {
+        return refuse(&state, page, &folder, form, message).await;
+    }
     match state.runner.start_restore(Trigger::Manual, job).await {
         Ok(id) => {
             tracing::info!(run = id, user = ?page.user, folder = %folder, "restore started from the browser");
@@ -461,18 +568,30 @@ async fn start_verify(
     session: Session,
     page: Page,
     Path(folder): Path<String>,
+    PostedForm(form): PostedForm<IdentityForm>,
 ) -> Result<Response, WebError> {
     let folder = folder_name(&folder)?.to_owned();
     // Known to exist: a folder without a manifest has no page to start from.
-    load_manifest(&state, &folder).await?;
+    let (_, manifest) = load_manifest(&state, &folder).await?;
+    let pasted = match pasted_identity(&form.identity, page.lang) {
+        Ok(pasted) => pasted,
+        Err(message) => {
+            return refuse(&state, page, &folder, RestoreForm::whole_backup(), message).await;
+        }
+    };
     let backup = BackupChoice::Folder(folder.clone());
-    let job = match crate::jobs::verify_job(&state.pool, &state.key, backup).await {
+    let mut job = match crate::jobs::verify_job(&state.pool, &state.key, backup).await {
         Ok(job) => job,
         Err(error) => {
             let message = error.message().render(page.lang);
             return refuse(&state, page, &folder, RestoreForm::whole_backup(), message).await;
         }
     };
+    let given = pasted.is_some();
+    job.identities.extend(pasted);
+    if let Err(message) = decryptable(&manifest.objects, &job.identities, given, page.lang) {
+        return refuse(&state, page, &folder, RestoreForm::whole_backup(), message).await;
+    }
     match state.runner.start_verify(Trigger::Manual, job).await {
         Ok(id) => {
             tracing::info!(run = id, user = ?page.user, folder = %folder, "verification started from the browser");
@@ -487,6 +606,13 @@ async fn start_verify(
             Err(WebError::internal("starting a verification", e))
         }
     }
+}
+
+/// A form that only carries an identity (verification, a decrypted download).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IdentityForm {
+    identity: String,
 }
 
 /// The restore a form asks for, or why it cannot be done.
@@ -577,6 +703,9 @@ fn object_name(object: &StoredObject) -> &str {
 
 fn plain_name(object: &StoredObject) -> &str {
     let name = object_name(object);
+    let name = name
+        .strip_suffix(crate::backup::encryption::SUFFIX)
+        .unwrap_or(name);
     name.strip_suffix(".zst").unwrap_or(name)
 }
 
@@ -592,10 +721,16 @@ fn quoted(word: &str) -> String {
     }
 }
 
-/// The commands that restore `object` with aws, sha256sum, zstd and the kind's own tool.
+/// The commands that restore `object` with aws, sha256sum, age (when encrypted), zstd and
+/// the kind's own tool.
 fn commands(target: &S3Target, object: &StoredObject) -> String {
-    let name = object_name(object);
+    let stored = object_name(object);
     let plain = plain_name(object);
+    // An encrypted object is decrypted first, to its `.zst`, with the identity file.
+    let compressed = stored
+        .strip_suffix(crate::backup::encryption::SUFFIX)
+        .unwrap_or(stored);
+    let name = compressed;
     let endpoint = target
         .endpoint
         .as_ref()
@@ -610,9 +745,16 @@ fn commands(target: &S3Target, object: &StoredObject) -> String {
         "aws s3 cp{endpoint} --region {} {} {}",
         quoted(&target.region),
         quoted(&format!("s3://{}/{}", target.bucket, object.key)),
-        quoted(name)
+        quoted(stored)
     );
-    let check = format!("echo '{}  {}' | sha256sum -c -", object.sha256, name);
+    let mut check = format!("echo '{}  {}' | sha256sum -c -", object.sha256, stored);
+    if object.encryption.is_some() {
+        check.push_str(&format!(
+            "\nage -d -i key.txt -o {} {}",
+            quoted(compressed),
+            quoted(stored)
+        ));
+    }
     let source = quoted(&object.source);
     let load = match object.kind.as_str() {
         "postgres" => format!(
@@ -646,25 +788,83 @@ struct DownloadQuery {
 
 async fn download(
     State(state): State<AppState>,
+    page: Page,
     Path((folder, name)): Path<(String, String)>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<Response, WebError> {
     let folder = folder_name(&folder)?;
     let (target, manifest) = load_manifest(&state, folder).await?;
-    let object = manifest
-        .objects
-        .iter()
-        .find(|object| object_name(object) == name)
-        .ok_or(WebError::NotFound)?
-        .clone();
+    let object = find_object(&manifest, &name)?;
     let form = match query.form.as_deref() {
         Some("plain") => Form::Plain,
         _ => Form::Stored,
     };
-    let client = crate::backup::s3::client(&target);
-    let reader = match download::open(&client, &target, &object, form).await {
+    let identities: Vec<Identity> = app_identity(&state).await?.into_iter().collect();
+    stream_object(&state, page, &target, folder, &object, form, &identities).await
+}
+
+/// An encrypted object decrypted with a pasted identity; a bad or wrong one brings the
+/// backup's page back saying why.
+async fn download_decrypted(
+    State(state): State<AppState>,
+    page: Page,
+    Path((folder, name)): Path<(String, String)>,
+    PostedForm(form): PostedForm<IdentityForm>,
+) -> Result<Response, WebError> {
+    let folder = folder_name(&folder)?.to_owned();
+    let (target, manifest) = load_manifest(&state, &folder).await?;
+    let object = find_object(&manifest, &name)?;
+    let mut identities: Vec<Identity> = app_identity(&state).await?.into_iter().collect();
+    let checked = pasted_identity(&form.identity, page.lang).and_then(|pasted| {
+        let given = pasted.is_some();
+        identities.extend(pasted);
+        decryptable([&object], &identities, given, page.lang)
+    });
+    if let Err(message) = checked {
+        let form = RestoreForm::of(&object);
+        return refuse(&state, page, &folder, form, message).await;
+    }
+    stream_object(
+        &state,
+        page,
+        &target,
+        &folder,
+        &object,
+        Form::Plain,
+        &identities,
+    )
+    .await
+}
+
+fn find_object(manifest: &Manifest, name: &str) -> Result<StoredObject, WebError> {
+    manifest
+        .objects
+        .iter()
+        .find(|object| object_name(object) == name)
+        .cloned()
+        .ok_or(WebError::NotFound)
+}
+
+/// `object` as a download in `form`, checked as it streams; an object that cannot be
+/// decrypted with `identities` brings the backup's page back saying why.
+async fn stream_object(
+    state: &AppState,
+    page: Page,
+    target: &S3Target,
+    folder: &str,
+    object: &StoredObject,
+    form: Form,
+    identities: &[Identity],
+) -> Result<Response, WebError> {
+    let client = crate::backup::s3::client(target);
+    let reader = match download::open_counted(&client, target, object, form, None, identities).await
+    {
         Ok(reader) => reader,
         Err(error) if error.is_not_found() => return Err(WebError::NotFound),
+        Err(download::DownloadError::Decrypt(error)) => {
+            let message = error.to_message().render(page.lang);
+            return refuse(state, page, folder, RestoreForm::of(object), message).await;
+        }
         Err(error) => return Err(WebError::internal("downloading an object", error)),
     };
     let key = object.key.clone();
@@ -693,8 +893,8 @@ async fn download(
         }
     });
     let file_name = match form {
-        Form::Plain => plain_name(&object),
-        Form::Stored => object_name(&object),
+        Form::Plain => plain_name(object),
+        Form::Stored => object_name(object),
     };
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();

@@ -15,9 +15,10 @@ use crate::db::changes::{self, Change};
 use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, KmsKeyId, LockDays, LockMode, MonthDay, Region, SUGGESTED_STORAGE_CLASSES,
-    ScratchServer, SealedScratchServer, SecretKey, ServerSideEncryption, Settings, SseMode,
-    StorageClass, StoredSecret, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
+    KeyPrefix, KmsKeyId, LockDays, LockMode, MonthDay, Recipients, Region,
+    SUGGESTED_STORAGE_CLASSES, ScratchServer, SealedScratchServer, SecretKey, ServerSideEncryption,
+    Settings, SseMode, StorageClass, StoredSecret, TimeOfDay, TimeZone, VerifySchedule, Weekday,
+    optional,
 };
 use crate::web::bucket;
 use crate::web::error::WebError;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(show).post(save))
         .route("/settings/test-connection", post(test_connection))
+        .merge(crate::web::age_key::router())
 }
 
 #[derive(Template, WebTemplate)]
@@ -61,6 +63,11 @@ pub struct SettingsPage {
     pub next_run: Option<String>,
     /// The answer of "Test connection", when the page shows one.
     pub connection: Option<ConnectionResult>,
+    /// The public keys of the key pairs this app generated (it decrypts what they encrypt).
+    pub app_keys: Vec<String>,
+    /// Scheduled verifications are on for backups encrypted only for keys the app does not
+    /// hold: each would fail for want of the identity.
+    pub unverifiable: bool,
 }
 
 /// What "Test connection" found.
@@ -123,6 +130,13 @@ impl SettingsPage {
         form: FormState,
         stored: &Settings,
     ) -> Result<Self, WebError> {
+        let app_identity = crate::jobs::app_identity(stored, &state.key)?;
+        let unverifiable = stored.verify_schedule != VerifySchedule::Never
+            && stored.encryption().is_some_and(|recipients| {
+                app_identity
+                    .as_ref()
+                    .is_none_or(|identity| !identity.decrypts_for(&recipients.keys()))
+            });
         Ok(Self {
             page: page.in_section("settings"),
             form,
@@ -139,6 +153,10 @@ impl SettingsPage {
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
             next_run: next_run_text(state, stored),
+            app_keys: app_identity
+                .map(|identity| identity.recipients().keys())
+                .unwrap_or_default(),
+            unverifiable,
         })
     }
 }
@@ -193,6 +211,15 @@ fn form_from_stored(stored: &Settings) -> FormState {
             .map_or_else(String::new, |days| days.to_string()),
     );
     form.set("object_lock_mode", stored.object_lock_mode.as_str());
+    form.set_flag("encrypt_backups", stored.encrypt_backups);
+    form.set(
+        "age_recipients",
+        stored
+            .age_recipients
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    );
     form.set("frequency", stored.frequency.as_str());
     form.set("backup_time", stored.time.to_string());
     form.set("backup_weekday", stored.weekday.as_str());
@@ -242,6 +269,9 @@ pub struct SettingsForm {
     pub object_lock_days: Option<String>,
     /// Absent from older forms and clients: the stored value stays.
     pub object_lock_mode: String,
+    pub encrypt_backups: Option<String>,
+    /// Absent from older forms and clients: the stored encryption stays, on or off.
+    pub age_recipients: Option<String>,
     pub frequency: String,
     pub backup_time: String,
     pub backup_weekday: String,
@@ -292,6 +322,11 @@ impl SettingsForm {
             self.object_lock_days.as_deref().unwrap_or(""),
         );
         form.set("object_lock_mode", &self.object_lock_mode);
+        form.set_flag("encrypt_backups", self.encrypt_backups.is_some());
+        form.set(
+            "age_recipients",
+            self.age_recipients.as_deref().unwrap_or(""),
+        );
         form.set("frequency", &self.frequency);
         form.set("backup_time", &self.backup_time);
         form.set("backup_weekday", &self.backup_weekday);
@@ -328,6 +363,9 @@ pub struct ParsedForm {
     pub object_lock_days: Option<Option<LockDays>>,
     /// `None` when refused or left out.
     pub object_lock_mode: Option<LockMode>,
+    /// Encryption on or off, and the recipients (`None` when emptied); `None` when refused
+    /// or left out.
+    pub age_encryption: Option<(bool, Option<Recipients>)>,
     pub frequency: Option<Frequency>,
     pub time: Option<TimeOfDay>,
     pub weekday: Option<Weekday>,
@@ -426,6 +464,14 @@ pub fn parse_form(
             LockMode::parse(&input.object_lock_mode),
         )
     };
+    let age_encryption = input.age_recipients.as_deref().and_then(|recipients| {
+        form.check(
+            lang,
+            "age_recipients",
+            optional(recipients, Recipients::parse),
+        )
+        .map(|recipients| (input.encrypt_backups.is_some(), recipients))
+    });
     let frequency = form.check(lang, "frequency", Frequency::parse(&input.frequency));
     let time = schedule_part(
         form,
@@ -494,6 +540,7 @@ pub fn parse_form(
         server_side_encryption,
         object_lock_days,
         object_lock_mode,
+        age_encryption,
         verify_schedule,
         scratch_server,
         enabled: input.enabled.is_some(),
@@ -579,6 +626,16 @@ impl ParsedForm {
                 .unwrap_or_else(|| old.server_side_encryption.clone()),
             object_lock_days: self.object_lock_days.unwrap_or(old.object_lock_days),
             object_lock_mode: self.object_lock_mode.unwrap_or(old.object_lock_mode),
+            encrypt_backups: self
+                .age_encryption
+                .as_ref()
+                .map_or(old.encrypt_backups, |(on, _)| *on),
+            age_recipients: self
+                .age_encryption
+                .as_ref()
+                .map_or_else(|| old.age_recipients.clone(), |(_, keys)| keys.clone()),
+            sealed_age_identity: old.sealed_age_identity.clone(),
+            sealed_pending_age_identity: old.sealed_pending_age_identity.clone(),
             frequency: self.frequency.unwrap_or(old.frequency),
             time: self.time.unwrap_or(old.time),
             weekday: self.weekday.unwrap_or(old.weekday),
@@ -623,9 +680,9 @@ enum Refused {
 }
 
 fn mark_missing(form: &mut FormState, lang: Lang, missing: &[Field]) {
-    let required = Invalid::new("invalid.required").message(lang.code());
     for field in missing {
-        form.add_error(field.name(), required.clone());
+        let message = Invalid::new(field.missing_key()).message(lang.code());
+        form.add_error(field.name(), message);
     }
 }
 

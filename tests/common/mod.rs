@@ -195,6 +195,8 @@ impl TestApp {
             "/logout" | "/backups/run" => "/settings",
             p if p.ends_with("/delete") || p.starts_with("/sources") => "/sources",
             p if p.starts_with("/settings") => "/settings",
+            // A decrypted download is asked for from its backup's page.
+            p if p.contains("/objects/") => p.split("/objects/").next().unwrap_or(p),
             p if p.starts_with("/email-account") => "/email-account",
             // A restore or verification is started from its backup's page, a run cancelled
             // from its own.

@@ -7,6 +7,7 @@ mod auth;
 mod backups;
 mod connection;
 mod email_account;
+mod encryption;
 mod error_pages;
 mod language;
 mod notifications;
