@@ -79,6 +79,7 @@ pub fn target(settings: &Settings, key: &MasterKey) -> Result<S3Target, JobError
         storage: StorageOptions {
             storage_class: settings.storage_class.clone(),
             encryption: settings.server_side_encryption.clone(),
+            object_lock: settings.object_lock(),
         },
     })
 }

@@ -245,4 +245,41 @@ mod tests {
             Some("listing s3://b/x: SignatureDoesNotMatch")
         );
     }
+
+    /// Every catalog, for the completeness check.
+    const CATALOGS: [(&str, &str); 5] = [
+        ("app", include_str!("../locales/app.yml")),
+        ("backup", include_str!("../locales/backup.yml")),
+        ("notify", include_str!("../locales/notify.yml")),
+        ("run", include_str!("../locales/run.yml")),
+        ("validation", include_str!("../locales/validation.yml")),
+    ];
+
+    #[test]
+    fn every_text_of_every_catalog_is_in_english_and_french() {
+        for (name, catalog) in CATALOGS {
+            let mut entries: Vec<(&str, Vec<&str>)> = Vec::new();
+            for line in catalog.lines() {
+                if line.starts_with("_version") || line.trim().is_empty() {
+                    continue;
+                }
+                match line.strip_suffix(':').filter(|_| !line.starts_with(' ')) {
+                    Some(key) => entries.push((key, Vec::new())),
+                    None => {
+                        let (locale, _) = line.trim_start().split_once(':').unwrap_or_default();
+                        if let Some((_, locales)) = entries.last_mut() {
+                            locales.push(locale);
+                        }
+                    }
+                }
+            }
+            assert!(!entries.is_empty(), "{name}.yml has no entries");
+            for (key, locales) in entries {
+                assert_eq!(locales, ["en", "fr"], "{name}.yml: {key}");
+                let (en, fr) = (Lang::EN.t(key), Lang::FR.t(key));
+                assert!(!en.is_empty() && !fr.is_empty(), "{name}.yml: {key}");
+                assert!(!fr.ends_with(key), "{name}.yml: {key} has no French text");
+            }
+        }
+    }
 }

@@ -5,57 +5,16 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-
-use rand::RngCore;
-use tokio::sync::mpsc;
 
 use common::TestApp;
 use common::moto::Moto;
-use common::tree::snapshot;
-use s3_backup::backup::progress::RunEvent;
-use s3_backup::backup::{Job, Progress, Reporter, SourceSpec, run_backup};
+use common::run_log::{log_lines, recording_reporter};
+use common::tree::{MIB, random_tree, snapshot};
+use s3_backup::backup::{Job, SourceSpec, run_backup};
 use s3_backup::settings::SourceKind;
 
 const PREFIX: &str = "erp";
-const MIB: usize = 1024 * 1024;
-
-/// `total` bytes of random data in files of at most 4 MiB, in two directories.
-fn random_tree(root: &Path, total: usize) {
-    std::fs::create_dir_all(root.join("scans")).expect("mkdir");
-    let mut rng = rand::thread_rng();
-    let mut left = total;
-    let mut index = 0;
-    while left > 0 {
-        let size = left.min(4 * MIB - 17 * index);
-        let mut bytes = vec![0u8; size];
-        rng.fill_bytes(&mut bytes);
-        let dir = if index % 2 == 0 { "scans" } else { "" };
-        std::fs::write(root.join(dir).join(format!("file-{index}.bin")), bytes).expect("write");
-        left -= size;
-        index += 1;
-    }
-}
-
-fn recording_reporter() -> (Reporter, mpsc::UnboundedReceiver<RunEvent>) {
-    let (events, received) = mpsc::unbounded_channel();
-    (
-        Reporter::new(Arc::new(Progress::default()), events),
-        received,
-    )
-}
-
-fn log_lines(mut received: mpsc::UnboundedReceiver<RunEvent>) -> Vec<String> {
-    let mut lines = Vec::new();
-    while let Ok(event) = received.try_recv() {
-        if let RunEvent::Log { message, .. } = event {
-            lines.push(message.to_string());
-        }
-    }
-    lines
-}
 
 /// Backs up a directory of `total` random bytes to moto, then restores it with the app's
 /// restore and compares the trees.
@@ -69,7 +28,7 @@ async fn back_up_and_restore(total: usize) {
     let files = work.path().join("files");
     random_tree(&files, total);
 
-    let (reporter, received) = recording_reporter();
+    let (reporter, mut received) = recording_reporter();
     let job = Job {
         target: moto.target(&bucket, PREFIX),
         sources: vec![
@@ -103,7 +62,7 @@ async fn back_up_and_restore(total: usize) {
             format!("{}/manifest.json", outcome.folder),
         ]
     );
-    let lines = log_lines(received);
+    let lines = log_lines(&mut received);
     assert!(
         lines
             .iter()

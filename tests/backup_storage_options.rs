@@ -102,6 +102,7 @@ async fn kms_encryption_with_a_named_key_reaches_every_object() {
     target.storage = StorageOptions {
         storage_class: StorageClass::parse("GLACIER_IR").ok(),
         encryption: ServerSideEncryption::Kms(KmsKeyId::parse("alias/backups").ok()),
+        ..StorageOptions::default()
     };
     let job = Job {
         target,

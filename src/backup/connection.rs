@@ -1,6 +1,7 @@
 //! "Test connection": checks, in the order a backup needs them, that the bucket is
-//! reachable, that listing works, and that an object can be written under the prefix; each
-//! failure is named precisely (credentials, bucket, region, missing permission, network).
+//! reachable, that listing works, that the bucket can lock objects when Object Lock is on,
+//! and that an object can be written under the prefix; each failure is named precisely
+//! (credentials, bucket, region, missing permission, network).
 
 use std::fmt;
 
@@ -12,6 +13,7 @@ use crate::lang::{Lang, Message};
 
 use super::error::S3Failure;
 use super::job::S3Target;
+use super::object_lock::BucketLock;
 use super::s3;
 
 /// Why the target cannot take backups.
@@ -37,6 +39,12 @@ pub enum ProblemKind {
     PutDenied,
     /// No answer: connection refused, DNS, TLS or timeout.
     EndpointUnreachable,
+    /// Object Lock is on in the settings and the bucket cannot lock objects (or the
+    /// credentials may not tell).
+    ObjectLock {
+        bucket: String,
+        lock: BucketLock,
+    },
     /// Anything else the server answered.
     Other,
 }
@@ -56,7 +64,7 @@ impl ConnectionProblem {
 
     /// Translation key in `locales/backup.yml`.
     pub fn key(&self) -> &'static str {
-        match self.kind {
+        match &self.kind {
             ProblemKind::BadCredentials => "backup.connection.bad_credentials",
             ProblemKind::NoSuchBucket => "backup.connection.no_such_bucket",
             ProblemKind::WrongRegion { expected: Some(_) } => "backup.connection.wrong_region",
@@ -64,12 +72,34 @@ impl ConnectionProblem {
             ProblemKind::ListDenied => "backup.connection.list_denied",
             ProblemKind::PutDenied => "backup.connection.put_denied",
             ProblemKind::EndpointUnreachable => "backup.connection.unreachable",
+            ProblemKind::ObjectLock { lock, .. } => match lock {
+                BucketLock::Off | BucketLock::Enabled => "backup.object_lock.off",
+                BucketLock::Unsupported => "backup.object_lock.unsupported",
+                BucketLock::NotVisible => "backup.object_lock.not_visible",
+                BucketLock::Failed(_) => "backup.object_lock.failed",
+            },
             ProblemKind::Other => "backup.connection.other",
         }
     }
 
+    /// Whether the bucket answered: its posture is worth reading.
+    pub fn reached_bucket(&self) -> bool {
+        matches!(
+            self.kind,
+            ProblemKind::ListDenied
+                | ProblemKind::PutDenied
+                | ProblemKind::ObjectLock { .. }
+                | ProblemKind::Other
+        )
+    }
+
     /// The sentence to show, with the detail quoted under it.
     pub fn to_message(&self) -> Message {
+        if let ProblemKind::ObjectLock { bucket, lock } = &self.kind
+            && let Some(refusal) = lock.refusal(bucket)
+        {
+            return refusal;
+        }
         let message = Message::new(self.key());
         let message = match &self.kind {
             ProblemKind::WrongRegion {
@@ -138,7 +168,21 @@ pub async fn test_connection(target: &S3Target) -> Result<ConnectionReport, Conn
         .await
         .map_err(|err| classify(&S3Failure::from_sdk(&err), ProblemKind::ListDenied))?;
 
-    // Written as backups are, so that a class or a key the provider refuses shows here.
+    if target.storage.object_lock.is_some() {
+        let lock = BucketLock::of(&client, &target.bucket).await;
+        if lock != BucketLock::Enabled {
+            return Err(ConnectionProblem {
+                kind: ProblemKind::ObjectLock {
+                    bucket: target.bucket.clone(),
+                    lock,
+                },
+                detail: None,
+            });
+        }
+    }
+
+    // Written as backups are, so that a class or a key the provider refuses shows here;
+    // without a lock of its own, which would keep it from being removed.
     let key = target.key(PROBE_NAME);
     client
         .put_object()
@@ -307,7 +351,20 @@ mod tests {
             ProblemKind::PutDenied,
             ProblemKind::EndpointUnreachable,
             ProblemKind::Other,
-        ];
+        ]
+        .into_iter()
+        .chain(
+            [
+                BucketLock::Off,
+                BucketLock::Unsupported,
+                BucketLock::NotVisible,
+                BucketLock::Failed("refused".into()),
+            ]
+            .map(|lock| ProblemKind::ObjectLock {
+                bucket: "b".into(),
+                lock,
+            }),
+        );
         for kind in kinds {
             let problem = ConnectionProblem { kind, detail: None };
             for locale in ["en", "fr"] {

@@ -15,12 +15,15 @@ use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
 use super::error::BackupError;
 use super::folder::{free_folder, remove_partial};
-use super::job::{Job, SourceSpec};
-use super::manifest::{FailedSource, MANIFEST_NAME, Manifest, PARTIAL_NAME, StoredObject};
+use super::job::{Job, S3Target, SourceSpec};
+use super::manifest::{
+    FailedSource, LockRecord, MANIFEST_NAME, Manifest, PARTIAL_NAME, StoredObject,
+};
+use super::object_lock::{BucketLock, ObjectRetention};
 use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
 use super::retention::{self, RetentionReport};
-use super::upload::{self, Check, Destination};
+use super::upload::{self, Check, Destination, LockState};
 use super::{encryption, s3, sources};
 use crate::lang::Message;
 
@@ -104,6 +107,7 @@ pub async fn run_backup_in(
             .with("count", job.sources.len())
             .with("folder", format!("s3://{}/{folder}/", target.bucket)),
     );
+    check_object_lock(&client, target, reporter).await?;
     let mut attempted = Vec::new();
     let written = write_folder(&client, job, &folder, started_at, reporter, &mut attempted).await;
     let written = match written {
@@ -115,7 +119,16 @@ pub async fn run_backup_in(
     };
 
     let retention = if written.failed.is_empty() && job.backup_limit > 0 {
-        retention::apply(&client, target, &folder_name, job.backup_limit, reporter).await
+        let now = Utc::now();
+        retention::apply(
+            &client,
+            target,
+            &folder_name,
+            job.backup_limit,
+            now,
+            reporter,
+        )
+        .await
     } else {
         if !written.failed.is_empty() && job.backup_limit > 0 {
             reporter.log(LogLevel::Info, Message::new("run.log.retention_skipped"));
@@ -130,6 +143,78 @@ pub async fn run_backup_in(
         failed: written.failed,
         retention,
     })
+}
+
+/// When the job locks its objects, the bucket must be able to: a run to a bucket without
+/// Object Lock fails before it writes anything. Where the configuration cannot be read,
+/// the run goes on and each object's lock is checked on the server once it is stored.
+async fn check_object_lock(
+    client: &Client,
+    target: &S3Target,
+    reporter: &Reporter,
+) -> Result<(), BackupError> {
+    if target.storage.object_lock.is_none() {
+        return Ok(());
+    }
+    let lock = BucketLock::of(client, &target.bucket).await;
+    match lock {
+        BucketLock::Enabled => Ok(()),
+        BucketLock::Off | BucketLock::Unsupported => Err(BackupError::ObjectLock {
+            bucket: target.bucket.clone(),
+            refusal: lock.refusal(&target.bucket).unwrap_or_else(|| {
+                Message::new("backup.object_lock.off").with("bucket", &target.bucket)
+            }),
+        }),
+        BucketLock::NotVisible | BucketLock::Failed(_) => {
+            let detail = match lock {
+                BucketLock::Failed(detail) => detail,
+                _ => "AccessDenied".to_owned(),
+            };
+            reporter.log(
+                LogLevel::Warn,
+                Message::new("run.log.object_lock_unchecked")
+                    .with("bucket", &target.bucket)
+                    .detail(detail),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Where an object of the run goes, locked from now when the job locks its objects.
+fn destination(client: &Client, target: &S3Target, source: &str, key: String) -> Destination {
+    Destination {
+        client: client.clone(),
+        source: source.to_owned(),
+        sign_payload: s3::signs_payload(target),
+        storage: target.storage.clone(),
+        retention: target.storage.retention_at(Utc::now()),
+        bucket: target.bucket.clone(),
+        key,
+    }
+}
+
+/// Says in the run's log until when the object at `key` is locked.
+fn log_lock(reporter: &Reporter, key: &str, lock: Option<&LockState>) {
+    let Some(lock) = lock else { return };
+    let retention = lock.retention();
+    let message = match lock {
+        LockState::Confirmed(_) => Message::new("run.log.locked"),
+        LockState::Unconfirmed { detail, .. } => {
+            Message::new("run.log.lock_unconfirmed").detail(detail.clone())
+        }
+    };
+    let level = match lock {
+        LockState::Confirmed(_) => LogLevel::Info,
+        LockState::Unconfirmed { .. } => LogLevel::Warn,
+    };
+    reporter.log(
+        level,
+        message
+            .with("key", key)
+            .with("mode", retention.mode.s3_name())
+            .with("until", retention.until.format("%Y-%m-%d %H:%M:%S UTC")),
+    );
 }
 
 /// What `write_folder` stored.
@@ -155,12 +240,14 @@ async fn write_folder(
     let mut objects = Vec::with_capacity(job.sources.len());
     let mut failed = Vec::new();
     let mut last_error = None;
+    // The latest date an object of the folder is locked until, for the manifest.
+    let mut locked: Option<ObjectRetention> = None;
     for spec in &job.sources {
         reporter.progress().set_source(Some(&spec.name));
         let key = format!("{folder}/{}", job.object_name(spec));
         attempted.push(key.clone());
         match back_up_source(client, job, folder, spec, sizer, reporter).await {
-            Ok((object, check)) => {
+            Ok((object, check, lock)) => {
                 reporter.log(
                     LogLevel::Info,
                     Message::new(match check {
@@ -174,6 +261,10 @@ async fn write_folder(
                     .with("stored", object.size)
                     .with("key", &object.key),
                 );
+                log_lock(reporter, &object.key, lock.as_ref());
+                if let Some(lock) = lock {
+                    locked = Some(lock.retention().latest(locked));
+                }
                 reporter.object(object.clone());
                 objects.push(object);
             }
@@ -208,34 +299,44 @@ async fn write_folder(
         });
     }
 
-    let finished_at = Utc::now();
-    let manifest = Manifest::new(started_at, finished_at, objects.clone(), failed.clone());
-    let body = manifest.to_json().map_err(BackupError::Manifest)?;
     if !failed.is_empty() {
         // Listed beside the manifest so that retention, which only lists keys, knows this
         // folder is not a complete backup.
-        let marker = Destination {
-            client: client.clone(),
-            source: PARTIAL_NAME.to_owned(),
-            sign_payload: s3::signs_payload(target),
-            storage: target.storage.clone(),
-            bucket: target.bucket.clone(),
-            key: format!("{folder}/{PARTIAL_NAME}"),
-        };
+        let marker = destination(
+            client,
+            target,
+            PARTIAL_NAME,
+            format!("{folder}/{PARTIAL_NAME}"),
+        );
         attempted.push(marker.key.clone());
         let failures = serde_json::to_vec_pretty(&failed).map_err(BackupError::Manifest)?;
-        upload::put_and_verify(&marker, Bytes::from(failures)).await?;
+        let stored = upload::put_and_verify(&marker, Bytes::from(failures)).await?;
+        log_lock(reporter, &marker.key, stored.lock.as_ref());
+        if let Some(lock) = stored.lock {
+            locked = Some(lock.retention().latest(locked));
+        }
     }
-    let dest = Destination {
-        client: client.clone(),
-        source: MANIFEST_NAME.to_owned(),
-        sign_payload: s3::signs_payload(target),
-        storage: target.storage.clone(),
-        bucket: target.bucket.clone(),
-        key: format!("{folder}/{MANIFEST_NAME}"),
-    };
+    let dest = destination(
+        client,
+        target,
+        MANIFEST_NAME,
+        format!("{folder}/{MANIFEST_NAME}"),
+    );
+    // Written last, the manifest is locked longest: its date is the backup's.
+    let record = dest.retention.map(|own| {
+        let latest = own.latest(locked);
+        LockRecord {
+            mode: latest.mode.s3_name().to_owned(),
+            retain_until: latest.until,
+        }
+    });
+    let finished_at = Utc::now();
+    let manifest =
+        Manifest::new(started_at, finished_at, objects.clone(), failed.clone()).locked(record);
+    let body = manifest.to_json().map_err(BackupError::Manifest)?;
     attempted.push(dest.key.clone());
-    upload::put_and_verify(&dest, Bytes::from(body)).await?;
+    let stored = upload::put_and_verify(&dest, Bytes::from(body)).await?;
+    log_lock(reporter, &dest.key, stored.lock.as_ref());
     reporter.log(
         LogLevel::Info,
         Message::new(if failed.is_empty() {
@@ -261,7 +362,7 @@ async fn back_up_source(
     spec: &SourceSpec,
     sizer: PartSizer,
     reporter: &Reporter,
-) -> Result<(StoredObject, Check), BackupError> {
+) -> Result<(StoredObject, Check, Option<LockState>), BackupError> {
     let target = &job.target;
     let stream = sources::open(spec, &job.leave_out, reporter).await?;
     let source_bytes = Arc::new(AtomicU64::new(0));
@@ -287,14 +388,7 @@ async fn back_up_source(
         None => Box::new(compressed),
     };
     let key = format!("{folder}/{}", job.object_name(spec));
-    let dest = Destination {
-        client: client.clone(),
-        source: spec.name.clone(),
-        sign_payload: s3::signs_payload(target),
-        storage: target.storage.clone(),
-        bucket: target.bucket.clone(),
-        key: key.clone(),
-    };
+    let dest = destination(client, target, &spec.name, key.clone());
     let uploaded = upload::upload_stream(&dest, sizer, stored, stream.done, reporter).await?;
     drop(stream.keep_alive);
     let object = StoredObject {
@@ -308,7 +402,7 @@ async fn back_up_source(
         contents: stream.facts.contents(),
         encryption: job.encryption.as_ref().map(encryption::describe),
     };
-    Ok((object, uploaded.check))
+    Ok((object, uploaded.check, uploaded.lock))
 }
 
 /// Counts the bytes read from a source, for the run's progress and the manifest.

@@ -193,12 +193,16 @@ pub enum BackupError {
     FolderTaken { prefix: String },
     #[error("every source failed: {}", .sources.join(", "))]
     EverySourceFailed { sources: Vec<String> },
+    /// Object Lock is asked for and the bucket cannot lock objects: nothing is written.
+    #[error("s3://{bucket}: {}", .refusal.render(crate::lang::Lang::EN))]
+    ObjectLock { bucket: String, refusal: Message },
 }
 
 /// The catalog key of an S3 request's step ("uploading part 3 of" → `run.s3.part`).
 fn s3_step_key(step: &str) -> &'static str {
-    const STEPS: [(&str, &str); 8] = [
+    const STEPS: [(&str, &str); 9] = [
         ("starting multipart", "run.s3.start"),
+        ("locking", "run.s3.lock"),
         ("uploading part", "run.s3.part"),
         ("uploading a part", "run.s3.part"),
         ("completing", "run.s3.complete"),
@@ -237,7 +241,7 @@ impl BackupError {
     pub fn may_have_stored(&self) -> bool {
         match self {
             Self::Verify { .. } => true,
-            Self::S3 { step, .. } => step.starts_with("checking"),
+            Self::S3 { step, .. } => step.starts_with("checking") || step.starts_with("locking"),
             _ => false,
         }
     }
@@ -331,6 +335,7 @@ impl BackupError {
             Self::EverySourceFailed { sources } => {
                 Message::new("run.error.every_source_failed").with("sources", sources.join(", "))
             }
+            Self::ObjectLock { refusal, .. } => refusal.clone(),
         }
     }
 }

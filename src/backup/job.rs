@@ -4,8 +4,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
+
+use super::object_lock::ObjectRetention;
 use crate::settings::{
-    Invalid, Recipients, ServerSideEncryption, SourceKind, SourceLocation, StorageClass,
+    Invalid, ObjectLock, Recipients, ServerSideEncryption, SourceKind, SourceLocation, StorageClass,
 };
 
 /// Where backups go.
@@ -25,12 +28,15 @@ pub struct S3Target {
     pub storage: StorageOptions,
 }
 
-/// How every object is stored: its class, and the encryption asked of the server.
+/// How every object is stored: its class, the encryption asked of the server, and how long
+/// it stays immutable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StorageOptions {
     /// `None`: the bucket's default class.
     pub storage_class: Option<StorageClass>,
     pub encryption: ServerSideEncryption,
+    /// `None`: objects are written without a lock of their own.
+    pub object_lock: Option<ObjectLock>,
 }
 
 impl StorageOptions {
@@ -54,6 +60,14 @@ impl StorageOptions {
     /// The KMS key of every upload, if one is named.
     pub fn kms_key_id(&self) -> Option<String> {
         self.encryption.kms_key().map(|key| key.as_str().to_owned())
+    }
+
+    /// The lock of an object written at `written`, when Object Lock is on.
+    pub fn retention_at(&self, written: DateTime<Utc>) -> Option<ObjectRetention> {
+        self.object_lock.map(|lock| ObjectRetention {
+            mode: lock.mode,
+            until: lock.until(written),
+        })
     }
 }
 

@@ -93,6 +93,34 @@ pub struct Manifest {
     /// Sources of the run that are not in this folder (a partial run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<FailedSource>,
+    /// The Object Lock the run wrote every object with; absent when it wrote none (and in
+    /// manifests from before Object Lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<LockRecord>,
+}
+
+/// How a backup's objects are locked: the mode, and the date the last of them (the
+/// manifest) is locked until.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRecord {
+    /// `GOVERNANCE` or `COMPLIANCE`, as S3 names it.
+    pub mode: String,
+    pub retain_until: DateTime<Utc>,
+}
+
+impl LockRecord {
+    /// The record of a manifest's bytes, reading nothing else: `None` when it has none,
+    /// whatever its format, or when it is not a manifest at all.
+    pub fn read(manifest: &[u8]) -> Option<LockRecord> {
+        #[derive(Deserialize)]
+        struct OnlyTheLock {
+            #[serde(default)]
+            object_lock: Option<LockRecord>,
+        }
+        serde_json::from_slice::<OnlyTheLock>(manifest)
+            .ok()?
+            .object_lock
+    }
 }
 
 impl Manifest {
@@ -111,6 +139,15 @@ impl Manifest {
             compression: "zstd".to_owned(),
             objects,
             failed,
+            object_lock: None,
+        }
+    }
+
+    /// The manifest of a run whose objects are locked as `record` says.
+    pub fn locked(self, record: Option<LockRecord>) -> Self {
+        Self {
+            object_lock: record,
+            ..self
         }
     }
 
@@ -184,5 +221,28 @@ mod tests {
         );
         let read: Manifest = serde_json::from_value(json).expect("reads back");
         assert_eq!(read, manifest);
+        assert!(read.object_lock.is_none());
+    }
+
+    #[test]
+    fn the_lock_is_recorded_and_read_from_any_manifest() {
+        let until = DateTime::parse_from_rfc3339("2026-12-02T03:00:00Z")
+            .expect("a date")
+            .with_timezone(&Utc);
+        let record = LockRecord {
+            mode: "COMPLIANCE".into(),
+            retain_until: until,
+        };
+        let now = Utc::now();
+        let manifest = Manifest::new(now, now, Vec::new(), Vec::new()).locked(Some(record.clone()));
+        let json = manifest.to_json().expect("JSON");
+
+        assert_eq!(LockRecord::read(&json), Some(record));
+        let read: Manifest = serde_json::from_slice(&json).expect("reads back");
+        assert_eq!(read, manifest);
+        // Manifests from before Object Lock, and what is not a manifest, have none.
+        assert_eq!(LockRecord::read(FORMAT_1.as_bytes()), None);
+        assert_eq!(LockRecord::read(b"{}"), None);
+        assert_eq!(LockRecord::read(b"not json"), None);
     }
 }

@@ -1,16 +1,19 @@
 //! Keeps the newest `limit` complete backups (folders with a manifest) and deletes older
 //! complete ones. Incomplete folders are neither counted nor deleted; the folder just made is
-//! never deleted. Retention only runs after a successful run, and never fails it: when the
-//! credentials may not delete, it says so and points to lifecycle rules.
+//! never deleted, nor one whose objects are still under Object Lock (it goes on a later run,
+//! once its date has passed). Retention only runs after a successful run, and never fails
+//! it: when the credentials may not delete, it says so and points to lifecycle rules.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::Client;
+use chrono::{DateTime, Utc};
 
 use super::catalogue;
 use super::error::S3Failure;
 use super::job::S3Target;
 use super::manifest::MANIFEST_NAME;
+use super::object_lock::{self, BackupLock, BucketLock};
 use super::progress::{LogLevel, Reporter};
 use crate::lang::Message;
 
@@ -19,6 +22,9 @@ use crate::lang::Message;
 pub struct RetentionReport {
     /// Folders (keys, prefix included) deleted.
     pub deleted: Vec<String>,
+    /// Folders beyond the limit kept because their objects are still locked, with the date
+    /// their lock ends.
+    pub locked: Vec<(String, DateTime<Utc>)>,
     pub warning: Option<RetentionWarning>,
 }
 
@@ -70,12 +76,14 @@ impl Folder {
     }
 }
 
-/// Applies the limit after the run that wrote `new_folder` (its name, without prefix).
+/// Applies the limit after the run that wrote `new_folder` (its name, without prefix), at
+/// `now` (a lock whose date is past `now` has ended).
 pub async fn apply(
     client: &Client,
     target: &S3Target,
     new_folder: &str,
     limit: u32,
+    now: DateTime<Utc>,
     reporter: &Reporter,
 ) -> RetentionReport {
     let mut report = RetentionReport::default();
@@ -111,8 +119,14 @@ pub async fn apply(
         }));
     }
     let total = doomed.len();
+    let locks = Locks::new(client, target, now, !doomed.is_empty()).await;
+    let mut kept_locked = 0;
     for (index, (name, folder)) in doomed.into_iter().enumerate() {
         let folder_key = target.key(name);
+        if locks.keeps(&folder_key, reporter, &mut report).await {
+            kept_locked += 1;
+            continue;
+        }
         match delete_folder(client, target, folder).await {
             Ok(()) => {
                 reporter.log(
@@ -124,7 +138,7 @@ pub async fn apply(
             }
             Err(failure) if failure.is_access_denied() => {
                 report.warning = Some(RetentionWarning::DeleteDenied {
-                    kept: total - index,
+                    kept: total - index - kept_locked,
                 });
                 break;
             }
@@ -138,6 +152,72 @@ pub async fn apply(
     }
     warn(reporter, &report);
     report
+}
+
+/// Which backups are still locked, learnt from each one's manifest (not from every
+/// object), and only on a bucket that can lock objects at all.
+struct Locks<'a> {
+    client: &'a Client,
+    target: &'a S3Target,
+    now: DateTime<Utc>,
+    bucket_may_lock: bool,
+}
+
+impl<'a> Locks<'a> {
+    async fn new(
+        client: &'a Client,
+        target: &'a S3Target,
+        now: DateTime<Utc>,
+        needed: bool,
+    ) -> Self {
+        let bucket_may_lock = needed
+            && !matches!(
+                BucketLock::of(client, &target.bucket).await,
+                BucketLock::Off | BucketLock::Unsupported
+            );
+        Self {
+            client,
+            target,
+            now,
+            bucket_may_lock,
+        }
+    }
+
+    /// Whether the backup at `folder_key` must be kept for its lock; says so in the log.
+    async fn keeps(
+        &self,
+        folder_key: &str,
+        reporter: &Reporter,
+        report: &mut RetentionReport,
+    ) -> bool {
+        if !self.bucket_may_lock {
+            return false;
+        }
+        let manifest = format!("{folder_key}/{MANIFEST_NAME}");
+        match object_lock::backup_lock(self.client, &self.target.bucket, &manifest).await {
+            BackupLock::Until(until) if until > self.now => {
+                reporter.log(
+                    LogLevel::Info,
+                    Message::new("run.log.retention_locked")
+                        .with("folder", format!("{folder_key}/"))
+                        .with("until", until.format("%Y-%m-%d %H:%M:%S UTC")),
+                );
+                report.locked.push((folder_key.to_owned(), until));
+                true
+            }
+            // Whoever locks backups keeps those whose lock cannot be read.
+            BackupLock::Unknown(detail) if self.target.storage.object_lock.is_some() => {
+                reporter.log(
+                    LogLevel::Warn,
+                    Message::new("run.log.retention_lock_unknown")
+                        .with("folder", format!("{folder_key}/"))
+                        .detail(detail),
+                );
+                true
+            }
+            BackupLock::Until(_) | BackupLock::None | BackupLock::Unknown(_) => false,
+        }
+    }
 }
 
 fn warn(reporter: &Reporter, report: &RetentionReport) {

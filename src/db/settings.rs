@@ -8,8 +8,9 @@ use sqlx::SqlitePool;
 use crate::lang::Lang;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, KmsKeyId, MonthDay, Recipients, Region, SealedScratchServer, ServerSideEncryption,
-    Settings, SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
+    KeyPrefix, KmsKeyId, LockDays, LockMode, MonthDay, Recipients, Region, SealedScratchServer,
+    ServerSideEncryption, Settings, SseMode, StorageClass, TimeOfDay, TimeZone, VerifySchedule,
+    Weekday, optional,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,8 @@ struct Row {
     storage_class: String,
     server_side_encryption: String,
     sse_kms_key_id: String,
+    object_lock_days: i64,
+    object_lock_mode: String,
     encrypt_backups: bool,
     age_recipients: String,
     age_identity: Option<Vec<u8>>,
@@ -109,6 +112,14 @@ impl Row {
                 optional(&self.storage_class, StorageClass::parse),
             )?,
             server_side_encryption,
+            object_lock_days: field(
+                Field::ObjectLockDays,
+                LockDays::parse(&self.object_lock_days.to_string()),
+            )?,
+            object_lock_mode: field(
+                Field::ObjectLockMode,
+                LockMode::parse(&self.object_lock_mode),
+            )?,
             encrypt_backups: self.encrypt_backups,
             age_recipients: field(
                 Field::AgeRecipients,
@@ -161,7 +172,7 @@ impl Row {
 
 const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, notify_email,
     send_email_for_successful_backup, bucket, endpoint_url, region, path_style, backup_path,
-    storage_class, server_side_encryption, sse_kms_key_id,
+    storage_class, server_side_encryption, sse_kms_key_id, object_lock_days, object_lock_mode,
     encrypt_backups, age_recipients, age_identity, pending_age_identity,
     frequency, backup_time, backup_weekday, backup_monthday, cron, timezone, backup_files,
     backup_limit, verify_schedule, scratch_server, scratch_server_shown, notify_language,
@@ -221,8 +232,9 @@ pub async fn update<T, E>(
             notify_language = ?19, updated_at = ?20, schedule_saved_at = ?21,
             verify_schedule = ?22, scratch_server = ?23, scratch_server_shown = ?24,
             storage_class = ?25, server_side_encryption = ?26, sse_kms_key_id = ?27,
-            encrypt_backups = ?28, age_recipients = ?29, age_identity = ?30,
-            pending_age_identity = ?31
+            object_lock_days = ?28, object_lock_mode = ?29,
+            encrypt_backups = ?30, age_recipients = ?31, age_identity = ?32,
+            pending_age_identity = ?33
          WHERE id = 1",
     )
     .bind(new.enabled)
@@ -272,6 +284,8 @@ pub async fn update<T, E>(
             .kms_key()
             .map_or("", |key| key.as_str()),
     )
+    .bind(i64::from(new.object_lock_days.map_or(0, LockDays::get)))
+    .bind(new.object_lock_mode.as_str())
     .bind(new.encrypt_backups)
     .bind(
         new.age_recipients
@@ -350,6 +364,8 @@ mod tests {
             server_side_encryption: ServerSideEncryption::Kms(
                 KmsKeyId::parse("alias/backups").ok(),
             ),
+            object_lock_days: LockDays::new(36_500),
+            object_lock_mode: LockMode::Compliance,
             encrypt_backups: true,
             age_recipients: Recipients::parse(&format!(
                 "{}\n{}",
@@ -404,6 +420,8 @@ mod tests {
                 "SSE-C",
                 Field::ServerSideEncryption,
             ),
+            ("object_lock_days", "-3", Field::ObjectLockDays),
+            ("object_lock_mode", "legal-hold", Field::ObjectLockMode),
             ("age_recipients", "ssh-rsa AAAA", Field::AgeRecipients),
         ] {
             let restore = sqlx::query_scalar::<_, String>(&format!(
@@ -506,6 +524,8 @@ mod tests {
                         2 => ServerSideEncryption::Kms(None),
                         _ => ServerSideEncryption::Kms(KmsKeyId::parse("alias/backups").ok()),
                     },
+                    object_lock_days: LockDays::new(limit % 5 * 9_000),
+                    object_lock_mode: LockMode::ALL[(limit % 2) as usize],
                     encrypt_backups: limit % 5 == 0,
                     age_recipients: (limit % 2 == 0)
                         .then(|| crate::settings::Identity::generate().recipients()),

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Frequency, KeyPrefix,
-    MissingPart, MonthDay, Recipients, Region, Schedule, SealedScratchServer, ServerSideEncryption,
-    StorageClass, TimeOfDay, TimeZone, VerifySchedule, Weekday,
+    LockDays, LockMode, MissingPart, MonthDay, ObjectLock, Recipients, Region, Schedule,
+    SealedScratchServer, ServerSideEncryption, StorageClass, TimeOfDay, TimeZone, VerifySchedule,
+    Weekday,
 };
 use crate::lang::Lang;
 
@@ -27,6 +28,8 @@ pub enum Field {
     StorageClass,
     ServerSideEncryption,
     SseKmsKeyId,
+    ObjectLockDays,
+    ObjectLockMode,
     EncryptBackups,
     AgeRecipients,
     Frequency,
@@ -43,7 +46,7 @@ pub enum Field {
 
 impl Field {
     /// In the form's order.
-    pub const ALL: [Field; 25] = [
+    pub const ALL: [Field; 27] = [
         Self::Enabled,
         Self::AccessKeyId,
         Self::SecretAccessKey,
@@ -57,6 +60,8 @@ impl Field {
         Self::StorageClass,
         Self::ServerSideEncryption,
         Self::SseKmsKeyId,
+        Self::ObjectLockDays,
+        Self::ObjectLockMode,
         Self::EncryptBackups,
         Self::AgeRecipients,
         Self::Frequency,
@@ -87,6 +92,8 @@ impl Field {
             Self::StorageClass => "storage_class",
             Self::ServerSideEncryption => "server_side_encryption",
             Self::SseKmsKeyId => "sse_kms_key_id",
+            Self::ObjectLockDays => "object_lock_days",
+            Self::ObjectLockMode => "object_lock_mode",
             Self::EncryptBackups => "encrypt_backups",
             Self::AgeRecipients => "age_recipients",
             Self::Frequency => "frequency",
@@ -172,6 +179,10 @@ pub struct Settings {
     /// `None`: the bucket's default class.
     pub storage_class: Option<StorageClass>,
     pub server_side_encryption: ServerSideEncryption,
+    /// How long each backup stays immutable; `None`: Object Lock off.
+    pub object_lock_days: Option<LockDays>,
+    /// Kept while Object Lock is off, so turning it on again does not lose it.
+    pub object_lock_mode: LockMode,
     /// Client-side encryption: every object encrypted with age for `age_recipients`.
     pub encrypt_backups: bool,
     /// Kept when encryption is turned off, so turning it back on does not lose them.
@@ -218,6 +229,8 @@ impl Default for Settings {
             prefix: KeyPrefix::default(),
             storage_class: None,
             server_side_encryption: ServerSideEncryption::None,
+            object_lock_days: None,
+            object_lock_mode: LockMode::Governance,
             encrypt_backups: false,
             age_recipients: None,
             sealed_age_identity: None,
@@ -242,6 +255,24 @@ impl Default for Settings {
 impl Settings {
     pub fn has_secret(&self) -> bool {
         self.sealed_secret.is_some()
+    }
+
+    /// The lock every object of a backup is written with, when Object Lock is on.
+    pub fn object_lock(&self) -> Option<ObjectLock> {
+        self.object_lock_days.map(|days| ObjectLock {
+            mode: self.object_lock_mode,
+            days,
+        })
+    }
+
+    /// Whether the settings name another bucket, or reach it another way, than `other`'s.
+    pub fn bucket_differs(&self, other: &Settings) -> bool {
+        self.bucket != other.bucket
+            || self.endpoint != other.endpoint
+            || self.region != other.region
+            || self.path_style != other.path_style
+            || self.access_key_id != other.access_key_id
+            || self.sealed_secret != other.sealed_secret
     }
 
     /// The recipients every new object is encrypted for; `None` when backups go in clear.
@@ -337,6 +368,8 @@ impl Settings {
             Field::SseKmsKeyId => {
                 self.server_side_encryption.kms_key() != other.server_side_encryption.kms_key()
             }
+            Field::ObjectLockDays => self.object_lock_days != other.object_lock_days,
+            Field::ObjectLockMode => self.object_lock_mode != other.object_lock_mode,
             Field::EncryptBackups => self.encrypt_backups != other.encrypt_backups,
             // A new key pair changes the recipients too.
             Field::AgeRecipients => {

@@ -5,6 +5,7 @@ pub mod age_key;
 pub mod assets;
 pub mod auth;
 pub mod backups;
+pub mod bucket;
 pub mod connections;
 pub mod csrf;
 pub mod email_account;

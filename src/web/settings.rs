@@ -15,10 +15,12 @@ use crate::db::changes::{self, Change};
 use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
-    KeyPrefix, KmsKeyId, MonthDay, Recipients, Region, SUGGESTED_STORAGE_CLASSES, ScratchServer,
-    SealedScratchServer, SecretKey, ServerSideEncryption, Settings, SseMode, StorageClass,
-    StoredSecret, TimeOfDay, TimeZone, VerifySchedule, Weekday, optional,
+    KeyPrefix, KmsKeyId, LockDays, LockMode, MonthDay, Recipients, Region,
+    SUGGESTED_STORAGE_CLASSES, ScratchServer, SealedScratchServer, SecretKey, ServerSideEncryption,
+    Settings, SseMode, StorageClass, StoredSecret, TimeOfDay, TimeZone, VerifySchedule, Weekday,
+    optional,
 };
+use crate::web::bucket;
 use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::i18n::Lang;
@@ -54,6 +56,8 @@ pub struct SettingsPage {
     pub storage_classes: &'static [&'static str],
     /// Each server-side encryption choice: its form value and the catalog key of its label.
     pub sse_modes: &'static [(&'static str, &'static str)],
+    /// Each Object Lock mode: its form value and the catalog key of its label.
+    pub lock_modes: &'static [(&'static str, &'static str)],
     pub timezones: Vec<&'static str>,
     /// The next automatic backup, in the settings' time zone.
     pub next_run: Option<String>,
@@ -70,7 +74,14 @@ pub struct SettingsPage {
 pub struct ConnectionResult {
     pub ok: bool,
     pub messages: Vec<String>,
+    /// The bucket's posture, one line per setting: information, never a failure.
+    pub posture: Vec<crate::backup::PostureLine>,
 }
+
+const LOCK_MODES: [(&str, &str); 2] = [
+    ("governance", "settings.object_lock_governance"),
+    ("compliance", "settings.object_lock_compliance"),
+];
 
 const SSE_MODES: [(&str, &str); 3] = [
     ("none", "settings.sse_none"),
@@ -138,6 +149,7 @@ impl SettingsPage {
             regions: &REGIONS,
             storage_classes: &SUGGESTED_STORAGE_CLASSES,
             sse_modes: &SSE_MODES,
+            lock_modes: &LOCK_MODES,
             timezones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
             connection: None,
             next_run: next_run_text(state, stored),
@@ -192,6 +204,13 @@ fn form_from_stored(stored: &Settings) -> FormState {
             .kms_key()
             .map_or("", |key| key.as_str()),
     );
+    form.set(
+        "object_lock_days",
+        stored
+            .object_lock_days
+            .map_or_else(String::new, |days| days.to_string()),
+    );
+    form.set("object_lock_mode", stored.object_lock_mode.as_str());
     form.set_flag("encrypt_backups", stored.encrypt_backups);
     form.set(
         "age_recipients",
@@ -246,6 +265,10 @@ pub struct SettingsForm {
     /// Absent from older forms and clients: the stored value and key stay.
     pub server_side_encryption: String,
     pub sse_kms_key_id: String,
+    /// Absent from older forms and clients: the stored value stays. Empty or 0: off.
+    pub object_lock_days: Option<String>,
+    /// Absent from older forms and clients: the stored value stays.
+    pub object_lock_mode: String,
     pub encrypt_backups: Option<String>,
     /// Absent from older forms and clients: the stored encryption stays, on or off.
     pub age_recipients: Option<String>,
@@ -294,6 +317,11 @@ impl SettingsForm {
         form.set("storage_class", self.storage_class.as_deref().unwrap_or(""));
         form.set("server_side_encryption", &self.server_side_encryption);
         form.set("sse_kms_key_id", &self.sse_kms_key_id);
+        form.set(
+            "object_lock_days",
+            self.object_lock_days.as_deref().unwrap_or(""),
+        );
+        form.set("object_lock_mode", &self.object_lock_mode);
         form.set_flag("encrypt_backups", self.encrypt_backups.is_some());
         form.set(
             "age_recipients",
@@ -331,6 +359,10 @@ pub struct ParsedForm {
     pub storage_class: Option<Option<StorageClass>>,
     /// `None` when refused or left out.
     pub server_side_encryption: Option<ServerSideEncryption>,
+    /// `None` when refused or left out; `Some(None)` for off.
+    pub object_lock_days: Option<Option<LockDays>>,
+    /// `None` when refused or left out.
+    pub object_lock_mode: Option<LockMode>,
     /// Encryption on or off, and the recipients (`None` when emptied); `None` when refused
     /// or left out.
     pub age_encryption: Option<(bool, Option<Recipients>)>,
@@ -419,6 +451,19 @@ pub fn parse_form(
         .as_deref()
         .and_then(|class| form.check(lang, "storage_class", optional(class, StorageClass::parse)));
     let server_side_encryption = parse_encryption(input, lang, form);
+    let object_lock_days = input
+        .object_lock_days
+        .as_deref()
+        .and_then(|days| form.check(lang, "object_lock_days", LockDays::parse(days)));
+    let object_lock_mode = if input.object_lock_mode.is_empty() {
+        None
+    } else {
+        form.check(
+            lang,
+            "object_lock_mode",
+            LockMode::parse(&input.object_lock_mode),
+        )
+    };
     let age_encryption = input.age_recipients.as_deref().and_then(|recipients| {
         form.check(
             lang,
@@ -493,6 +538,8 @@ pub fn parse_form(
     ParsedForm {
         storage_class,
         server_side_encryption,
+        object_lock_days,
+        object_lock_mode,
         age_encryption,
         verify_schedule,
         scratch_server,
@@ -577,6 +624,8 @@ impl ParsedForm {
                 .server_side_encryption
                 .clone()
                 .unwrap_or_else(|| old.server_side_encryption.clone()),
+            object_lock_days: self.object_lock_days.unwrap_or(old.object_lock_days),
+            object_lock_mode: self.object_lock_mode.unwrap_or(old.object_lock_mode),
             encrypt_backups: self
                 .age_encryption
                 .as_ref()
@@ -650,13 +699,13 @@ async fn save(
     let username = page.user.clone().unwrap_or_default();
     let stored = store::load(&state.pool).await?;
     let parsed = parse_form(&input, &stored, lang, &mut form);
-    mark_missing(
-        &mut form,
-        lang,
-        &parsed
-            .apply(&stored, &state.key, lang)?
-            .missing_when_enabled(),
-    );
+    let candidate = parsed.apply(&stored, &state.key, lang)?;
+    mark_missing(&mut form, lang, &candidate.missing_when_enabled());
+    if !form.has_errors()
+        && let Some(refusal) = bucket::lock_refusal(&state.key, &stored, &candidate, lang).await?
+    {
+        form.add_error("object_lock_days", refusal);
+    }
     let saved = if form.has_errors() {
         None
     } else {
@@ -728,12 +777,18 @@ async fn test_connection(
                 messages: std::iter::once(lang.t("settings.connection_ok"))
                     .chain(report.notes.iter().map(|n| n.message(lang.code())))
                     .collect(),
+                posture: bucket::posture_lines(&target, lang).await,
             },
             Err(problem) => {
                 tracing::info!(problem = ?problem.kind, "connection test failed");
                 ConnectionResult {
                     ok: false,
                     messages: vec![problem.message(lang.code())],
+                    posture: if problem.reached_bucket() {
+                        bucket::posture_lines(&target, lang).await
+                    } else {
+                        Vec::new()
+                    },
                 }
             }
         }),

@@ -4,7 +4,9 @@
 
 pub mod databases;
 pub mod fake_postgres;
+pub mod iam;
 pub mod moto;
+pub mod run_log;
 pub mod s3;
 pub mod smtp;
 pub mod tree;

@@ -101,6 +101,49 @@ impl Moto {
         name
     }
 
+    /// A new bucket with Object Lock enabled (and so versioning), without a default
+    /// retention.
+    pub async fn new_locked_bucket(&self) -> String {
+        let name = format!("locked-{}", rand::random::<u32>());
+        self.client
+            .create_bucket()
+            .bucket(&name)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .expect("create a bucket with Object Lock on moto");
+        name
+    }
+
+    /// A new bucket with Object Lock whose objects written without a lock of their own are
+    /// locked for `days` in `mode` (moto takes it only while the bucket is empty).
+    pub async fn new_bucket_with_default_retention(
+        &self,
+        mode: aws_sdk_s3::types::ObjectLockRetentionMode,
+        days: i32,
+    ) -> String {
+        use aws_sdk_s3::types::{
+            DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRule,
+        };
+        let name = self.new_locked_bucket().await;
+        let rule = ObjectLockRule::builder()
+            .default_retention(DefaultRetention::builder().mode(mode).days(days).build())
+            .build();
+        self.client
+            .put_object_lock_configuration()
+            .bucket(&name)
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .rule(rule)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("set a default retention on moto");
+        name
+    }
+
     /// Every key under `prefix`, sorted.
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let listing = self

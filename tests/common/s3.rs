@@ -45,6 +45,10 @@ pub struct Hooks {
     /// Refuse ListMultipartUploads and AbortMultipartUpload with AccessDenied (the minimal
     /// policy of ListBucket and PutObject allows neither).
     pub deny_multipart_cleanup: AtomicBool,
+    /// Refuse the reads of the bucket's own settings (public access block, policy status,
+    /// ACL, default encryption, versioning, Object Lock, lifecycle) with AccessDenied, as
+    /// the seed's minimal IAM policy does.
+    pub deny_bucket_settings: AtomicBool,
     /// Refuse UploadPart from this part number on (0: never).
     pub fail_part_from: AtomicI32,
     parts_received: watch::Sender<u32>,
@@ -69,6 +73,7 @@ impl Hooks {
             deny_get: AtomicBool::new(false),
             deny_list: AtomicBool::new(false),
             deny_multipart_cleanup: AtomicBool::new(false),
+            deny_bucket_settings: AtomicBool::new(false),
             fail_part_from: AtomicI32::new(0),
             parts_received: watch::channel(0).0,
             cuts_left: AtomicU32::new(0),
@@ -265,6 +270,18 @@ impl AsyncWrite for Cuttable {
 
 struct Access(Arc<Hooks>);
 
+impl Access {
+    fn bucket_settings(&self) -> S3Result<()> {
+        if self.0.deny_bucket_settings.load(Ordering::SeqCst) {
+            return Err(s3s::s3_error!(
+                AccessDenied,
+                "reading the bucket's settings is not allowed"
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
@@ -371,6 +388,52 @@ impl S3Access for Access {
             return Err(s3s::s3_error!(AccessDenied, "part refused by the test"));
         }
         Ok(())
+    }
+
+    async fn get_public_access_block(
+        &self,
+        _req: &mut S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<()> {
+        self.bucket_settings()
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        _req: &mut S3Request<GetBucketPolicyStatusInput>,
+    ) -> S3Result<()> {
+        self.bucket_settings()
+    }
+
+    async fn get_bucket_acl(&self, _req: &mut S3Request<GetBucketAclInput>) -> S3Result<()> {
+        self.bucket_settings()
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        _req: &mut S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<()> {
+        self.bucket_settings()
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        _req: &mut S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<()> {
+        self.bucket_settings()
+    }
+
+    async fn get_object_lock_configuration(
+        &self,
+        _req: &mut S3Request<GetObjectLockConfigurationInput>,
+    ) -> S3Result<()> {
+        self.bucket_settings()
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        _req: &mut S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<()> {
+        self.bucket_settings()
     }
 }
 

@@ -11,6 +11,7 @@ mod encryption;
 mod error_pages;
 mod language;
 mod notifications;
+mod object_lock;
 mod operations;
 mod restore;
 mod run_language;

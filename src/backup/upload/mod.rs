@@ -4,8 +4,10 @@
 
 mod abort;
 mod buffers;
+mod lock;
 mod verify;
 
+pub use self::lock::LockState;
 pub use self::verify::Check;
 
 use std::future::Future;
@@ -22,6 +24,7 @@ use self::buffers::{BufferPool, parts_in_flight, read_part};
 use self::verify::{Digests, crc32_base64, verify};
 use super::error::{BackupError, S3Failure};
 use super::job::StorageOptions;
+use super::object_lock::ObjectRetention;
 use super::part_size::PartSizer;
 use super::progress::Reporter;
 
@@ -35,6 +38,8 @@ pub struct Destination {
     pub sign_payload: bool,
     /// The storage class and server-side encryption every object is written with.
     pub storage: StorageOptions,
+    /// The Object Lock this object is written with, if any.
+    pub retention: Option<ObjectRetention>,
     pub bucket: String,
     pub key: String,
 }
@@ -60,6 +65,8 @@ pub struct Uploaded {
     pub sha256: String,
     /// What the server's answer allowed to check.
     pub check: Check,
+    /// The object's lock as confirmed on the server; `None` when none was asked.
+    pub lock: Option<LockState>,
 }
 
 impl Destination {
@@ -110,6 +117,8 @@ where
         .set_storage_class(dest.storage.s3_storage_class())
         .set_server_side_encryption(dest.storage.s3_encryption())
         .set_ssekms_key_id(dest.storage.kms_key_id())
+        .set_object_lock_mode(dest.retention.map(|lock| lock.s3_mode()))
+        .set_object_lock_retain_until_date(dest.retention.map(|lock| lock.s3_until()))
         .send()
         .await
         .map_err(|err| dest.s3_error("starting multipart upload of", S3Failure::from_sdk(&err)))?;
@@ -320,6 +329,7 @@ async fn complete(
 }
 
 /// A single checksummed PUT (small objects and the manifest); returns the object's ETag.
+/// The CRC32 it carries is also what S3 asks of a PUT with Object Lock headers.
 pub async fn put_object(dest: &Destination, body: Bytes) -> Result<Option<String>, BackupError> {
     let crc = crc32_base64(crc32fast::hash(&body));
     let request = dest
@@ -333,6 +343,8 @@ pub async fn put_object(dest: &Destination, body: Bytes) -> Result<Option<String
         .set_storage_class(dest.storage.s3_storage_class())
         .set_server_side_encryption(dest.storage.s3_encryption())
         .set_ssekms_key_id(dest.storage.kms_key_id())
+        .set_object_lock_mode(dest.retention.map(|lock| lock.s3_mode()))
+        .set_object_lock_retain_until_date(dest.retention.map(|lock| lock.s3_until()))
         .body(ByteStream::from(body));
     let sent = if dest.sign_payload {
         request.send().await

@@ -7,8 +7,11 @@ use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::{Destination, Uploaded};
+use chrono::{DateTime, Utc};
+
+use super::{Destination, Uploaded, lock};
 use crate::backup::error::{BackupError, S3Failure};
+use crate::backup::object_lock::to_utc;
 
 /// Running digests of everything sent.
 pub(super) struct Digests {
@@ -69,9 +72,13 @@ pub(super) struct Reported {
     pub(super) crc32: Option<String>,
     pub(super) checksum_type: Option<ChecksumType>,
     pub(super) etag: Option<String>,
+    /// The object's Object Lock mode and date, when the answer shows them.
+    pub(super) lock_mode: Option<String>,
+    pub(super) lock_until: Option<DateTime<Utc>>,
+    pub(super) version_id: Option<String>,
 }
 
-/// Checks the stored object against what was sent.
+/// Checks the stored object against what was sent, and that it is locked as asked.
 pub(super) async fn verify(
     dest: &Destination,
     digests: Digests,
@@ -90,10 +97,12 @@ pub(super) async fn verify(
         key: dest.key.clone(),
         detail,
     })?;
+    let lock = lock::confirm(dest, &reported).await?;
     Ok(Uploaded {
         size: sent.size,
         sha256: hex::encode(digests.sha256.finalize()),
         check,
+        lock,
     })
 }
 
@@ -109,6 +118,12 @@ async fn reported(dest: &Destination) -> Result<Reported, BackupError> {
         .await;
     match head {
         Ok(head) => Ok(Reported {
+            lock_mode: head
+                .object_lock_mode
+                .as_ref()
+                .map(|mode| mode.as_str().to_owned()),
+            lock_until: head.object_lock_retain_until_date.as_ref().and_then(to_utc),
+            version_id: head.version_id,
             size: head.content_length,
             crc32: head.checksum_crc32,
             checksum_type: head.checksum_type,
@@ -304,7 +319,7 @@ mod tests {
             size: Some(size),
             crc32: Some(crc32.to_owned()),
             checksum_type,
-            etag: None,
+            ..Reported::default()
         }
     }
 
