@@ -17,4 +17,5 @@ pub mod lang;
 pub mod notify;
 pub mod schedule;
 pub mod settings;
+pub mod tokens;
 pub mod web;

@@ -60,6 +60,7 @@ pub mod secrets;
 pub mod settings;
 pub mod sources;
 pub mod stats;
+pub mod tokens;
 pub mod users;
 
 #[cfg(test)]
@@ -86,6 +87,65 @@ mod tests {
         );
         migrator.run(&pool).await.expect("earlier migrations");
         pool
+    }
+
+    #[tokio::test]
+    async fn api_tokens_migration_keeps_the_history_and_lets_runs_come_from_the_api() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s3-backup.sqlite3");
+        let old = database_before(&path, 12).await;
+        for statement in [
+            "INSERT INTO runs (id, kind, trigger, status, started_at, request) \
+             VALUES (3, 'verify', 'manual', 'success', '2026-11-01T02:00:00Z', '{}')",
+            "INSERT INTO run_objects (run_id, source, key, size, sha256) \
+             VALUES (3, 'files', 'b/files.tar.zst', 10, 'ab')",
+            "INSERT INTO run_logs (run_id, at, level, message) \
+             VALUES (3, '2026-11-01T02:00:01Z', 'info', 'checked')",
+            "INSERT INTO notifications (run_id, kind, created_at) \
+             VALUES (3, 'run_succeeded', '2026-11-01T02:00:02Z')",
+            "INSERT INTO run_sources (run_id, source, kind, outcome) \
+             VALUES (3, 'files', 'directory', 'stored')",
+        ] {
+            sqlx::query(statement).execute(&old).await.expect(statement);
+        }
+        old.close().await;
+
+        let pool = open(&path).await.expect("migrates");
+        for table in [
+            "runs",
+            "run_objects",
+            "run_logs",
+            "notifications",
+            "run_sources",
+        ] {
+            let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .expect(table);
+            assert_eq!(count, 1, "{table} kept its rows");
+        }
+        let kept = runs::get(&pool, 3).await.expect("read").expect("the run");
+        assert_eq!(kept.run.kind, runs::RunKind::Verify);
+        assert_eq!(kept.run.request.as_deref(), Some("{}"));
+        let id = runs::create(&pool, runs::Trigger::Api, None)
+            .await
+            .expect("a run from the API");
+        let run = runs::get(&pool, id).await.expect("read").expect("the run");
+        assert_eq!(run.run.trigger, runs::Trigger::Api);
+        sqlx::query("DELETE FROM runs WHERE id = 3")
+            .execute(&pool)
+            .await
+            .expect("delete");
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM run_sources")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        assert_eq!(left, 0, "the references survived the rebuild");
+        let violations: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&pool)
+            .await
+            .expect("check");
+        assert!(violations.is_empty());
     }
 
     #[tokio::test]

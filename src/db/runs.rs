@@ -57,6 +57,8 @@ pub enum Trigger {
     Scheduled,
     /// `s3-backup backup`.
     Cli,
+    /// `POST /api/v1/…` with a token.
+    Api,
 }
 
 impl Trigger {
@@ -65,6 +67,7 @@ impl Trigger {
             Self::Manual => "manual",
             Self::Scheduled => "scheduled",
             Self::Cli => "cli",
+            Self::Api => "api",
         }
     }
 
@@ -72,6 +75,7 @@ impl Trigger {
         match value {
             "scheduled" => Self::Scheduled,
             "cli" => Self::Cli,
+            "api" => Self::Api,
             _ => Self::Manual,
         }
     }
@@ -101,6 +105,15 @@ impl RunStatus {
             Self::Skipped => "skipped",
         }
     }
+
+    pub const ALL: [RunStatus; 6] = [
+        Self::Running,
+        Self::Success,
+        Self::Partial,
+        Self::Failed,
+        Self::Interrupted,
+        Self::Skipped,
+    ];
 
     fn parse(value: &str) -> Self {
         match value {
@@ -614,6 +627,57 @@ pub async fn list(pool: &SqlitePool, page: u32, per_page: u32) -> Result<RunPage
     })
 }
 
+/// The newest `limit` runs (at most 500), only those of `status` if given.
+pub async fn latest(
+    pool: &SqlitePool,
+    limit: u32,
+    status: Option<RunStatus>,
+) -> Result<Vec<Run>, RunsError> {
+    // Two statements, so that each reads its index (`runs_status_started`, `runs_started`)
+    // from the newest end and stops at `limit`.
+    let limit = i64::from(limit.clamp(1, 500));
+    let by_status = format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE status = ?2 \
+         ORDER BY started_at DESC, id DESC LIMIT ?1"
+    );
+    let all = format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1");
+    let rows: Vec<RunRow> = match status {
+        Some(status) => sqlx::query_as(&by_status).bind(limit).bind(status.as_str()),
+        None => sqlx::query_as(&all).bind(limit),
+    }
+    .fetch_all(pool)
+    .await
+    .map_err(failed("listing the latest runs"))?;
+    Ok(rows.into_iter().map(Run::from).collect())
+}
+
+/// The newest backup that ended (success, partial, failed or interrupted; not skipped).
+/// Read through `runs_started` from the newest end, which stops at the first match, rather
+/// than by sorting every backup found through `runs_kind_status`.
+pub async fn latest_ended_backup(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs INDEXED BY runs_started WHERE kind = 'backup' \
+         AND status IN ('success', 'partial', 'failed', 'interrupted') \
+         ORDER BY started_at DESC, id DESC LIMIT 1"
+    ))
+    .fetch_optional(pool)
+    .await
+    .map_err(failed("reading the latest backup"))?;
+    Ok(row.map(Run::from))
+}
+
+/// The newest verification that ended, whatever its outcome.
+pub async fn latest_ended_verification(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE kind = 'verify' AND finished_at IS NOT NULL \
+         ORDER BY id DESC LIMIT 1"
+    ))
+    .fetch_optional(pool)
+    .await
+    .map_err(failed("reading the latest verification"))?;
+    Ok(row.map(Run::from))
+}
+
 /// A run with its objects and log.
 pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, RunsError> {
     let row: Option<RunRow> =
@@ -745,15 +809,8 @@ pub async fn verifications(
 
 /// The latest verification that ended, if it failed (the banner says so until one passes).
 pub async fn failed_verification(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
-    let row: Option<RunRow> = sqlx::query_as(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs WHERE kind = 'verify' AND finished_at IS NOT NULL \
-         ORDER BY id DESC LIMIT 1"
-    ))
-    .fetch_optional(pool)
-    .await
-    .map_err(failed("reading the latest verification"))?;
-    Ok(row
-        .map(Run::from)
+    Ok(latest_ended_verification(pool)
+        .await?
         .filter(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted)))
 }
 

@@ -175,6 +175,7 @@ pub fn run_report(
             Trigger::Manual => "notify.run.trigger_manual",
             Trigger::Scheduled => "notify.run.trigger_scheduled",
             Trigger::Cli => "notify.run.trigger_cli",
+            Trigger::Api => "notify.run.trigger_api",
         }),
         started: ctx.when(run.started_at),
         duration: run

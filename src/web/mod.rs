@@ -1,7 +1,9 @@
 //! The browser interface: one module per page, assembled here with the layers every
-//! request goes through (sessions, language, CSRF, login gate, security headers).
+//! request goes through (sessions, language, CSRF, login gate, security headers); the JSON
+//! API beside them, which goes through none of the session's layers.
 
 pub mod age_key;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod backups;
@@ -20,6 +22,7 @@ pub mod security;
 pub mod session;
 pub mod settings;
 pub mod sources;
+pub mod tokens;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -48,7 +51,7 @@ pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, 
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
-    Ok(Router::new()
+    let pages = Router::new()
         .route("/", get(|| async { Redirect::to("/settings") }))
         .merge(auth::router())
         .merge(settings::router())
@@ -56,6 +59,7 @@ pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, 
         .merge(sources::router())
         .merge(backups::router())
         .merge(restore::router())
+        .merge(tokens::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(error::not_found)
@@ -66,7 +70,11 @@ pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, 
         ))
         .layer(from_fn_with_state(state.clone(), error::pages))
         .layer(from_fn(i18n::negotiate))
-        .layer(sessions)
+        .layer(sessions);
+    // Tokens only: a session cookie is never read there, so CSRF has nothing to protect.
+    Ok(Router::new()
+        .nest(api::MOUNT, api::router(&state))
+        .merge(pages)
         .layer(from_fn_with_state(state.clone(), security::headers))
         .layer(TraceLayer::new_for_http())
         .layer(axum::Extension(setup))

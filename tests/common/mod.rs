@@ -194,6 +194,7 @@ impl TestApp {
         let form_page = match path {
             "/logout" | "/backups/run" => "/settings",
             p if p.ends_with("/delete") || p.starts_with("/sources") => "/sources",
+            p if p.starts_with("/tokens") => "/tokens",
             p if p.starts_with("/settings") => "/settings",
             // A decrypted download is asked for from its backup's page.
             p if p.contains("/objects/") => p.split("/objects/").next().unwrap_or(p),
@@ -311,6 +312,36 @@ impl TestApp {
             let status = progress["status"].as_str().unwrap_or_default().to_owned();
             if status != "running" {
                 return status;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Follows a run through the JSON API with `token` until it is no longer running;
+    /// returns the run as the API gives it.
+    pub async fn wait_until_api_run_done(&self, location: &str, token: &str) -> serde_json::Value {
+        assert!(
+            location.starts_with("/api/v1/runs/"),
+            "not a run: {location}"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let client = reqwest::Client::new();
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{location} still running after 2 minutes"
+            );
+            let response = client
+                .get(self.url(location))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("GET the run");
+            assert_eq!(response.status(), 200, "{location}");
+            let run: serde_json::Value = response.json().await.expect("run JSON");
+            if run["status"] != "running" {
+                return run;
             }
             tokio::task::yield_now().await;
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

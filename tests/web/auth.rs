@@ -52,7 +52,14 @@ async fn setup_rejects_a_weak_password_with_its_reason_and_keeps_the_name() {
 async fn every_page_sends_an_anonymous_visitor_to_login() {
     let app = TestApp::spawn_logged_in().await;
     let anonymous = client();
-    for path in ["/", "/settings", "/sources", "/email-account", "/sources/1"] {
+    for path in [
+        "/",
+        "/settings",
+        "/sources",
+        "/email-account",
+        "/sources/1",
+        "/tokens",
+    ] {
         let response = anonymous.get(app.url(path)).send().await.expect("GET");
         assert_eq!(response.url().path(), "/login", "{path}");
     }

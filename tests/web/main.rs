@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api;
 mod auth;
 mod backups;
 mod connection;
