@@ -2,28 +2,27 @@
 //! instance made), newest first; a backup's page with each object, its checked download and
 //! the commands that restore it with standard tools.
 
+mod commands;
+mod download;
+mod identity;
+
 use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form as PostedForm;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Path;
 use axum::extract::{Query, State};
-use axum::http::header;
 use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDateTime;
-use futures::StreamExt;
 use serde::Deserialize;
-use tokio_util::io::ReaderStream;
 use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::backup::catalogue::{self, Backup};
-use crate::backup::download::{self, Form};
 use crate::backup::folder::FOLDER_FORMAT;
 use crate::backup::manifest::{Manifest, StoredObject};
 use crate::backup::restore::{self, BackupChoice, Request, SourceChoice};
@@ -31,10 +30,13 @@ use crate::backup::{S3Target, SourceSpec, StartError};
 use crate::db::runs::{Trigger, Verification};
 use crate::format;
 use crate::lang::{Lang, Message};
-use crate::settings::{DatabaseUrl, Identity, SourceKind};
+use crate::settings::{DatabaseUrl, SourceKind};
 use crate::web::error::WebError;
 use crate::web::page::Page;
 use crate::web::session;
+
+use commands::{commands, object_name, plain_name, quoted};
+use identity::{IdentityForm, app_identity, decryptable, pasted_identity, recipients_of};
 
 const PER_PAGE: usize = 20;
 
@@ -44,7 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/restore/{folder}", get(backup_page))
         .route(
             "/restore/{folder}/objects/{name}",
-            get(download).post(download_decrypted),
+            get(download::download).post(download::download_decrypted),
         )
         .route("/restore/{folder}/run", post(start_restore))
         .route("/restore/{folder}/verify", post(start_verify))
@@ -299,7 +301,7 @@ async fn load_manifest(state: &AppState, folder: &str) -> Result<(S3Target, Mani
         .await?
         .map_err(|_| WebError::NotFound)?;
     let client = crate::backup::s3::client(&target);
-    match download::manifest(&client, &target, &target.key(folder)).await {
+    match crate::backup::download::manifest(&client, &target, &target.key(folder)).await {
         Ok(manifest) => Ok((target, manifest)),
         Err(error) if error.is_not_found() => Err(WebError::NotFound),
         Err(error) => Err(WebError::internal("reading a manifest", error)),
@@ -425,67 +427,6 @@ async fn render_backup_page(
     })
 }
 
-/// The public keys a backup's objects are encrypted for, once each, when it is encrypted.
-fn recipients_of(manifest: &Manifest) -> Option<String> {
-    let mut keys: Vec<&str> = Vec::new();
-    for encryption in manifest
-        .objects
-        .iter()
-        .filter_map(|o| o.encryption.as_ref())
-    {
-        for key in &encryption.recipients {
-            if !keys.contains(&key.as_str()) {
-                keys.push(key);
-            }
-        }
-    }
-    (!keys.is_empty()).then(|| keys.join(", "))
-}
-
-/// The key pairs this app generated, which decrypt its encrypted backups.
-async fn app_identity(state: &AppState) -> Result<Option<Identity>, WebError> {
-    let settings = crate::db::settings::load(&state.pool).await?;
-    crate::jobs::app_identity(&settings, &state.key)
-        .map_err(|e| WebError::internal("opening the app's key pairs", e))
-}
-
-/// Whether every encrypted one of `objects` opens with one of `identities`; if not, why,
-/// before anything is downloaded.
-/// With nothing pasted, the app's own keys not fitting asks for the identity.
-fn decryptable<'a>(
-    objects: impl IntoIterator<Item = &'a StoredObject>,
-    identities: &[Identity],
-    pasted: bool,
-    lang: Lang,
-) -> Result<(), String> {
-    use crate::backup::encryption::{DecryptError, check_identities};
-    for object in objects {
-        if let Some(encryption) = &object.encryption {
-            check_identities(encryption, &object.key, identities).map_err(|error| {
-                match error {
-                    DecryptError::WrongIdentity {
-                        key, recipients, ..
-                    } if !pasted => DecryptError::NoIdentity { key, recipients },
-                    error => error,
-                }
-                .to_message()
-                .render(lang)
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// The identity pasted in a form, if any; a refusal says which line (never its text).
-fn pasted_identity(text: &str, lang: Lang) -> Result<Option<Identity>, String> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    Identity::parse(text)
-        .map(Some)
-        .map_err(|invalid| invalid.message(lang.code()))
-}
-
 /// The sources of this machine, passwords opened: they give the default targets.
 async fn configured_sources(state: &AppState) -> Result<Vec<SourceSpec>, WebError> {
     crate::db::sources::list(&state.pool)
@@ -608,13 +549,6 @@ async fn start_verify(
     }
 }
 
-/// A form that only carries an identity (verification, a decrypted download).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct IdentityForm {
-    identity: String,
-}
-
 /// The restore a form asks for, or why it cannot be done.
 fn restore_request(
     form: &RestoreForm,
@@ -695,231 +629,4 @@ fn restore_request(
         }
         _ => Err(Message::new("restore.form.mode")),
     }
-}
-
-fn object_name(object: &StoredObject) -> &str {
-    object.key.rsplit('/').next().unwrap_or(&object.key)
-}
-
-fn plain_name(object: &StoredObject) -> &str {
-    let name = object_name(object);
-    let name = name
-        .strip_suffix(crate::backup::encryption::SUFFIX)
-        .unwrap_or(name);
-    name.strip_suffix(".zst").unwrap_or(name)
-}
-
-/// Quotes a word for a POSIX shell.
-fn quoted(word: &str) -> String {
-    if word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// The commands that restore `object` with aws, sha256sum, age (when encrypted), zstd and
-/// the kind's own tool.
-fn commands(target: &S3Target, object: &StoredObject) -> String {
-    let stored = object_name(object);
-    let plain = plain_name(object);
-    // An encrypted object is decrypted first, to its `.zst`, with the identity file.
-    let compressed = stored
-        .strip_suffix(crate::backup::encryption::SUFFIX)
-        .unwrap_or(stored);
-    let name = compressed;
-    let endpoint = target
-        .endpoint
-        .as_ref()
-        .map(|url| {
-            format!(
-                " --endpoint-url {}",
-                quoted(url.as_str().trim_end_matches('/'))
-            )
-        })
-        .unwrap_or_default();
-    let fetch = format!(
-        "aws s3 cp{endpoint} --region {} {} {}",
-        quoted(&target.region),
-        quoted(&format!("s3://{}/{}", target.bucket, object.key)),
-        quoted(stored)
-    );
-    let mut check = format!("echo '{}  {}' | sha256sum -c -", object.sha256, stored);
-    if object.encryption.is_some() {
-        check.push_str(&format!(
-            "\nage -d -i key.txt -o {} {}",
-            quoted(compressed),
-            quoted(stored)
-        ));
-    }
-    let source = quoted(&object.source);
-    let load = match object.kind.as_str() {
-        "postgres" => format!(
-            "createdb {source}_restored\nzstd -dc {} | psql -v ON_ERROR_STOP=1 --single-transaction -d {source}_restored",
-            quoted(name)
-        ),
-        "mysql" => format!(
-            "# the dump recreates its database by name: restore it on a server where it does not exist\nzstd -dc {} | mariadb",
-            quoted(name)
-        ),
-        "sqlite" => format!(
-            "zstd -d {} -o {}\nsqlite3 {} 'PRAGMA integrity_check'",
-            quoted(name),
-            quoted(plain),
-            quoted(plain)
-        ),
-        _ => format!(
-            "mkdir {source}.restored\nzstd -dc {} | tar -x -C {source}.restored",
-            quoted(name)
-        ),
-    };
-    format!("{fetch}\n{check}\n{load}")
-}
-
-#[derive(Deserialize)]
-struct DownloadQuery {
-    /// `plain` for the decompressed file; the stored `.zst` otherwise.
-    #[serde(default)]
-    form: Option<String>,
-}
-
-async fn download(
-    State(state): State<AppState>,
-    page: Page,
-    Path((folder, name)): Path<(String, String)>,
-    Query(query): Query<DownloadQuery>,
-) -> Result<Response, WebError> {
-    let folder = folder_name(&folder)?;
-    let (target, manifest) = load_manifest(&state, folder).await?;
-    let object = find_object(&manifest, &name)?;
-    let form = match query.form.as_deref() {
-        Some("plain") => Form::Plain,
-        _ => Form::Stored,
-    };
-    let identities: Vec<Identity> = app_identity(&state).await?.into_iter().collect();
-    stream_object(&state, page, &target, folder, &object, form, &identities).await
-}
-
-/// An encrypted object decrypted with a pasted identity; a bad or wrong one brings the
-/// backup's page back saying why.
-async fn download_decrypted(
-    State(state): State<AppState>,
-    page: Page,
-    Path((folder, name)): Path<(String, String)>,
-    PostedForm(form): PostedForm<IdentityForm>,
-) -> Result<Response, WebError> {
-    let folder = folder_name(&folder)?.to_owned();
-    let (target, manifest) = load_manifest(&state, &folder).await?;
-    let object = find_object(&manifest, &name)?;
-    let mut identities: Vec<Identity> = app_identity(&state).await?.into_iter().collect();
-    let checked = pasted_identity(&form.identity, page.lang).and_then(|pasted| {
-        let given = pasted.is_some();
-        identities.extend(pasted);
-        decryptable([&object], &identities, given, page.lang)
-    });
-    if let Err(message) = checked {
-        let form = RestoreForm::of(&object);
-        return refuse(&state, page, &folder, form, message).await;
-    }
-    stream_object(
-        &state,
-        page,
-        &target,
-        &folder,
-        &object,
-        Form::Plain,
-        &identities,
-    )
-    .await
-}
-
-fn find_object(manifest: &Manifest, name: &str) -> Result<StoredObject, WebError> {
-    manifest
-        .objects
-        .iter()
-        .find(|object| object_name(object) == name)
-        .cloned()
-        .ok_or(WebError::NotFound)
-}
-
-/// `object` as a download in `form`, checked as it streams; an object that cannot be
-/// decrypted with `identities` brings the backup's page back saying why.
-async fn stream_object(
-    state: &AppState,
-    page: Page,
-    target: &S3Target,
-    folder: &str,
-    object: &StoredObject,
-    form: Form,
-    identities: &[Identity],
-) -> Result<Response, WebError> {
-    let client = crate::backup::s3::client(target);
-    let reader = match download::open_counted(&client, target, object, form, None, identities).await
-    {
-        Ok(reader) => reader,
-        Err(error) if error.is_not_found() => return Err(WebError::NotFound),
-        Err(download::DownloadError::Decrypt(error)) => {
-            let message = error.to_message().render(page.lang);
-            return refuse(state, page, folder, RestoreForm::of(object), message).await;
-        }
-        Err(error) => return Err(WebError::internal("downloading an object", error)),
-    };
-    let key = object.key.clone();
-    let pool = state.pool.clone();
-    let folder_key = target.key(folder);
-    // A failed check ends the body with an error: the chunked response is cut before its
-    // final chunk, so the client never takes a corrupt file for a complete one. (No
-    // Content-Length: with one, every byte could arrive before the verdict.) A backup found
-    // corrupt this way is recorded as a failed verification of it.
-    let body = ReaderStream::new(reader).inspect(move |chunk| {
-        if let Err(error) = chunk {
-            tracing::error!(key = %key, "download cut: {error}");
-            if error.kind() == std::io::ErrorKind::InvalidData {
-                let (pool, folder_key) = (pool.clone(), folder_key.clone());
-                let error = Message::new("run.download.corrupt")
-                    .with("key", &key)
-                    .detail(error.to_string());
-                tokio::spawn(async move {
-                    if let Err(failure) =
-                        crate::db::runs::record_failed_check(&pool, &folder_key, &error).await
-                    {
-                        tracing::error!("{failure}");
-                    }
-                });
-            }
-        }
-    });
-    let file_name = match form {
-        Form::Plain => plain_name(object),
-        Form::Stored => object_name(object),
-    };
-    let mut response = Body::from_stream(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/octet-stream"),
-    );
-    if let Ok(value) = header::HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        quoted_header(file_name)
-    )) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
-}
-
-/// A file name safe inside a quoted header value.
-fn quoted_header(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
