@@ -43,12 +43,14 @@ where
         .map_err(|err| io::Error::other(format!("age encryption: {err}")))?;
     let (write_half, read_half) = tokio::io::duplex(PIPE);
     let task = tokio::spawn(async move {
-        let mut reader = reader;
+        // Read in large pieces: `copy`'s own 8 KiB buffer would ask the compressor, and age,
+        // for eight times more, smaller, turns.
+        let mut reader = BufReader::with_capacity(PIPE, reader);
         let mut writer = encryptor
             .wrap_async_output(write_half.compat_write())
             .await?
             .compat_write();
-        tokio::io::copy(&mut reader, &mut writer).await?;
+        tokio::io::copy_buf(&mut reader, &mut writer).await?;
         // Closing writes age's last chunk.
         writer.shutdown().await
     });
