@@ -2,6 +2,7 @@
 //! SMTP account, each delivery retried and recorded without ever touching a run's status.
 
 mod account;
+pub mod channels;
 mod deliveries;
 mod mail;
 mod notifier;

@@ -1,0 +1,42 @@
+//! Notification channels beside e-mail: generic webhooks (signed JSON), Slack and
+//! Mattermost, Discord, ntfy and healthchecks-style pings, each told the events it chose,
+//! from background tasks, each delivery retried and recorded per (run, channel, event).
+
+mod dispatch;
+mod hook_url;
+mod http;
+mod kind;
+mod payload;
+
+pub use dispatch::{ChannelOptions, Channels};
+pub use hook_url::HookUrl;
+pub use http::{BODY_EXCERPT, HookProblem};
+pub use kind::{ChannelEvent, ChannelKind, ChannelName, EventSet};
+pub use payload::{EVENT_HEADER, Report, SIGNATURE_HEADER, signature};
+
+use crate::db::runs::{Run, RunKind, RunStatus};
+
+/// The event a channel is told about when `run` ends, if any.
+pub fn event_for(run: &Run) -> Option<ChannelEvent> {
+    let failed = matches!(
+        run.status,
+        RunStatus::Failed | RunStatus::Partial | RunStatus::Interrupted
+    );
+    match run.kind {
+        RunKind::Backup if failed => Some(ChannelEvent::BackupFailed),
+        RunKind::Backup if run.status == RunStatus::Success => Some(ChannelEvent::BackupSucceeded),
+        RunKind::Verify if failed => Some(ChannelEvent::VerifyFailed),
+        RunKind::Restore if failed || run.status == RunStatus::Success => {
+            Some(ChannelEvent::RestoreFinished)
+        }
+        _ => None,
+    }
+}
+
+/// A fresh signing secret for a webhook channel: 32 random bytes, in hex.
+pub fn new_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
