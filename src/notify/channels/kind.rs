@@ -95,7 +95,7 @@ impl ChannelEvent {
         }
     }
 
-    pub fn from_str(input: &str) -> Option<Self> {
+    pub fn named(input: &str) -> Option<Self> {
         [Self::BackupStarted, Self::Test]
             .into_iter()
             .chain(Self::CHOICES)
@@ -125,7 +125,7 @@ impl EventSet {
     pub fn parse<'a>(inputs: impl IntoIterator<Item = &'a str>) -> Result<Self, Invalid> {
         let mut events = Vec::new();
         for input in inputs {
-            let event = ChannelEvent::from_str(input.trim())
+            let event = ChannelEvent::named(input.trim())
                 .filter(|event| ChannelEvent::CHOICES.contains(event))
                 .ok_or_else(|| Invalid::with_detail("channels.invalid.unknown_event", input))?;
             if !events.contains(&event) {
@@ -140,12 +140,7 @@ impl EventSet {
 
     /// Read back from the database: unknown names (from a newer version) are skipped.
     pub fn from_stored(stored: &str) -> Self {
-        Self(
-            stored
-                .split(',')
-                .filter_map(ChannelEvent::from_str)
-                .collect(),
-        )
+        Self(stored.split(',').filter_map(ChannelEvent::named).collect())
     }
 
     pub fn to_stored(&self) -> String {
