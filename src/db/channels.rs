@@ -260,3 +260,16 @@ pub async fn deliveries_for_run(
     }
     Ok(deliveries)
 }
+
+/// Deletes the channel deliveries a stopped process left unfinished and returns the run
+/// and event each was about, to be delivered again.
+pub async fn take_back_unfinished(
+    pool: &SqlitePool,
+) -> Result<Vec<(Option<RunId>, String)>, ChannelsError> {
+    sqlx::query_as(
+        "DELETE FROM channel_deliveries WHERE finished_at IS NULL RETURNING run_id, event",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(failed("taking back unfinished channel deliveries"))
+}

@@ -4,6 +4,7 @@
 mod account;
 pub mod channels;
 mod deliveries;
+pub mod due;
 mod mail;
 mod notifier;
 mod problem;

@@ -19,7 +19,7 @@ use crate::backup::Runner;
 use crate::backup::restore::StoredRequest;
 use crate::crypto::MasterKey;
 use crate::db::notifications::{self, Attempt, Delivery, Kind};
-use crate::db::runs::{self, Run, RunId, RunKind, RunStatus};
+use crate::db::runs::{self, Run, RunId, RunKind};
 use crate::settings::EmailList;
 
 /// The notification settings of the settings row.
@@ -139,10 +139,8 @@ impl Notifier {
         };
         let run = &detail.run;
         let prefs = self.preferences().await?;
-        let kind = match run.status {
-            RunStatus::Failed | RunStatus::Partial | RunStatus::Interrupted => Kind::RunFailed,
-            RunStatus::Success if prefs.on_success => Kind::RunSucceeded,
-            _ => return Ok(None),
+        let Some(kind) = super::due::due(run, prefs.on_success).mail else {
+            return Ok(None);
         };
         let what = match run.kind {
             RunKind::Restore | RunKind::Verify => what_is_restored(run),
@@ -182,6 +180,9 @@ impl Notifier {
             .collect();
         runs.sort_unstable();
         runs.dedup();
+        if let Err(error) = self.inner.channels.resume(&runs).await {
+            tracing::error!("channel notifications at start-up: {error}");
+        }
         let mut reported = 0;
         for id in runs {
             if self.report_run(id).await?.is_some() {

@@ -1,5 +1,6 @@
 //! An HTTP server in the test process that receives notification channels' requests,
 //! records each one and answers as told: a status and body, or never.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

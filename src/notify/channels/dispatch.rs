@@ -140,6 +140,21 @@ impl Channels {
             .await
     }
 
+    /// At start-up: delivers again what a stopped process left unfinished, and tells the
+    /// channels of `ended` runs (interrupted ones) not told yet. Overdue alerts left
+    /// unfinished are dropped: the scheduler raises them again while still due.
+    pub async fn resume(&self, ended: &[RunId]) -> Result<(), ChannelsError> {
+        for (run_id, event) in channels::take_back_unfinished(&self.inner.pool).await? {
+            if let (Some(run_id), Some(event)) = (run_id, ChannelEvent::named(&event)) {
+                self.report_run_event(run_id, event).await?;
+            }
+        }
+        for run_id in ended {
+            self.report_run(*run_id).await?;
+        }
+        Ok(())
+    }
+
     async fn report_run_event(
         &self,
         run_id: RunId,

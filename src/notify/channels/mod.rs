@@ -14,23 +14,11 @@ pub use http::{BODY_EXCERPT, HookProblem};
 pub use kind::{ChannelEvent, ChannelKind, ChannelName, EventSet};
 pub use payload::{EVENT_HEADER, Report, SIGNATURE_HEADER, signature};
 
-use crate::db::runs::{Run, RunKind, RunStatus};
+use crate::db::runs::Run;
 
-/// The event a channel is told about when `run` ends, if any.
+/// The event a channel is told about when `run` ends, if any (see `notify::due`).
 pub fn event_for(run: &Run) -> Option<ChannelEvent> {
-    let failed = matches!(
-        run.status,
-        RunStatus::Failed | RunStatus::Partial | RunStatus::Interrupted
-    );
-    match run.kind {
-        RunKind::Backup if failed => Some(ChannelEvent::BackupFailed),
-        RunKind::Backup if run.status == RunStatus::Success => Some(ChannelEvent::BackupSucceeded),
-        RunKind::Verify if failed => Some(ChannelEvent::VerifyFailed),
-        RunKind::Restore if failed || run.status == RunStatus::Success => {
-            Some(ChannelEvent::RestoreFinished)
-        }
-        _ => None,
-    }
+    super::due::due(run, false).channel
 }
 
 /// A fresh signing secret for a webhook channel: 32 random bytes, in hex.
