@@ -395,6 +395,8 @@ async fn send_test_names_a_refused_connection_and_an_http_404_with_its_body() {
     .await;
     add(&app, "gone", "slack", &hooks.url("/gone"), &["overdue"]).await;
     add(&app, "fine", "discord", &hooks.url("/fine"), &["overdue"]).await;
+    hooks.hang("/silent");
+    add(&app, "silent", "ntfy", &hooks.url("/silent"), &["overdue"]).await;
 
     let refused = app.post_form("/notifications/1/test", &[]).await;
     let html = refused.text().await.expect("body");
@@ -418,5 +420,12 @@ async fn send_test_names_a_refused_connection_and_an_http_404_with_its_body() {
         .expect("body");
     assert!(html.contains("HTTP 200"), "{html}");
     let test = &hooks.wait_path("/fine", 1).await[0];
+    let html = app
+        .post_form("/notifications/4/test", &[])
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(html.contains("did not answer in time"), "{html}");
     assert!(test.json()["content"].is_string());
 }
