@@ -113,11 +113,12 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         })?;
         mail_options.extra_root_certificates.push(pem);
     }
-    let notifier = Notifier::new(
+    let notifier = Notifier::with_channels(
         pool.clone(),
         key.clone(),
         config.public_url.clone(),
         mail_options.clone(),
+        config.channels.clone(),
     );
     let jobs = {
         let (pool, key, data_dir) = (pool.clone(), key.clone(), config.data_dir.clone());

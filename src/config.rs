@@ -7,6 +7,8 @@ use std::time::Duration;
 /// How one process of the app is set up, from flags or the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// How long a notification channel may take, and how often it is tried.
+    pub channels: crate::notify::channels::ChannelOptions,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// Set when a reverse proxy terminates HTTPS in front of the app: cookies get `Secure`.
@@ -73,6 +75,7 @@ impl Config {
             connections: ConnectionLimits::default(),
             session_lifetime: Duration::from_secs(24 * 3600),
             trusted_proxy: None,
+            channels: crate::notify::channels::ChannelOptions::default(),
         }
     }
 

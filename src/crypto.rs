@@ -24,6 +24,12 @@ pub mod purpose {
     /// until the form is sent again.
     pub const PENDING_SOURCE_PASSWORD: &str = "sources.pending_password";
     pub const PENDING_SCRATCH_SERVER_PASSWORD: &str = "settings.pending_scratch_server_password";
+    /// A notification channel's URL (webhook URLs embed the token that lets anyone post).
+    pub const CHANNEL_URL: &str = "channels.url";
+    /// A channel's access token (ntfy).
+    pub const CHANNEL_TOKEN: &str = "channels.token";
+    /// The secret a webhook channel's payloads are signed with.
+    pub const CHANNEL_SECRET: &str = "channels.secret";
 }
 
 /// What each key derived from the master key is for; distinct from every sealing purpose.

@@ -3,6 +3,8 @@
 
 #[path = "common/smtp.rs"]
 mod smtp;
+#[path = "common/webhooks.rs"]
+mod webhooks;
 
 use s3_backup::crypto::MasterKey;
 use s3_backup::db::runs::{self, Outcome, RunId, RunStatus, Trigger};
@@ -643,4 +645,48 @@ async fn a_restore_is_mailed_as_a_restore_failed_always_and_succeeded_when_asked
         .expect("read")
         .expect("run");
     assert!(!detail.run.request.unwrap_or_default().contains("hunter2"));
+}
+
+#[tokio::test]
+async fn a_run_interrupted_by_a_crash_is_told_to_channels_and_mailed_at_start_up() {
+    let world = World::new(false).await;
+    let hooks = webhooks::Webhooks::start().await;
+    let url = hooks.url("/hook");
+    s3_backup::db::channels::create(
+        &world.pool,
+        &world.key,
+        &s3_backup::db::channels::NewChannel {
+            name: "ops",
+            kind: "webhook",
+            url: &url,
+            url_shown: "http://127.0.0.1/…",
+            token: None,
+            secret: Some("s3cret"),
+            events: "backup_failed",
+        },
+    )
+    .await
+    .expect("channel");
+    let before = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let run = runs::create(&world.pool, Trigger::Scheduled, None)
+        .await
+        .expect("run");
+    runs::mark_interrupted_at_startup(&world.pool)
+        .await
+        .expect("mark");
+
+    let notifier = world.notifier(world.smtp.options());
+    notifier.resume(before).await.expect("report");
+    notifier.resume(before).await.expect("report again");
+
+    let hook = &hooks.wait_path("/hook", 1).await[0];
+    assert_eq!(hook.json()["event"], "backup_failed");
+    assert_eq!(hook.json()["status"], "interrupted");
+    assert_eq!(hook.json()["run_id"], run);
+    let mail = &world.smtp.wait_for(1).await[0];
+    assert!(mail.subject().contains("Backup interrupted"));
+    let deliveries = s3_backup::db::channels::deliveries_for_run(&world.pool, run)
+        .await
+        .expect("deliveries");
+    assert_eq!(deliveries.len(), 1, "told once: {deliveries:?}");
 }

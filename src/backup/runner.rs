@@ -128,6 +128,8 @@ struct Inner {
     pool: SqlitePool,
     slot: Mutex<Slot>,
     finished: broadcast::Sender<RunFinished>,
+    /// Runs that begin (their row is written), for the pings told of a backup's start.
+    started: broadcast::Sender<(RunId, RunKind)>,
     /// How to stop the run in progress (at shutdown, or when asked), and its counters.
     engine: Mutex<Option<Current>>,
     /// Signalled whenever the slot becomes free.
@@ -181,11 +183,13 @@ impl Runner {
 
     fn build(pool: SqlitePool, lock_file: Option<PathBuf>) -> Self {
         let (finished, _) = broadcast::channel(16);
+        let (started, _) = broadcast::channel(16);
         Self {
             inner: Arc::new(Inner {
                 pool,
                 slot: Mutex::new(Slot::Idle),
                 finished,
+                started,
                 engine: Mutex::new(None),
                 idle: tokio::sync::Notify::new(),
                 lock_file,
@@ -310,6 +314,11 @@ impl Runner {
     /// Runs that end from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<RunFinished> {
         self.inner.finished.subscribe()
+    }
+
+    /// Runs that begin from now on.
+    pub fn subscribe_started(&self) -> broadcast::Receiver<(RunId, RunKind)> {
+        self.inner.started.subscribe()
     }
 
     /// The run in progress, if any.
@@ -514,6 +523,7 @@ impl Runner {
             }
         };
         guard.set(Slot::Running(run_id));
+        let _ = self.inner.started.send((run_id, kind));
         Ok((guard, run_id))
     }
 

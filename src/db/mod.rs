@@ -53,6 +53,7 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
 }
 
 pub mod changes;
+pub mod channels;
 pub mod email_account;
 pub mod login_failures;
 pub mod notifications;

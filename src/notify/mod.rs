@@ -2,7 +2,9 @@
 //! SMTP account, each delivery retried and recorded without ever touching a run's status.
 
 mod account;
+pub mod channels;
 mod deliveries;
+pub mod due;
 mod mail;
 mod notifier;
 mod problem;

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::NotifyError;
 use super::account::{MailOptions, SmtpAccount};
+use super::channels::{ChannelOptions, Channels};
 use super::mail::{self, Mail, MailContext};
 use super::problem::MailProblem;
 use super::smtp::{self, Outgoing};
@@ -18,7 +19,7 @@ use crate::backup::Runner;
 use crate::backup::restore::StoredRequest;
 use crate::crypto::MasterKey;
 use crate::db::notifications::{self, Attempt, Delivery, Kind};
-use crate::db::runs::{self, Run, RunId, RunKind, RunStatus};
+use crate::db::runs::{self, Run, RunId, RunKind};
 use crate::settings::EmailList;
 
 /// The notification settings of the settings row.
@@ -35,6 +36,7 @@ pub struct Notifier {
 }
 
 struct Inner {
+    channels: Channels,
     pool: SqlitePool,
     key: MasterKey,
     public_url: Option<url::Url>,
@@ -48,8 +50,26 @@ impl Notifier {
         public_url: Option<url::Url>,
         options: MailOptions,
     ) -> Self {
+        Self::with_channels(pool, key, public_url, options, ChannelOptions::default())
+    }
+
+    /// A notifier that also sends to the channels, with `channel_options`.
+    pub fn with_channels(
+        pool: SqlitePool,
+        key: MasterKey,
+        public_url: Option<url::Url>,
+        options: MailOptions,
+        channel_options: ChannelOptions,
+    ) -> Self {
+        let channels = Channels::new(
+            pool.clone(),
+            key.clone(),
+            public_url.clone(),
+            channel_options,
+        );
         Self {
             inner: Arc::new(Inner {
+                channels,
                 pool,
                 key,
                 public_url,
@@ -58,15 +78,42 @@ impl Notifier {
         }
     }
 
+    /// The channels beside e-mail.
+    pub fn channels(&self) -> &Channels {
+        &self.inner.channels
+    }
+
     /// Listens to the runner and reports each run that ends, each in its own task so a
-    /// mail being retried delays no other.
+    /// mail being retried delays no other; tells the pings each backup that begins.
     pub fn spawn(&self, runner: &Runner) -> JoinHandle<()> {
+        let mut started = runner.subscribe_started();
+        let channels = self.inner.channels.clone();
+        tokio::spawn(async move {
+            loop {
+                match started.recv().await {
+                    Ok((run_id, RunKind::Backup)) => {
+                        if let Err(error) = channels.report_start(run_id).await {
+                            tracing::error!(run_id, "channel notification: {error}");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "start pings missed for some runs");
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
         let mut finished = runner.subscribe();
         let notifier = self.clone();
         tokio::spawn(async move {
             loop {
                 match finished.recv().await {
                     Ok(event) => {
+                        let channels = notifier.inner.channels.clone();
+                        if let Err(error) = channels.report_run(event.run_id).await {
+                            tracing::error!(run_id = event.run_id, "channel notification: {error}");
+                        }
                         let notifier = notifier.clone();
                         tokio::spawn(async move {
                             if let Err(error) = notifier.report_run(event.run_id).await {
@@ -92,10 +139,8 @@ impl Notifier {
         };
         let run = &detail.run;
         let prefs = self.preferences().await?;
-        let kind = match run.status {
-            RunStatus::Failed | RunStatus::Partial | RunStatus::Interrupted => Kind::RunFailed,
-            RunStatus::Success if prefs.on_success => Kind::RunSucceeded,
-            _ => return Ok(None),
+        let Some(kind) = super::due::due(run, prefs.on_success).mail else {
+            return Ok(None);
         };
         let what = match run.kind {
             RunKind::Restore | RunKind::Verify => what_is_restored(run),
@@ -135,6 +180,9 @@ impl Notifier {
             .collect();
         runs.sort_unstable();
         runs.dedup();
+        if let Err(error) = self.inner.channels.resume(&runs).await {
+            tracing::error!("channel notifications at start-up: {error}");
+        }
         let mut reported = 0;
         for id in runs {
             if self.report_run(id).await?.is_some() {
@@ -151,6 +199,9 @@ impl Notifier {
         expected_by: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<Delivery>, NotifyError> {
+        if let Err(error) = self.inner.channels.report_overdue(last_success).await {
+            tracing::error!("channel notification: {error}");
+        }
         let prefs = self.preferences().await?;
         let mail = mail::overdue_alert(&prefs.ctx, last_success, expected_by)?;
         self.send(None, Kind::Overdue, &prefs, &mail, now).await

@@ -190,6 +190,8 @@ struct DetailPage {
     failed: Vec<FailedView>,
     logs: Vec<LogView>,
     deliveries: Vec<String>,
+    /// Each channel delivery, with its attempts.
+    channel_deliveries: Vec<(String, Vec<String>)>,
 }
 
 /// What a restore was asked to restore, and where.
@@ -278,6 +280,11 @@ async fn detail(
         .iter()
         .map(|d| d.summary(page.lang))
         .collect();
+    let channel_deliveries = crate::db::channels::deliveries_for_run(&state.pool, id)
+        .await?
+        .iter()
+        .map(|d| channel_delivery(d, page.lang))
+        .collect();
     let lang = page.lang;
     let request = detail
         .run
@@ -303,6 +310,7 @@ async fn detail(
     });
     Ok(DetailPage {
         deliveries,
+        channel_deliveries,
         request,
         cancel,
         page: page.in_section("backups"),
@@ -366,4 +374,41 @@ async fn cancel(
         session::set_error(&session, page.t("backups.cancel_ended")).await?;
     }
     Ok(Redirect::to(&format!("/backups/{id}")).into_response())
+}
+
+/// "ops-hook (webhook), backup failed: sent" and a line per attempt.
+fn channel_delivery(
+    delivery: &crate::db::channels::ChannelDelivery,
+    lang: Lang,
+) -> (String, Vec<String>) {
+    use crate::lang::Message;
+    let state = match (delivery.sent_at, delivery.finished_at) {
+        (Some(_), _) => "sent",
+        (None, None) => "trying",
+        (None, Some(_)) => "failed",
+    };
+    let line = Message::new("channels.delivery")
+        .with("channel", &delivery.channel_name)
+        .with(
+            "kind",
+            lang.t(&format!("channels.kind_name.{}", delivery.channel_kind)),
+        )
+        .with(
+            "event",
+            lang.t(&format!("channels.event.{}", delivery.event)),
+        )
+        .with("state", lang.t(&format!("channels.delivery_state.{state}")))
+        .render(lang);
+    let attempts = delivery
+        .tries
+        .iter()
+        .map(|attempt| {
+            Message::new("channels.attempt")
+                .with("attempt", attempt.attempt)
+                .with("at", attempt.at.format("%H:%M:%S"))
+                .with("outcome", attempt.outcome().render(lang))
+                .render(lang)
+        })
+        .collect();
+    (line, attempts)
 }

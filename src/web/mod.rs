@@ -15,6 +15,7 @@ pub mod error;
 pub mod form;
 pub mod health;
 pub mod i18n;
+pub mod notifications;
 pub mod page;
 pub mod pending;
 pub mod restore;
@@ -60,6 +61,7 @@ pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, 
         .merge(backups::router())
         .merge(restore::router())
         .merge(tokens::router())
+        .merge(notifications::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(error::not_found)

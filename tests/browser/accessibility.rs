@@ -136,6 +136,24 @@ async fn every_page_labels_its_fields_and_links_its_messages() {
     browser.find_text("h1", "Edit a source").await;
     audit(&browser, "edit a source", &mut problems).await;
 
+    browser.click_text("nav a", "Notifications").await;
+    browser.find_text("h1", "Notification channels").await;
+    audit(&browser, "notification channels, none yet", &mut problems).await;
+    browser.fill("#f-url", "ftp://example.com/hook").await;
+    browser.check("#f-events-backup_failed", false).await;
+    browser.click_text("main button", "Add channel").await;
+    browser.find("#error-summary").await;
+    audit(&browser, "notification channels with errors", &mut problems).await;
+    browser.fill("#f-name", "team chat").await;
+    browser.select("#f-kind", "slack").await;
+    browser
+        .fill("#f-url", "https://hooks.example.com/services/T/B/x")
+        .await;
+    browser.check("#f-events-backup_failed", true).await;
+    browser.click_text("main button", "Add channel").await;
+    browser.find_text(".notice", "Channel added.").await;
+    audit(&browser, "notification channels", &mut problems).await;
+
     browser.click_text("nav a", "E-mail account").await;
     browser.find_text("h1", "E-mail account").await;
     audit(&browser, "e-mail account", &mut problems).await;

@@ -10,6 +10,7 @@ pub mod run_log;
 pub mod s3;
 pub mod smtp;
 pub mod tree;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -195,6 +196,7 @@ impl TestApp {
             "/logout" | "/backups/run" => "/settings",
             p if p.ends_with("/delete") || p.starts_with("/sources") => "/sources",
             p if p.starts_with("/tokens") => "/tokens",
+            p if p.starts_with("/notifications") => "/notifications",
             p if p.starts_with("/settings") => "/settings",
             // A decrypted download is asked for from its backup's page.
             p if p.contains("/objects/") => p.split("/objects/").next().unwrap_or(p),

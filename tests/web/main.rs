@@ -6,6 +6,7 @@ mod common;
 mod api;
 mod auth;
 mod backups;
+mod channels;
 mod connection;
 mod email_account;
 mod encryption;
