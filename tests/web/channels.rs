@@ -429,3 +429,67 @@ async fn send_test_names_a_refused_connection_and_an_http_404_with_its_body() {
     assert!(html.contains("did not answer in time"), "{html}");
     assert!(test.json()["content"].is_string());
 }
+
+#[tokio::test]
+async fn a_finished_restore_and_a_failed_verification_reach_their_channel() {
+    let app = app().await;
+    let hooks = Webhooks::start().await;
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    add(
+        &app,
+        "ops",
+        "webhook",
+        &hooks.url("/hook"),
+        &["restore_finished", "verify_failed"],
+    )
+    .await;
+    let (run_page, _dir) = run_backup(&app, &s3, &bucket).await;
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+    let key = s3
+        .keys(&bucket, "p/")
+        .await
+        .into_iter()
+        .find(|key| key.ends_with("/files.tar.zst"))
+        .expect("the archive");
+    let folder = key
+        .trim_start_matches("p/")
+        .trim_end_matches("/files.tar.zst")
+        .to_owned();
+
+    let restore = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "files"), ("mode", "new")],
+        )
+        .await;
+    let restore_page = restore.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&restore_page).await, "success");
+    let told = hooks.wait_path("/hook", 1).await;
+    let restore_id: i64 = restore_page
+        .trim_start_matches("/backups/")
+        .parse()
+        .expect("id");
+    assert_eq!(told[0].json()["event"], "restore_finished");
+    assert_eq!(told[0].json()["run_id"], restore_id);
+
+    // A byte flipped on the server: the verification fails, and says so.
+    let stored = s3.root.join(&bucket).join(&key);
+    let mut bytes = std::fs::read(&stored).expect("the stored file");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&stored, bytes).expect("damage it");
+    let verify = app
+        .post_form(&format!("/restore/{folder}/verify"), &[])
+        .await;
+    let verify_page = verify.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&verify_page).await, "failed");
+    let told = hooks.wait_path("/hook", 2).await;
+    let verify_id: i64 = verify_page
+        .trim_start_matches("/backups/")
+        .parse()
+        .expect("id");
+    assert_eq!(told[1].json()["event"], "verify_failed");
+    assert_eq!(told[1].json()["run_id"], verify_id);
+    assert_eq!(told.len(), 2, "the backup's success was not asked for");
+}
