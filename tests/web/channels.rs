@@ -493,3 +493,22 @@ async fn a_finished_restore_and_a_failed_verification_reach_their_channel() {
     assert_eq!(told[1].json()["run_id"], verify_id);
     assert_eq!(told.len(), 2, "the backup's success was not asked for");
 }
+
+#[tokio::test]
+async fn send_test_names_a_failed_tls_handshake() {
+    let app = app().await;
+    let hooks = Webhooks::start().await;
+    // The receiver speaks plain HTTP: an https:// address to it cannot shake hands.
+    let https = hooks.url("/tls").replacen("http://", "https://", 1);
+    add(&app, "tls", "webhook", &https, &["overdue"]).await;
+
+    let html = app
+        .post_form("/notifications/1/test", &[])
+        .await
+        .text()
+        .await
+        .expect("body");
+
+    assert!(html.contains("The TLS handshake with"), "{html}");
+    assert!(hooks.received("/tls").is_empty(), "no request went through");
+}
