@@ -664,6 +664,7 @@ async fn a_run_interrupted_by_a_crash_is_told_to_channels_and_mailed_at_start_up
             secret: Some("s3cret"),
             events: "backup_failed",
         },
+        "admin",
     )
     .await
     .expect("channel");

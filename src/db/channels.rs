@@ -61,11 +61,16 @@ pub struct Opened {
 const COLUMNS: &str =
     "id, name, kind, url_shown, url_sealed, token_sealed, secret_sealed, events, created_at";
 
-/// Stores a channel, sealing its URL, token and secret for its row; returns its id.
+/// The page whose change log records channels added and removed.
+pub const CHANGES_PAGE: &str = "notifications";
+
+/// Stores a channel, sealing its URL, token and secret for its row, and records who added
+/// it; returns its id.
 pub async fn create(
     pool: &SqlitePool,
     key: &MasterKey,
     channel: &NewChannel<'_>,
+    username: &str,
 ) -> Result<i64, ChannelsError> {
     let mut tx = pool.begin().await.map_err(failed("adding a channel"))?;
     let id: i64 = sqlx::query_scalar(
@@ -95,6 +100,12 @@ pub async fn create(
     .execute(&mut *tx)
     .await
     .map_err(failed("sealing a channel's secrets"))?;
+    let what = crate::lang::Message::new("changes.channel_added")
+        .with("name", channel.name)
+        .with("kind", channel.kind);
+    crate::db::changes::record(&mut *tx, username, CHANGES_PAGE, &[what])
+        .await
+        .map_err(failed("recording a channel's addition"))?;
     tx.commit().await.map_err(failed("adding a channel"))?;
     Ok(id)
 }
@@ -132,14 +143,25 @@ pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<StoredChannel>, Ch
         .map_err(failed("reading a channel"))
 }
 
-/// Removes channel `id`; false when there is none. Its past deliveries stay.
-pub async fn remove(pool: &SqlitePool, id: i64) -> Result<bool, ChannelsError> {
-    let done = sqlx::query("DELETE FROM channels WHERE id = ?1")
-        .bind(id)
-        .execute(pool)
+/// Removes channel `id`, recording who did; false when there is none. Its past deliveries
+/// stay.
+pub async fn remove(pool: &SqlitePool, id: i64, username: &str) -> Result<bool, ChannelsError> {
+    let mut tx = pool.begin().await.map_err(failed("removing a channel"))?;
+    let name: Option<String> =
+        sqlx::query_scalar("DELETE FROM channels WHERE id = ?1 RETURNING name")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failed("removing a channel"))?;
+    let Some(name) = name else {
+        return Ok(false);
+    };
+    let what = crate::lang::Message::new("changes.channel_removed").with("name", &name);
+    crate::db::changes::record(&mut *tx, username, CHANGES_PAGE, &[what])
         .await
-        .map_err(failed("removing a channel"))?;
-    Ok(done.rows_affected() > 0)
+        .map_err(failed("recording a channel's removal"))?;
+    tx.commit().await.map_err(failed("removing a channel"))?;
+    Ok(true)
 }
 
 /// Records a delivery about to be made. `None` when this channel already has one for

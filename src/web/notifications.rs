@@ -51,6 +51,7 @@ struct NotificationsPage {
     events: [ChannelEvent; 5],
     chosen: Vec<String>,
     created: Option<Created>,
+    changes: Vec<crate::db::changes::Change>,
 }
 
 impl NotificationsPage {
@@ -95,6 +96,7 @@ async fn render(
         events: ChannelEvent::CHOICES,
         chosen,
         created,
+        changes: crate::db::changes::latest(&state.pool, store::CHANGES_PAGE, 10).await?,
     })
 }
 
@@ -162,6 +164,7 @@ async fn create(
             secret: secret.as_deref(),
             events: &events.to_stored(),
         },
+        page.user.as_deref().unwrap_or_default(),
     )
     .await?;
     tracing::info!(channel = id, kind = %kind, "notification channel added");
@@ -188,7 +191,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = crate::web::error::id(&id)?;
-    if !store::remove(&state.pool, id).await? {
+    if !store::remove(&state.pool, id, page.user.as_deref().unwrap_or_default()).await? {
         return Err(WebError::NotFound);
     }
     tracing::info!(channel = id, "notification channel removed");

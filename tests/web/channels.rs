@@ -114,8 +114,26 @@ async fn channels_are_listed_masked_and_removed_and_secrets_stay_sealed() {
     let removed = app.post_form("/notifications/1/remove", &[]).await;
     assert_eq!(removed.status(), 200);
     let html = removed.text().await.expect("body");
-    assert!(!html.contains("team chat"));
     assert!(html.contains("phone"));
+    // Gone from the list; the change log says who added and removed it.
+    let list = html
+        .split("id=\"changes-title\"")
+        .next()
+        .unwrap_or_default();
+    assert!(!list.contains("team chat"), "{list}");
+    let log = html
+        .split("id=\"changes-title\"")
+        .nth(1)
+        .expect("a change log");
+    assert!(
+        log.contains("notification channel team chat added (slack)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("notification channel team chat removed"),
+        "{log}"
+    );
+    assert!(log.contains(crate::common::ADMIN), "{log}");
 }
 
 #[tokio::test]
