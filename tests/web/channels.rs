@@ -530,3 +530,29 @@ async fn send_test_names_a_failed_tls_handshake() {
     assert!(html.contains("The TLS handshake with"), "{html}");
     assert!(hooks.received("/tls").is_empty(), "no request went through");
 }
+
+#[tokio::test]
+async fn send_test_names_a_host_that_does_not_resolve() {
+    let app = app().await;
+    // `.invalid` never resolves (RFC 2606).
+    add(
+        &app,
+        "typo",
+        "discord",
+        "https://no-such-host.invalid/api/webhooks/1/x",
+        &["overdue"],
+    )
+    .await;
+
+    let html = app
+        .post_form("/notifications/1/test", &[])
+        .await
+        .text()
+        .await
+        .expect("body");
+
+    assert!(
+        html.contains("The name no-such-host.invalid does not resolve."),
+        "{html}"
+    );
+}
