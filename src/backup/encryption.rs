@@ -167,7 +167,12 @@ pub fn check_identities(
     {
         return Ok(());
     }
-    Err(DecryptError::WrongIdentity {
+    Err(wrong_identity(encryption, key, identities))
+}
+
+/// `key` is encrypted for none of the keys `identities` hold.
+fn wrong_identity(encryption: &Encryption, key: &str, identities: &[Identity]) -> DecryptError {
+    DecryptError::WrongIdentity {
         key: key.to_owned(),
         recipients: encryption.recipients.join(", "),
         given: identities
@@ -175,7 +180,7 @@ pub fn check_identities(
             .flat_map(|identity| identity.recipients().keys())
             .collect::<Vec<_>>()
             .join(", "),
-    })
+    }
 }
 
 /// The plaintext of the age file `reader` yields. Reading goes on to `reader`'s end, where
@@ -201,15 +206,7 @@ where
     let identities_age = identities.iter().flat_map(Identity::as_age);
     match decryptor.decrypt_async(identities_age) {
         Ok(plain) => Ok(plain.compat()),
-        Err(age::DecryptError::NoMatchingKeys) => Err(DecryptError::WrongIdentity {
-            key: key.to_owned(),
-            recipients: encryption.recipients.join(", "),
-            given: identities
-                .iter()
-                .flat_map(|identity| identity.recipients().keys())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+        Err(age::DecryptError::NoMatchingKeys) => Err(wrong_identity(encryption, key, identities)),
         Err(err) => Err(not_age(err.to_string())),
     }
 }
