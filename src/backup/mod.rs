@@ -35,3 +35,4 @@ pub use posture::{Posture, PostureLine};
 pub use progress::{Progress, ProgressSnapshot, Reporter};
 pub use retention::{RetentionReport, RetentionWarning};
 pub use runner::{RestoreSummary, RunFinished, RunSummary, Runner, StartError, VerifySummary};
+pub use sources::{SourceCheck, check as check_source};

@@ -101,8 +101,9 @@ pub fn left_out(reporter: &Reporter, source: &str, key: &'static str, why: impl 
     );
 }
 
-/// Runs `client` and returns the start of its standard output.
-async fn ask(client: &Client<'_>) -> io::Result<String> {
+/// Runs `client` and returns the start of its standard output. A missing program is an
+/// error of kind `NotFound`; one that fails quotes its stderr.
+pub(super) async fn ask(client: &Client<'_>) -> io::Result<String> {
     let mut missing = io::Error::other("no program given");
     for program in client.programs {
         match tokio::time::timeout(ASK_TIMEOUT, ask_one(program, &client.args, client.envs)).await {
@@ -166,7 +167,7 @@ fn one_line(answer: &str) -> String {
 }
 
 /// The first line of a tool's `--version`.
-fn first_line(output: &str) -> Option<String> {
+pub(super) fn first_line(output: &str) -> Option<String> {
     output
         .lines()
         .map(str::trim)

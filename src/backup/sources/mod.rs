@@ -2,6 +2,7 @@
 //! of a directory, plus a check that tells, once the stream ended, whether it is complete,
 //! and what the stream held, for the manifest.
 
+mod check;
 mod command;
 mod directory;
 mod facts;
@@ -20,6 +21,7 @@ use super::job::SourceSpec;
 use super::progress::Reporter;
 use crate::settings::SourceKind;
 
+pub use check::{SourceCheck, check};
 pub use facts::Facts;
 
 /// Resolves once the producer has finished; an error means the stream is not to be trusted.
