@@ -59,6 +59,7 @@ pub mod login_failures;
 pub mod notifications;
 pub mod secrets;
 pub mod settings;
+pub mod source_outcomes;
 pub mod sources;
 pub mod stats;
 pub mod tokens;

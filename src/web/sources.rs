@@ -1,4 +1,6 @@
-//! The sources page: what to back up (databases and directories), added, edited, removed.
+//! The sources page: what to back up (databases and directories), added, edited, removed,
+//! and tried: each source can be tested, and is tested when saved (a failed test is a
+//! warning, never a refusal: a database may be down for maintenance).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,7 +13,9 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
+use crate::backup::SourceCheck;
 use crate::crypto::{CryptoError, MasterKey, Slot};
+use crate::db::source_outcomes::{self, LastBackup};
 use crate::db::sources::{self as store, Source, SourceRow, SourceWriteError};
 use crate::settings::{
     DatabaseUrl, RetypeSecret, SourceKind, SourceLocation, SourceName, StoredSecret, resolve_secret,
@@ -32,14 +36,41 @@ pub fn router() -> Router<AppState> {
         .route("/sources", get(list).post(add))
         .route("/sources/{id}", get(edit).post(update))
         .route("/sources/{id}/delete", post(remove))
+        .route("/sources/{id}/test", post(test))
 }
 
-/// A source as listed: its location shown with any password masked.
+/// A source as listed: its location shown with any password masked, and how its latest
+/// backup went.
 pub struct Listed {
     pub id: i64,
     pub name: String,
     pub kind: String,
     pub location: String,
+    pub last: Option<LastView>,
+}
+
+/// The latest backup that tried a source, as the list shows it.
+pub struct LastView {
+    pub run: i64,
+    pub at: String,
+    /// `stored`, `stored_in_partial` or `failed`.
+    pub outcome: &'static str,
+    /// Empty when no object of it is recorded.
+    pub size: String,
+}
+
+impl LastView {
+    fn new(last: &LastBackup, lang: Lang) -> Self {
+        Self {
+            run: last.run,
+            at: last.started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            outcome: last.outcome.as_str(),
+            size: last
+                .size
+                .map(|size| crate::format::size_i64(size, lang))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 fn shown_location(source: &Source) -> String {
@@ -74,16 +105,17 @@ async fn sources_page(
     page: Page,
     form: FormState,
 ) -> Result<SourcesPage, WebError> {
-    let sources = store::list(&state.pool)
-        .await?
-        .iter()
-        .map(|s| Listed {
+    let mut sources = Vec::new();
+    for s in store::list(&state.pool).await? {
+        let last = source_outcomes::last_backup(&state.pool, s.name.as_str()).await?;
+        sources.push(Listed {
             id: s.id,
             name: s.name.as_str().to_owned(),
             kind: s.location.kind().as_str().to_owned(),
-            location: shown_location(s),
-        })
-        .collect();
+            location: shown_location(&s),
+            last: last.as_ref().map(|last| LastView::new(last, page.lang)),
+        });
+    }
     Ok(SourcesPage {
         page: page.in_section("sources"),
         sources,
@@ -251,8 +283,8 @@ async fn add(
         };
         let password = sealed_for(parsed.password, &state.key);
         match store::insert(&state.pool, &row, password, &username).await {
-            Ok(_) => {
-                session::set_notice(&session, page.t("sources.added")).await?;
+            Ok(id) => {
+                tell_tested(&state, &session, id, page.lang, "sources.added").await?;
                 return Ok(Redirect::to("/sources").into_response());
             }
             Err(SourceWriteError::DuplicateName) => {
@@ -316,7 +348,7 @@ async fn update(
         let password = sealed_for(parsed.password, &state.key);
         match store::update(&state.pool, id, &row, password, &username).await {
             Ok(true) => {
-                session::set_notice(&session, page.t("sources.updated")).await?;
+                tell_tested(&state, &session, id, page.lang, "sources.updated").await?;
                 return Ok(Redirect::to("/sources").into_response());
             }
             Ok(false) => return Err(WebError::NotFound),
@@ -349,5 +381,68 @@ async fn remove(
         return Err(WebError::NotFound);
     }
     session::set_notice(&session, page.t("sources.removed")).await?;
+    Ok(Redirect::to("/sources").into_response())
+}
+
+/// Tries the stored source `id` the way a backup reads it (its password unsealed).
+async fn try_source(state: &AppState, id: i64) -> Result<Option<(String, SourceCheck)>, WebError> {
+    let Some(source) = store::get(&state.pool, id).await? else {
+        return Ok(None);
+    };
+    let spec = crate::jobs::source_spec(&source, &state.key)?;
+    let checked = crate::backup::check_source(&spec).await;
+    tracing::info!(source = %spec.name, passed = checked.passed, "source tested");
+    Ok(Some((spec.name, checked)))
+}
+
+/// After a save (`saved` says which), the notice: saved, and what testing the source found;
+/// a failed test turns it into a warning, the source is kept all the same.
+async fn tell_tested(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    lang: Lang,
+    saved: &str,
+) -> Result<(), WebError> {
+    let saved = lang.t(saved);
+    match try_source(state, id).await? {
+        Some((_, checked)) if checked.passed => {
+            let text = format!("{saved} {}", checked.message.render(lang));
+            session::set_notice(session, text).await
+        }
+        Some((_, checked)) => {
+            let text = format!(
+                "{saved} {}",
+                lang.td("sources.saved_but_failing", &checked.message.render(lang))
+            );
+            session::set_error(session, text).await
+        }
+        None => session::set_notice(session, saved).await,
+    }
+}
+
+/// The "Test" button of a source: the outcome as the notice of the sources page.
+async fn test(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = crate::web::error::id(&id)?;
+    let (name, checked) = try_source(&state, id).await?.ok_or(WebError::NotFound)?;
+    let lang = page.lang;
+    let said = lang.tp(
+        if checked.passed {
+            "sources.test_passed"
+        } else {
+            "sources.test_failed"
+        },
+        &[("name", &name), ("detail", &checked.message.render(lang))],
+    );
+    if checked.passed {
+        session::set_notice(&session, said).await?;
+    } else {
+        session::set_error(&session, said).await?;
+    }
     Ok(Redirect::to("/sources").into_response())
 }

@@ -21,6 +21,7 @@ mod sessions;
 mod settings;
 mod settings_model;
 mod slow_clients;
+mod source_checks;
 mod sources;
 mod storage_options;
 mod verify;
