@@ -11,6 +11,22 @@
     });
   });
 
+  // The schedule shows only the fields its frequency reads. Without this script every field
+  // shows, and the server ignores those the frequency does not read. A field with an error
+  // stays in sight whatever the frequency, so its message is never hidden.
+  var frequency = document.getElementById("f-frequency");
+  var scheduleParts = document.querySelectorAll(".schedule-part[data-frequencies]");
+  if (frequency && scheduleParts.length) {
+    var showScheduleParts = function () {
+      scheduleParts.forEach(function (part) {
+        var used = part.getAttribute("data-frequencies").split(" ").indexOf(frequency.value) !== -1;
+        part.hidden = !used && !part.querySelector(".has-error");
+      });
+    };
+    frequency.addEventListener("change", showScheduleParts);
+    showScheduleParts();
+  }
+
   // Move focus to the error summary so screen readers announce it at once.
   var summary = document.getElementById("error-summary");
   if (summary) {

@@ -70,6 +70,24 @@ pub struct SettingsPage {
     pub unverifiable: bool,
 }
 
+impl SettingsPage {
+    /// The frequencies whose schedule reads `field`, space-separated: the script of the
+    /// page shows the field only for those.
+    pub fn frequencies_using(&self, field: Field) -> String {
+        FREQUENCIES
+            .iter()
+            .filter(|name| {
+                Frequency::parse(name).is_ok_and(|frequency| {
+                    field.used_by(frequency)
+                        && (field != Field::Timezone || frequency != Frequency::None)
+                })
+            })
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// What "Test connection" found.
 pub struct ConnectionResult {
     pub ok: bool,

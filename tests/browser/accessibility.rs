@@ -90,6 +90,7 @@ async fn every_page_labels_its_fields_and_links_its_messages() {
 
     audit(&browser, "settings", &mut problems).await;
     browser.fill("#f-bucket", "Bad_Bucket").await;
+    browser.select("#f-frequency", "daily").await;
     browser.fill("#f-backup_time", "").await;
     browser.select("#f-frequency", "cron").await;
     browser.fill("#f-cron", "every day").await;
