@@ -247,9 +247,10 @@ mod tests {
     }
 
     /// Every catalog, for the completeness check.
-    const CATALOGS: [(&str, &str); 6] = [
+    const CATALOGS: [(&str, &str); 7] = [
         ("app", include_str!("../locales/app.yml")),
         ("backup", include_str!("../locales/backup.yml")),
+        ("mail_setup", include_str!("../locales/mail_setup.yml")),
         ("notify", include_str!("../locales/notify.yml")),
         ("run", include_str!("../locales/run.yml")),
         (

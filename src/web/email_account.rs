@@ -15,8 +15,8 @@ use crate::crypto::Slot;
 use crate::db::changes::{self, Change};
 use crate::db::email_account::{self as store, StoredEmailAccount};
 use crate::settings::{
-    RetypeSecret, SecretDestination, SecretKey, Sender, SmtpHost, SmtpPort, SmtpSecurity,
-    StoredSecret, resolve_secret,
+    EmailList, RetypeSecret, SecretDestination, SecretKey, Sender, SmtpHost, SmtpPort,
+    SmtpSecurity, StoredSecret, resolve_secret,
 };
 use crate::web::error::WebError;
 use crate::web::form::FormState;
@@ -41,6 +41,8 @@ pub struct EmailAccountPage {
     pub securities: &'static [&'static str],
     /// The answer of "Send test e-mail": whether it was sent, and what happened.
     pub test_result: Option<(bool, String)>,
+    /// `S3BACKUP_PUBLIC_URL` is not set: links in mail cannot point at the app.
+    pub public_url_missing: bool,
 }
 
 impl EmailAccountPage {
@@ -57,6 +59,7 @@ impl EmailAccountPage {
             changes: changes::latest(&state.pool, "email_account", 10).await?,
             securities: &["starttls", "tls", "none"],
             test_result: None,
+            public_url_missing: state.config.public_url.is_none(),
         })
     }
 }
@@ -73,13 +76,11 @@ pub fn form_from_stored(stored: &StoredEmailAccount) -> FormState {
 
 async fn show(State(state): State<AppState>, page: Page) -> Result<EmailAccountPage, WebError> {
     let stored = store::load(&state.pool).await?;
-    EmailAccountPage::build(
-        &state,
-        page,
-        form_from_stored(&stored),
-        stored.has_password(),
-    )
-    .await
+    let mut form = form_from_stored(&stored);
+    // The test e-mail goes to the notification addresses unless the admin types others.
+    let settings = crate::db::settings::load(&state.pool).await?;
+    form.set("test_recipient", settings.notify_email.to_string());
+    EmailAccountPage::build(&state, page, form, stored.has_password()).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +93,8 @@ pub struct EmailAccountForm {
     pub smtp_password: String,
     pub remove_password: Option<String>,
     pub sender: String,
+    /// Where "Send test e-mail" sends to; blank: the notification addresses.
+    pub test_recipient: String,
 }
 
 impl EmailAccountForm {
@@ -103,6 +106,7 @@ impl EmailAccountForm {
         form.set("smtp_username", &self.smtp_username);
         form.set_flag("remove_password", self.remove_password.is_some());
         form.set("sender", &self.sender);
+        form.set("test_recipient", self.test_recipient.trim());
         form
     }
 
@@ -214,7 +218,8 @@ async fn save(
 }
 
 /// "Send test e-mail": sends through the form's current values (a blank password keeps the
-/// stored one) to the notification addresses, and says precisely what went wrong.
+/// stored one) to the addresses typed beside the button, or else the notification
+/// addresses, and says precisely what went wrong.
 async fn send_test(
     State(state): State<AppState>,
     page: Page,
@@ -224,28 +229,20 @@ async fn send_test(
     let lang = page.lang;
     let mut form = input.echo();
     let parsed = input.parse(&stored, &state.key, lang, &mut form)?;
-    let settings = crate::db::settings::load(&state.pool).await?;
-    let recipients = settings.notify_email;
-    let result = match parsed {
-        None => None,
-        Some(_) if recipients.is_empty() => Some((false, lang.t("email.no_recipients"))),
-        Some(account) => Some(
-            match crate::notify::send_test_with_form(
-                &account,
-                &state.key,
-                &recipients,
-                lang.code(),
-                &state.mail_options,
-            )
-            .await
-            {
-                Ok(()) => (true, lang.td("notify.test.sent", &recipients.to_string())),
-                Err(problem) => {
-                    tracing::info!(problem = %problem.key(), "test e-mail not sent");
-                    (false, problem.message(lang.code()))
-                }
-            },
-        ),
+    let recipients = if input.test_recipient.trim().is_empty() {
+        Some(crate::db::settings::load(&state.pool).await?.notify_email)
+    } else {
+        form.check(
+            lang,
+            "test_recipient",
+            EmailList::parse(&input.test_recipient),
+        )
+    };
+    let result = match (parsed, recipients) {
+        (None, _) | (_, None) => None,
+        (Some(account), Some(recipients)) => {
+            Some(test_to(&state, &account, &recipients, lang).await)
+        }
     };
     let status = if result.as_ref().is_some_and(|(ok, _)| *ok) {
         StatusCode::OK
@@ -255,4 +252,32 @@ async fn send_test(
     let mut page = EmailAccountPage::build(&state, page, form, stored.has_password()).await?;
     page.test_result = result;
     Ok((status, page).into_response())
+}
+
+/// Sends the test e-mail through `account` to `recipients`: whether it went, and the
+/// sentence saying so or what went wrong.
+async fn test_to(
+    state: &AppState,
+    account: &StoredEmailAccount,
+    recipients: &EmailList,
+    lang: crate::web::i18n::Lang,
+) -> (bool, String) {
+    if recipients.is_empty() {
+        return (false, lang.t("email.no_recipients"));
+    }
+    match crate::notify::send_test_with_form(
+        account,
+        &state.key,
+        recipients,
+        lang.code(),
+        &state.mail_options,
+    )
+    .await
+    {
+        Ok(()) => (true, lang.td("notify.test.sent", &recipients.to_string())),
+        Err(problem) => {
+            tracing::info!(problem = %problem.key(), "test e-mail not sent");
+            (false, problem.message(lang.code()))
+        }
+    }
 }

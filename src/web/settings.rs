@@ -68,6 +68,8 @@ pub struct SettingsPage {
     /// Scheduled verifications are on for backups encrypted only for keys the app does not
     /// hold: each would fail for want of the identity.
     pub unverifiable: bool,
+    /// `S3BACKUP_PUBLIC_URL` is not set: links in mail cannot point at the app.
+    pub public_url_missing: bool,
 }
 
 impl SettingsPage {
@@ -175,6 +177,7 @@ impl SettingsPage {
                 .map(|identity| identity.recipients().keys())
                 .unwrap_or_default(),
             unverifiable,
+            public_url_missing: state.config.public_url.is_none(),
         })
     }
 }

@@ -59,11 +59,11 @@ async fn bad_smtp_values_get_messages_and_keep_the_input() {
     assert!(!html.contains(PASSWORD));
 }
 
-mod send_test {
+pub(crate) mod send_test {
     use crate::common::TestApp;
     use crate::common::smtp::{self, TestSmtp};
 
-    async fn app_for(server: &TestSmtp) -> TestApp {
+    pub(crate) async fn app_for(server: &TestSmtp) -> TestApp {
         let app = TestApp::logged_in(TestApp::spawn_trusting(Some(server.ca_pem())).await).await;
         let saved = app
             .post_form(

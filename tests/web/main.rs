@@ -12,6 +12,7 @@ mod email_account;
 mod encryption;
 mod error_pages;
 mod language;
+mod mail_setup;
 mod notifications;
 mod object_lock;
 mod operations;
