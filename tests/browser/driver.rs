@@ -107,6 +107,15 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start(lang: Lang) -> Browser {
+        Self::start_with(lang, true).await
+    }
+
+    /// A browser whose pages run no script, as some readers' do.
+    pub async fn start_without_javascript(lang: Lang) -> Browser {
+        Self::start_with(lang, false).await
+    }
+
+    async fn start_with(lang: Lang, javascript: bool) -> Browser {
         let driver = Chromedriver::start().await;
         let profile = tempfile::tempdir().expect("profile directory");
         let (lang_arg, accept) = match lang {
@@ -132,7 +141,12 @@ impl Browser {
                     format!("--lang={lang_arg}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
-                "prefs": { "intl.accept_languages": accept },
+                "prefs": {
+                    "intl.accept_languages": accept,
+                    // 1 allows scripts, 2 blocks them.
+                    "profile.managed_default_content_settings.javascript":
+                        if javascript { 1 } else { 2 },
+                },
             }),
         );
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -327,6 +341,26 @@ impl Browser {
             .to_owned()
     }
 
+    /// Makes the page's viewport `width` CSS pixels wide and `height` tall, as a phone's
+    /// or a wide screen's (a window cannot be made narrower than 500 px), until changed.
+    pub async fn set_viewport(&self, width: u32, height: u32) {
+        let metrics = json!({
+            "width": width,
+            "height": height,
+            "deviceScaleFactor": 1,
+            "mobile": false,
+        });
+        self.client
+            .issue_cmd(Cdp {
+                command: "Emulation.setDeviceMetricsOverride",
+                params: metrics,
+            })
+            .await
+            .expect("set the viewport");
+        let inner = self.js("return window.innerWidth;").await;
+        assert_eq!(inner.as_u64(), Some(u64::from(width)), "viewport width");
+    }
+
     /// Saves the whole page as `target/screenshots/<name>.png` and returns the file.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         // The window is made as tall as the page (its frame included), from the top.
@@ -352,6 +386,29 @@ impl Browser {
         let file = dir.join(format!("{name}.png"));
         std::fs::write(&file, png).expect("write the screenshot");
         file
+    }
+}
+
+/// A Chrome DevTools command, sent through chromedriver.
+#[derive(Debug)]
+struct Cdp {
+    command: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.command, "params": self.params });
+        (axum::http::Method::POST, Some(body.to_string()))
     }
 }
 

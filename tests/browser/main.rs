@@ -9,4 +9,6 @@ mod driver;
 mod input_errors;
 mod journey;
 mod keyboard;
+mod responsive;
 mod schedule;
+mod sources;
