@@ -1,4 +1,4 @@
-//! Every page on a phone (390 px) and on a wide screen (1280 px): nothing makes the page
+//! Every page on a phone (360 and 390 px) and on a wide screen (1280 px): nothing makes the page
 //! scroll sideways, whatever it holds (long paths, long errors, full tables).
 
 use crate::common::s3::TestS3;
@@ -6,8 +6,9 @@ use crate::common::{ADMIN, ADMIN_PASSWORD, TestApp};
 use crate::driver::{Browser, Lang};
 use crate::input_errors::log_in;
 
-/// The widths every page is checked at, in CSS pixels.
-pub const WIDTHS: [u32; 2] = [390, 1280];
+/// The widths every page is checked at, in CSS pixels: a small phone, a common one, a
+/// wide screen.
+pub const WIDTHS: [u32; 3] = [360, 390, 1280];
 
 /// Every page behind the login, by path. `{source}` is the first source's id, `{run}` the
 /// latest run's and `{backup}` the newest backup's folder in the bucket. A new page goes
