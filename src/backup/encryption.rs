@@ -1,16 +1,13 @@
 //! age encryption of an object's stream, in constant memory: after zstd on the way up,
 //! before zstd on the way down. The object stays readable with `age -d -i key.txt`.
 
-use std::io;
+use std::io::{self, Write};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
-use tokio::io::{AsyncRead, AsyncWriteExt, BufReader, DuplexStream, ReadBuf};
-use tokio::task::JoinHandle;
-use tokio_util::compat::{
-    FuturesAsyncReadCompatExt, FuturesAsyncWriteCompatExt, TokioAsyncReadCompatExt,
-    TokioAsyncWriteCompatExt,
-};
+use tokio::io::{AsyncRead, BufReader, ReadBuf};
+use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
 
 use super::manifest::Encryption;
 use crate::settings::{Identity, Recipients};
@@ -21,7 +18,8 @@ pub const SUFFIX: &str = ".age";
 /// The format name the manifest records.
 pub const FORMAT: &str = "age";
 
-/// Bytes between the compressor and the encryptor: a few of age's 64 KiB chunks.
+/// Bytes read at once, from the compressor before encrypting and from the bucket before
+/// decrypting: a few of age's 64 KiB chunks.
 const PIPE: usize = 256 * 1024;
 
 /// How the manifest describes objects encrypted for `recipients`.
@@ -32,69 +30,109 @@ pub fn describe(recipients: &Recipients) -> Encryption {
     }
 }
 
-/// `reader`'s bytes encrypted for `recipients`. The encryption runs beside the reader
-/// (age writes, the upload reads): a failure on its side ends the stream with that error,
-/// never with a clean, truncated end.
-pub fn encrypt<R>(reader: R, recipients: &Recipients) -> io::Result<Encrypted>
+/// `reader`'s bytes encrypted for `recipients`, as they are read: each read of the
+/// encrypted stream reads `reader` and seals what it gave in the same turn, with age's
+/// synchronous writer (no task or pipe between the compressor and the upload). A failure of
+/// `reader` ends the stream with that error, never with a clean, truncated end.
+pub fn encrypt<R>(reader: R, recipients: &Recipients) -> io::Result<Encrypted<R>>
 where
-    R: AsyncRead + Send + Unpin + 'static,
+    R: AsyncRead + Unpin,
 {
     let encryptor = age::Encryptor::with_recipients(recipients.as_age())
         .map_err(|err| io::Error::other(format!("age encryption: {err}")))?;
-    let (write_half, read_half) = tokio::io::duplex(PIPE);
-    let task = tokio::spawn(async move {
-        // Read in large pieces: `copy`'s own 8 KiB buffer would ask the compressor, and age,
-        // for eight times more, smaller, turns.
-        let mut reader = BufReader::with_capacity(PIPE, reader);
-        let mut writer = encryptor
-            .wrap_async_output(write_half.compat_write())
-            .await?
-            .compat_write();
-        tokio::io::copy_buf(&mut reader, &mut writer).await?;
-        // Closing writes age's last chunk.
-        writer.shutdown().await
-    });
+    let sealed = Sealed::default();
+    // Writes age's header into `sealed`.
+    let writer = encryptor.wrap_output(sealed.clone())?;
     Ok(Encrypted {
-        read: read_half,
-        task: Some(task),
+        reader,
+        writer: Some(writer),
+        sealed,
+        plain: vec![0; PIPE],
+        out: Vec::with_capacity(PIPE + CHUNK),
+        at: 0,
     })
 }
 
-/// The encrypted stream; dropping it stops the encryption.
-pub struct Encrypted {
-    read: DuplexStream,
-    task: Option<JoinHandle<io::Result<()>>>,
+/// age's chunk of plaintext; each is sealed into this plus a 16-byte tag.
+const CHUNK: usize = 64 * 1024;
+
+/// The encrypted stream of [`encrypt`].
+pub struct Encrypted<R> {
+    reader: R,
+    /// `None` once age's last chunk is written.
+    writer: Option<age::stream::StreamWriter<Sealed>>,
+    /// Where the writer puts what it sealed.
+    sealed: Sealed,
+    /// What was read from `reader`, before sealing.
+    plain: Vec<u8>,
+    /// Sealed bytes not yet given to the caller, from `at`.
+    out: Vec<u8>,
+    at: usize,
 }
 
-impl AsyncRead for Encrypted {
+impl<R: AsyncRead + Unpin> AsyncRead for Encrypted<R> {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut self.read).poll_read(cx, buf))?;
-        if buf.filled().len() > before {
-            return Poll::Ready(Ok(()));
+        let this = self.get_mut();
+        loop {
+            if this.at < this.out.len() {
+                let given = buf.remaining().min(this.out.len() - this.at);
+                buf.put_slice(&this.out[this.at..this.at + given]);
+                this.at += given;
+                return Poll::Ready(Ok(()));
+            }
+            let Some(writer) = this.writer.as_mut() else {
+                // The last chunk was given: a clean end.
+                return Poll::Ready(Ok(()));
+            };
+            let mut plain = ReadBuf::new(&mut this.plain);
+            ready!(Pin::new(&mut this.reader).poll_read(cx, &mut plain))?;
+            let read = plain.filled();
+            if read.is_empty() {
+                if let Some(writer) = this.writer.take() {
+                    writer.finish()?;
+                }
+            } else {
+                writer.write_all(read)?;
+            }
+            // Until the next read, the writer's output is ours to give.
+            this.out.clear();
+            this.at = 0;
+            this.sealed.swap(&mut this.out);
         }
-        // The pipe's end: a clean end only if the encryption finished.
-        let Some(task) = self.task.as_mut() else {
-            return Poll::Ready(Ok(()));
-        };
-        let joined = ready!(Pin::new(task).poll(cx));
-        self.task = None;
-        Poll::Ready(match joined {
-            Ok(result) => result,
-            Err(err) => Err(io::Error::other(format!("age encryption stopped: {err}"))),
-        })
     }
 }
 
-impl Drop for Encrypted {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+/// The bytes age's writer has sealed, shared between the writer (which owns its output)
+/// and the stream that hands them on.
+#[derive(Clone, Default)]
+struct Sealed(Arc<Mutex<Vec<u8>>>);
+
+impl Sealed {
+    /// Exchanges what was sealed with `other`'s (empty) buffer.
+    fn swap(&self, other: &mut Vec<u8>) {
+        std::mem::swap(&mut *self.lock(), other);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // A panic while holding the lock leaves a valid Vec: nothing to recover.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Write for Sealed {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.lock().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
