@@ -247,9 +247,10 @@ mod tests {
     }
 
     /// Every catalog, for the completeness check.
-    const CATALOGS: [(&str, &str); 5] = [
+    const CATALOGS: [(&str, &str); 6] = [
         ("app", include_str!("../locales/app.yml")),
         ("backup", include_str!("../locales/backup.yml")),
+        ("history", include_str!("../locales/history.yml")),
         ("notify", include_str!("../locales/notify.yml")),
         ("run", include_str!("../locales/run.yml")),
         ("validation", include_str!("../locales/validation.yml")),
