@@ -88,8 +88,8 @@ impl ProgressSnapshot {
     /// expected stays at 99 % until it ends.
     pub fn estimate(&self, elapsed: Duration) -> Estimate {
         let seconds = elapsed.as_secs_f64();
-        let bytes_per_second =
-            (seconds >= 1.0 && self.bytes_read > 0).then(|| (self.bytes_read as f64 / seconds) as u64);
+        let bytes_per_second = (seconds >= 1.0 && self.bytes_read > 0)
+            .then(|| (self.bytes_read as f64 / seconds) as u64);
         let Some(goal) = self.goal() else {
             return Estimate {
                 percent: None,

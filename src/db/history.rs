@@ -275,11 +275,13 @@ mod tests {
     #[tokio::test]
     async fn every_filter_of_the_history_reads_an_index_and_sorts_nothing_whole() {
         let (_dir, pool) = database().await;
-        let filters = [None, Some(RunStatus::Failed)].into_iter().flat_map(|status| {
-            [None, Some(RunKind::Verify)]
-                .into_iter()
-                .map(move |kind| RunFilter { status, kind })
-        });
+        let filters = [None, Some(RunStatus::Failed)]
+            .into_iter()
+            .flat_map(|status| {
+                [None, Some(RunKind::Verify)]
+                    .into_iter()
+                    .map(move |kind| RunFilter { status, kind })
+            });
         for filter in filters {
             let values = filter.values().count();
             for (sql, extra) in [(filter.page_sql(), 2), (filter.count_sql(), 0)] {

@@ -3,10 +3,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use tower_sessions::Session;
 
 use crate::app::AppState;
@@ -61,7 +61,12 @@ pub struct RunView {
 /// A message's sentence up to its first line break, without the quoted detail.
 fn one_line(message: &crate::lang::Message, lang: Lang) -> String {
     let sentence = message.sentence(lang);
-    sentence.lines().next().unwrap_or_default().trim().to_owned()
+    sentence
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 impl RunView {
@@ -96,11 +101,7 @@ impl RunView {
         }
     }
 
-    pub fn verified(
-        mut self,
-        run: &Run,
-        verifications: &HashMap<String, Verification>,
-    ) -> Self {
+    pub fn verified(mut self, run: &Run, verifications: &HashMap<String, Verification>) -> Self {
         if run.kind == RunKind::Backup
             && let Some(folder) = &run.folder
         {

@@ -89,11 +89,27 @@ fn setting_fix(error: &Message, lang: Lang) -> Option<Fix> {
 /// The setting an S3 error code is about (the code leads the quoted detail).
 fn s3_setting(detail: &str) -> (&'static str, &'static str) {
     const CODES: [(&str, &str, &str); 6] = [
-        ("InvalidAccessKeyId", "/settings#f-access_key_id", "fix.access_key"),
-        ("AccessDenied", "/settings#f-access_key_id", "fix.access_key"),
-        ("SignatureDoesNotMatch", "/settings#f-secret_access_key", "fix.secret_key"),
+        (
+            "InvalidAccessKeyId",
+            "/settings#f-access_key_id",
+            "fix.access_key",
+        ),
+        (
+            "AccessDenied",
+            "/settings#f-access_key_id",
+            "fix.access_key",
+        ),
+        (
+            "SignatureDoesNotMatch",
+            "/settings#f-secret_access_key",
+            "fix.secret_key",
+        ),
         ("NoSuchBucket", "/settings#f-bucket", "fix.bucket"),
-        ("AuthorizationHeaderMalformed", "/settings#f-region", "fix.region"),
+        (
+            "AuthorizationHeaderMalformed",
+            "/settings#f-region",
+            "fix.region",
+        ),
         ("PermanentRedirect", "/settings#f-region", "fix.region"),
     ];
     CODES

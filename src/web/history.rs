@@ -196,12 +196,9 @@ pub async fn history(
             pages,
             running: state.runner.current(),
             next_run: crate::web::settings::next_run_text(&state, &settings),
-            statuses: choices(
-                &RunStatus::ALL,
-                filter.status,
-                RunStatus::as_str,
-                |value| page.tp("status", value),
-            ),
+            statuses: choices(&RunStatus::ALL, filter.status, RunStatus::as_str, |value| {
+                page.tp("status", value)
+            }),
             kinds: choices(&KINDS, filter.kind, RunKind::as_str, |value| {
                 page.tp("operation", value)
             }),
@@ -243,10 +240,13 @@ mod tests {
         assert_eq!(request.page, 3);
         assert!(request.problems.is_empty());
         assert_eq!(request.filter_query(), "&status=failed&kind=verify");
-        assert_eq!(HistoryRequest::parse(&query("", "", "")), HistoryRequest {
-            page: 1,
-            ..HistoryRequest::default()
-        });
+        assert_eq!(
+            HistoryRequest::parse(&query("", "", "")),
+            HistoryRequest {
+                page: 1,
+                ..HistoryRequest::default()
+            }
+        );
     }
 
     #[test]

@@ -172,9 +172,16 @@ async fn every_page_labels_its_fields_and_links_its_messages() {
     browser.click_text("a", "Back to the history").await;
     browser.find("table.runs").await;
     audit(&browser, "history", &mut problems).await;
-    browser.goto(&app.url("/backups?status=done&kind=backup")).await;
+    browser
+        .goto(&app.url("/backups?status=done&kind=backup"))
+        .await;
     browser.find("#error-summary").await;
-    audit(&browser, "history with a filter it does not know", &mut problems).await;
+    audit(
+        &browser,
+        "history with a filter it does not know",
+        &mut problems,
+    )
+    .await;
 
     browser.click_text("nav a", "Restore").await;
     browser.find_text("h1", "Backups in the bucket").await;

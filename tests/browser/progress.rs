@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::accessibility::audit;
 use crate::common::TestApp;
 use crate::common::proxy::Proxy;
 use crate::common::s3::{SECRET_KEY, TestS3};
 use crate::common::watch::{backup_now, second_backup_held, two_sources};
 use crate::driver::{Browser, Lang, TIMEOUT, publish, screenshot_dir};
-use crate::accessibility::audit;
 use crate::input_errors::log_in;
 
 /// Waits until `script` returns true in the page.
@@ -22,7 +22,10 @@ async fn until(browser: &Browser, what: &str, script: &str) {
         if browser.js(script).await == serde_json::Value::Bool(true) {
             return;
         }
-        assert!(Instant::now() < deadline, "{what}: not so after {TIMEOUT:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not so after {TIMEOUT:?}"
+        );
     }
 }
 
@@ -41,7 +44,9 @@ async fn a_running_backup_shows_its_percentage_and_time_left_and_says_when_the_s
     log_in(&browser, &app).await;
     browser.goto(&proxy.url(&run_page)).await;
 
-    browser.find_text("#run-status.status-running", "Running").await;
+    browser
+        .find_text("#run-status.status-running", "Running")
+        .await;
     let percent = browser.find_text("#live-percent", " %").await;
     let percent = percent.text().await.expect("percent");
     let value: u64 = percent.trim_end_matches(" %").parse().expect("a number");
@@ -51,7 +56,9 @@ async fn a_running_backup_shows_its_percentage_and_time_left_and_says_when_the_s
         Some(value.to_string().as_str())
     );
     browser.find_text("#live-time-left", "about").await;
-    browser.find_text("#live-position", "2 of 2: b-photos").await;
+    browser
+        .find_text("#live-position", "2 of 2: b-photos")
+        .await;
     browser.find_text("#live-throughput", "/s").await;
     browser.find_text("#run-log li", "a-notes").await;
     browser.find_text("#run-objects", "1").await;
@@ -103,8 +110,13 @@ async fn the_history_on_a_phone_shows_each_run_as_a_card_without_scrolling_sidew
     let s3 = TestS3::start().await;
     let bucket = s3.new_bucket().await;
     // A failure with a long error, then a success.
-    app.save_s3_settings_with(&s3, &bucket, "erp", &[("secret_access_key", "not-the-secret")])
-        .await;
+    app.save_s3_settings_with(
+        &s3,
+        &bucket,
+        "erp",
+        &[("secret_access_key", "not-the-secret")],
+    )
+    .await;
     let dir = tempfile::tempdir().expect("source directory");
     std::fs::write(dir.path().join("a.txt"), "a").expect("write");
     app.add_directory_source("files", dir.path()).await;
@@ -121,7 +133,9 @@ async fn the_history_on_a_phone_shows_each_run_as_a_card_without_scrolling_sidew
     // reader alike.
     browser.goto(&app.url(&failed)).await;
     browser.find_text("#fix-title", "What to fix").await;
-    browser.find_text("form.again button", "Run the backup again").await;
+    browser
+        .find_text("form.again button", "Run the backup again")
+        .await;
     let mut problems = Vec::new();
     audit(&browser, "a failed run", &mut problems).await;
     assert!(problems.is_empty(), "{problems:#?}");
@@ -141,7 +155,11 @@ async fn the_history_on_a_phone_shows_each_run_as_a_card_without_scrolling_sidew
             inner.as_u64().is_some_and(|w| w <= u64::from(width)),
             "{inner}"
         );
-        assert_eq!(browser.js(fits).await, true, "sideways scrolling at {width} px");
+        assert_eq!(
+            browser.js(fits).await,
+            true,
+            "sideways scrolling at {width} px"
+        );
         let displays = browser.js(rows_as).await;
         let expected = if width < 640 { "block" } else { "table-row" };
         assert_eq!(
@@ -155,7 +173,10 @@ async fn the_history_on_a_phone_shows_each_run_as_a_card_without_scrolling_sidew
         .js("return getComputedStyle(document.querySelector('table.runs td.run-trigger'), '::before').content;")
         .await;
     assert_eq!(label, "\"Started by\"");
-    assert_eq!(browser.text("table.runs tbody tr .run-trigger").await, "manual");
+    assert_eq!(
+        browser.text("table.runs tbody tr .run-trigger").await,
+        "manual"
+    );
     let png = browser.client.screenshot().await.expect("screenshot");
     let file = screenshot_dir().join("history-phone.png");
     std::fs::create_dir_all(screenshot_dir()).expect("screenshot directory");

@@ -31,7 +31,9 @@ pub fn cells(html: &str, class: &str) -> Vec<String> {
     html.match_indices(&marker)
         .map(|(at, _)| {
             let start = html[at..].find('>').map_or(at, |end| at + end + 1);
-            let end = html[start..].find("</td>").map_or(html.len(), |end| start + end);
+            let end = html[start..]
+                .find("</td>")
+                .map_or(html.len(), |end| start + end);
             let mut text = String::new();
             let mut in_tag = false;
             for c in html[start..end].chars() {
@@ -65,10 +67,19 @@ async fn the_history_shows_only_the_runs_of_the_status_and_kind_chosen_and_the_p
     assert_eq!(first.matches("class=\"status-failed\"").count(), 20);
     assert_eq!(first.matches("class=\"kind-backup\"").count(), 20);
     assert!(!first.contains("status-success") && !first.contains("kind-verify"));
-    assert!(first.contains("<option value=\"failed\" selected>"), "{first}");
-    assert!(first.contains("<option value=\"backup\" selected>"), "{first}");
+    assert!(
+        first.contains("<option value=\"failed\" selected>"),
+        "{first}"
+    );
+    assert!(
+        first.contains("<option value=\"backup\" selected>"),
+        "{first}"
+    );
     let next = link(&first, "next").expect("a next page");
-    assert_eq!(next, "/backups?page=2&status=failed&kind=backup", "the pager keeps the filters");
+    assert_eq!(
+        next, "/backups?page=2&status=failed&kind=backup",
+        "the pager keeps the filters"
+    );
 
     let second = app.get_text(&next).await;
     assert_eq!(
@@ -87,7 +98,10 @@ async fn the_history_shows_only_the_runs_of_the_status_and_kind_chosen_and_the_p
 
     let none = app.get_text("/backups?status=running").await;
     assert!(none.contains("No run matches these filters."), "{none}");
-    assert!(none.contains("Show every run"), "a way back to every run: {none}");
+    assert!(
+        none.contains("Show every run"),
+        "a way back to every run: {none}"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +122,10 @@ async fn a_filter_value_the_history_does_not_know_is_explained_beside_its_field(
     assert_eq!(response.status(), 400);
     let html = response.text().await.expect("body");
     assert!(!html.contains("<script>"), "the value is escaped");
-    assert!(crate::common::field_error(&html, "kind").is_some(), "{html}");
+    assert!(
+        crate::common::field_error(&html, "kind").is_some(),
+        "{html}"
+    );
 
     let response = app.get("/backups?page=last").await;
     assert_eq!(response.status(), 400);
@@ -132,8 +149,13 @@ async fn what_started_a_run_reads_as_manual_scheduled_command_line_or_api() {
 /// A backup with a secret the S3 server does not accept, run to its end; its page.
 pub async fn backup_with_a_wrong_secret(app: &TestApp, s3: &TestS3) -> (String, tempfile::TempDir) {
     let bucket = s3.new_bucket().await;
-    app.save_s3_settings_with(s3, &bucket, "erp", &[("secret_access_key", "not-the-secret")])
-        .await;
+    app.save_s3_settings_with(
+        s3,
+        &bucket,
+        "erp",
+        &[("secret_access_key", "not-the-secret")],
+    )
+    .await;
     let dir = tempfile::tempdir().expect("source directory");
     std::fs::write(dir.path().join("a.txt"), "a").expect("write");
     app.add_directory_source("files", dir.path()).await;
@@ -153,13 +175,19 @@ async fn the_history_shows_a_failed_runs_error_in_one_line_and_its_page_the_whol
     assert_eq!(errors.len(), 1, "{history}");
     let line = &errors[0];
     assert!(line.starts_with("S3 refused"), "{line}");
-    assert!(!line.contains("SignatureDoesNotMatch"), "no raw detail: {line}");
+    assert!(
+        !line.contains("SignatureDoesNotMatch"),
+        "no raw detail: {line}"
+    );
     assert!(line.ends_with("details"), "a link to the rest: {line}");
     assert!(history.contains(&format!("href=\"{run_page}#error-title\"")));
 
     let page = app.get_text(&run_page).await;
     assert!(page.contains("S3 refused"), "{page}");
-    assert!(page.contains("SignatureDoesNotMatch"), "the whole text: {page}");
+    assert!(
+        page.contains("SignatureDoesNotMatch"),
+        "the whole text: {page}"
+    );
 
     let french = cells(&app.get_text("/backups?lang=fr").await, "run-error");
     assert!(french[0].starts_with("S3 a refusé"), "{french:?}");

@@ -90,9 +90,7 @@ async fn the_progress_carries_the_log_lines_after_the_one_asked_for() {
     let run_page = second_backup_held(&app, &s3).await;
 
     // The small source's line is written once it is stored.
-    let all = app
-        .progress_when(&run_page, |p| p["objects"] == 1)
-        .await;
+    let all = app.progress_when(&run_page, |p| p["objects"] == 1).await;
     let everything: serde_json::Value = app
         .get(&format!("{run_page}/progress?after=0"))
         .await
@@ -102,12 +100,15 @@ async fn the_progress_carries_the_log_lines_after_the_one_asked_for() {
     let lines = everything["log"].as_array().expect("log lines").clone();
     assert!(lines.len() >= 2, "{everything}");
     assert!(
-        lines
-            .iter()
-            .any(|line| line["message"].as_str().is_some_and(|m| m.contains("a-notes"))),
+        lines.iter().any(|line| line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("a-notes"))),
         "{everything}"
     );
-    assert!(all["log"].as_array().is_none_or(Vec::is_empty), "no log unless asked");
+    assert!(
+        all["log"].as_array().is_none_or(Vec::is_empty),
+        "no log unless asked"
+    );
     let first = lines[0]["id"].as_i64().expect("line id");
     let rest: serde_json::Value = app
         .get(&format!("{run_page}/progress?after={first}"))

@@ -11,7 +11,9 @@ fn fix_links(html: &str) -> Vec<String> {
     let Some(start) = html.find("class=\"fix-links\"") else {
         return Vec::new();
     };
-    let end = html[start..].find("</ul>").map_or(html.len(), |end| start + end);
+    let end = html[start..]
+        .find("</ul>")
+        .map_or(html.len(), |end| start + end);
     html[start..end]
         .split("href=\"")
         .skip(1)
@@ -26,10 +28,18 @@ async fn a_backup_refused_for_its_secret_links_to_the_secret_field() {
     let s3 = TestS3::start().await;
     let (run_page, _dir) = backup_with_a_wrong_secret(&app, &s3).await;
     let page = app.get_text(&run_page).await;
-    assert_eq!(fix_links(&page), ["/settings#f-secret_access_key"], "{page}");
+    assert_eq!(
+        fix_links(&page),
+        ["/settings#f-secret_access_key"],
+        "{page}"
+    );
     assert!(page.contains("Check the secret access key in the settings"));
     // The field it leads to is there.
-    assert!(app.get_text("/settings").await.contains("id=\"f-secret_access_key\""));
+    assert!(
+        app.get_text("/settings")
+            .await
+            .contains("id=\"f-secret_access_key\"")
+    );
 }
 
 #[tokio::test]
@@ -66,7 +76,10 @@ async fn run_again_starts_the_same_backup_which_succeeds_once_the_setting_is_fix
     let s3 = TestS3::start().await;
     let (run_page, _dir) = backup_with_a_wrong_secret(&app, &s3).await;
     let page = app.get_text(&run_page).await;
-    assert!(page.contains(&format!("action=\"{run_page}/again\"")), "{page}");
+    assert!(
+        page.contains(&format!("action=\"{run_page}/again\"")),
+        "{page}"
+    );
     assert!(page.contains("Run the backup again"));
 
     let bucket = s3.new_bucket().await;
@@ -75,11 +88,17 @@ async fn run_again_starts_the_same_backup_which_succeeds_once_the_setting_is_fix
     let again = app.post_form(&format!("{run_page}/again"), &[]).await;
     assert_eq!(again.status(), 200);
     let new_page = again.url().path().to_owned();
-    assert!(new_page.starts_with("/backups/") && new_page != run_page, "{new_page}");
+    assert!(
+        new_page.starts_with("/backups/") && new_page != run_page,
+        "{new_page}"
+    );
     assert!(again.text().await.expect("body").contains("Started again."));
     assert_eq!(app.wait_until_done(&new_page).await, "success");
     let keys = s3.keys(&bucket, "erp/").await;
-    assert!(keys.iter().any(|k| k.ends_with("/manifest.json")), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.ends_with("/manifest.json")),
+        "{keys:?}"
+    );
 
     // A run that succeeded has nothing to fix and nothing to run again.
     let done = app.get_text(&new_page).await;
@@ -99,9 +118,16 @@ async fn run_again_is_refused_and_said_while_another_run_is_going() {
     let running = backup_now(&app).await;
 
     let refused = app.post_form(&format!("{failed_page}/again"), &[]).await;
-    assert_eq!(refused.url().path(), failed_page, "back on the failed run's page");
+    assert_eq!(
+        refused.url().path(),
+        failed_page,
+        "back on the failed run's page"
+    );
     let html = refused.text().await.expect("body");
-    assert!(html.contains("Another operation (backup, restore or verification) is running"), "{html}");
+    assert!(
+        html.contains("Another operation (backup, restore or verification) is running"),
+        "{html}"
+    );
 
     s3.hooks.open();
     assert_eq!(app.wait_until_done(&running).await, "success");
