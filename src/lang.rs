@@ -247,10 +247,11 @@ mod tests {
     }
 
     /// Every catalog, for the completeness check.
-    const CATALOGS: [(&str, &str); 7] = [
+    const CATALOGS: [(&str, &str); 8] = [
         ("app", include_str!("../locales/app.yml")),
         ("backup", include_str!("../locales/backup.yml")),
         ("mail_setup", include_str!("../locales/mail_setup.yml")),
+        ("history", include_str!("../locales/history.yml")),
         ("notify", include_str!("../locales/notify.yml")),
         ("run", include_str!("../locales/run.yml")),
         (

@@ -73,28 +73,56 @@
     });
   }
 
-  // Live progress of a running backup: poll its JSON and update the fields in place.
+  // Live progress of a running run: poll its JSON, update every figure in place (the
+  // duration, size and objects above included), add the log lines written since the last
+  // answer, and say so while the server does not answer. The page reloads once the run ends.
   var live = document.querySelector("[data-progress-url]");
-  if (live) {
+  if (live && window.fetch) {
     var url = live.getAttribute("data-progress-url");
+    var log = document.getElementById("run-log");
+    var offline = document.getElementById("live-offline");
+    var after = log ? Number(log.getAttribute("data-after")) || 0 : 0;
+    var show = function (p) {
+      document.querySelectorAll("[data-field]").forEach(function (el) {
+        var value = p[el.getAttribute("data-field")];
+        if (typeof value === "string" || typeof value === "number") { el.textContent = value; }
+      });
+      var bar = live.querySelector("progress[data-bar]");
+      if (bar) {
+        if (typeof p.percent_value === "number") { bar.value = p.percent_value; } else { bar.removeAttribute("value"); }
+        bar.textContent = p.percent;
+      }
+      (p.log || []).forEach(function (line) {
+        if (!log || line.id <= after) { return; }
+        var item = document.createElement("li");
+        item.className = "log-" + line.level;
+        var time = document.createElement("time");
+        time.textContent = line.at;
+        item.appendChild(time);
+        item.appendChild(document.createTextNode(" " + line.level_text + " — " + line.message));
+        log.appendChild(item);
+        after = line.id;
+      });
+    };
     var tick = function () {
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
+      fetch(url + "?after=" + after, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) {
+          if (!r.ok) { throw new Error("HTTP " + r.status); }
+          return r.json();
+        })
         .then(function (p) {
-          if (!p) { return; }
-          Object.keys(p).forEach(function (key) {
-            var el = live.querySelector('[data-field="' + key + '"]');
-            if (el) { el.textContent = p[key]; }
-            var bar = live.querySelector('[data-bar="' + key + '"]');
-            if (bar && p[key] !== null) { bar.value = p[key]; bar.textContent = p.percent; }
-          });
+          if (offline) { offline.hidden = true; }
+          show(p);
           if (p.status && p.status !== "running") {
             window.location.reload();
           } else {
             window.setTimeout(tick, 1000);
           }
         })
-        .catch(function () { window.setTimeout(tick, 3000); });
+        .catch(function () {
+          if (offline) { offline.hidden = false; }
+          window.setTimeout(tick, 2000);
+        });
     };
     window.setTimeout(tick, 1000);
   }

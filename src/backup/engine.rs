@@ -242,8 +242,10 @@ async fn write_folder(
     let mut last_error = None;
     // The latest date an object of the folder is locked until, for the manifest.
     let mut locked: Option<ObjectRetention> = None;
-    for spec in &job.sources {
-        reporter.progress().set_source(Some(&spec.name));
+    for (index, spec) in job.sources.iter().enumerate() {
+        reporter
+            .progress()
+            .at_source(&spec.name, index, job.sources.len());
         let key = format!("{folder}/{}", job.object_name(spec));
         attempted.push(key.clone());
         match back_up_source(client, job, folder, spec, sizer, reporter).await {

@@ -32,7 +32,7 @@ pub use job::{Job, S3Target, SourceSpec, StorageOptions};
 pub use manifest::{Encryption, Manifest, StoredObject};
 pub use object_lock::{BackupLock, BucketLock, ObjectRetention};
 pub use posture::{Posture, PostureLine};
-pub use progress::{Progress, ProgressSnapshot, Reporter};
+pub use progress::{Estimate, Expected, Progress, ProgressSnapshot, Reporter};
 pub use retention::{RetentionReport, RetentionWarning};
 pub use runner::{RestoreSummary, RunFinished, RunSummary, Runner, StartError, VerifySummary};
 pub use sources::{SourceCheck, check as check_source};

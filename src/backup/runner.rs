@@ -571,6 +571,7 @@ impl Runner {
         let engine_pool = self.inner.pool.clone();
         let result = self
             .supervise(run_id, RunKind::Backup, move |reporter, _| async move {
+                expect_as_before(&engine_pool, &job, &reporter).await;
                 // Nothing of this run exists yet, so nothing of it can be cleaned.
                 clean(&engine_pool, &job.target, &reporter).await;
                 let folder = choose_folder(&job, &reporter).await?;
@@ -853,6 +854,17 @@ fn restore_outcome(report: &Report) -> Outcome {
             error,
             folder: Some(report.folder_key.clone()),
         },
+    }
+}
+
+/// A backup is expected to read and take what the previous successful run of the same
+/// sources did: its progress then has a percentage and a time left.
+async fn expect_as_before(pool: &SqlitePool, job: &Job, reporter: &Reporter) {
+    let sources: Vec<String> = job.sources.iter().map(|spec| spec.name.clone()).collect();
+    match crate::db::history::previous_success_of(pool, &sources).await {
+        Ok(Some(expected)) => reporter.progress().set_expected(expected),
+        Ok(None) => {}
+        Err(err) => tracing::warn!("no estimate for this backup: {err}"),
     }
 }
 

@@ -157,7 +157,7 @@ pub async fn verify(
         let result = if cancel.is_cancelled() {
             Err(RestoreError::Cancelled)
         } else {
-            progress.set_source(Some(&object.source));
+            progress.at_source(&object.source, index, manifest.objects.len());
             let scratch = format!("{}{run}_{index}", job.scratch_prefix());
             check_object(&reading, job, object, &scratch).await
         };

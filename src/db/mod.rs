@@ -55,6 +55,7 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
 pub mod changes;
 pub mod channels;
 pub mod email_account;
+pub mod history;
 pub mod login_failures;
 pub mod notifications;
 pub mod secrets;

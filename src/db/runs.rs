@@ -19,7 +19,7 @@ pub struct RunsError {
     source: sqlx::Error,
 }
 
-fn failed(step: &'static str) -> impl FnOnce(sqlx::Error) -> RunsError {
+pub(super) fn failed(step: &'static str) -> impl FnOnce(sqlx::Error) -> RunsError {
     move |source| RunsError { step, source }
 }
 
@@ -158,7 +158,7 @@ pub struct Run {
 }
 
 #[derive(FromRow)]
-struct RunRow {
+pub(super) struct RunRow {
     id: i64,
     kind: String,
     trigger: String,
@@ -198,7 +198,7 @@ impl From<RunRow> for Run {
     }
 }
 
-const RUN_COLUMNS: &str = "id, kind, trigger, status, started_at, finished_at, scheduled_for, folder, \
+pub(super) const RUN_COLUMNS: &str = "id, kind, trigger, status, started_at, finished_at, scheduled_for, folder, \
      total_bytes, object_count, error, warning, progress, request";
 
 /// An object a run stored.

@@ -1,12 +1,12 @@
-//! The history: every run, newest first; one run's objects and log; "Backup now".
+//! The runs: the history (in `history`), one run's page with its objects, its log, what to
+//! fix and "Run again" when it failed, its live progress (in `live`); "Backup now".
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::Router;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::app::AppState;
@@ -16,20 +16,25 @@ use crate::db::runs::{self, Run, RunDetail, RunKind, RunStatus, Trigger, Verific
 use crate::format;
 use crate::lang::Lang;
 use crate::web::error::WebError;
+use crate::web::fixes::{Fix, KnownSource, fixes};
+use crate::web::live::{LiveLogLine, LiveProgress, live};
 use crate::web::page::Page;
 use crate::web::restore::VerificationView;
+use crate::web::run_again::{self, Again};
 use crate::web::session;
 use std::collections::HashMap;
 
-const PER_PAGE: u32 = 20;
+/// The most log lines a run's page shows (a verification of many objects writes a few each).
+const LOG_LINES_SHOWN: u32 = 5_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/backups", get(history))
+        .route("/backups", get(crate::web::history::history))
         .route("/backups/run", post(backup_now))
         .route("/backups/{id}", get(detail))
-        .route("/backups/{id}/progress", get(progress))
+        .route("/backups/{id}/progress", get(crate::web::live::progress))
         .route("/backups/{id}/cancel", post(cancel))
+        .route("/backups/{id}/again", post(run_again::run_again))
 }
 
 /// A run as a row of the history table.
@@ -44,23 +49,34 @@ pub struct RunView {
     pub size: String,
     pub objects: i64,
     pub folder: String,
+    /// The whole error, for the run's page.
     pub error: String,
+    /// Its first sentence alone, for the history.
+    pub error_line: String,
     pub warning: String,
     /// For a backup: the latest verification of what it stored.
     pub verification: Option<VerificationView>,
 }
 
+/// A message's sentence up to its first line break, without the quoted detail.
+fn one_line(message: &crate::lang::Message, lang: Lang) -> String {
+    let sentence = message.sentence(lang);
+    sentence
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 impl RunView {
-    fn new(run: &Run, lang: Lang) -> Self {
+    pub fn new(run: &Run, lang: Lang) -> Self {
         let end = run.finished_at.unwrap_or_else(chrono::Utc::now);
         RunView {
             id: run.id,
             kind: run.kind.as_str(),
             started: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            trigger: match (run.kind, run.trigger) {
-                (RunKind::Restore, Trigger::Manual) => "restore_page",
-                (_, trigger) => trigger.as_str(),
-            },
+            trigger: run.trigger.as_str(),
             status: run.status.as_str(),
             duration: format::duration(end - run.started_at),
             size: format::size_i64(run.total_bytes, lang),
@@ -71,6 +87,11 @@ impl RunView {
                 .as_ref()
                 .map(|e| e.render(lang))
                 .unwrap_or_default(),
+            error_line: run
+                .error
+                .as_ref()
+                .map(|e| one_line(e, lang))
+                .unwrap_or_default(),
             warning: run
                 .warning
                 .as_ref()
@@ -80,7 +101,7 @@ impl RunView {
         }
     }
 
-    fn verified(mut self, run: &Run, verifications: &HashMap<String, Verification>) -> Self {
+    pub fn verified(mut self, run: &Run, verifications: &HashMap<String, Verification>) -> Self {
         if run.kind == RunKind::Backup
             && let Some(folder) = &run.folder
         {
@@ -88,61 +109,6 @@ impl RunView {
         }
         self
     }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "backups.html")]
-struct HistoryPage {
-    page: Page,
-    runs: Vec<RunView>,
-    page_number: u32,
-    pages: u32,
-    running: Option<i64>,
-    next_run: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PageQuery {
-    page: Option<u32>,
-}
-
-async fn history(
-    State(state): State<AppState>,
-    page: Page,
-    Query(query): Query<PageQuery>,
-) -> Result<HistoryPage, WebError> {
-    let mut number = query.page.unwrap_or(1).max(1);
-    let mut listed = runs::list(&state.pool, number, PER_PAGE)
-        .await
-        .map_err(|e| WebError::internal("listing runs", e))?;
-    let total = u32::try_from(listed.total).unwrap_or(u32::MAX);
-    let pages = total.div_ceil(PER_PAGE).max(1);
-    // A page past the end (an old link) shows the last one.
-    if number > pages {
-        number = pages;
-        listed = runs::list(&state.pool, number, PER_PAGE)
-            .await
-            .map_err(|e| WebError::internal("listing runs", e))?;
-    }
-    let verifications = runs::verifications(&state.pool)
-        .await
-        .map_err(|e| WebError::internal("reading the verifications", e))?;
-    let lang = page.lang;
-    Ok(HistoryPage {
-        page: page.in_section("backups"),
-        runs: listed
-            .runs
-            .iter()
-            .map(|run| RunView::new(run, lang).verified(run, &verifications))
-            .collect(),
-        page_number: number,
-        pages,
-        running: state.runner.current(),
-        next_run: crate::web::settings::next_run_text(
-            &state,
-            &crate::db::settings::load(&state.pool).await?,
-        ),
-    })
 }
 
 async fn backup_now(
@@ -188,7 +154,13 @@ struct DetailPage {
     cancel: Option<CancelView>,
     objects: Vec<ObjectView>,
     failed: Vec<FailedView>,
-    logs: Vec<LogView>,
+    /// Where to fix what made the run fail.
+    fixes: Vec<Fix>,
+    /// How to run it again, when it did not succeed.
+    again: Option<AgainView>,
+    logs: Vec<LiveLogLine>,
+    /// The number of the last log line shown: the script asks for those after it.
+    last_log: i64,
     deliveries: Vec<String>,
     /// Each channel delivery, with its attempts.
     channel_deliveries: Vec<(String, Vec<String>)>,
@@ -200,6 +172,12 @@ struct RequestView {
     source: String,
     to: String,
     replace: bool,
+}
+
+/// "Run again": a button, or a link to the backup's page for a restore confirmed there.
+enum AgainView {
+    Button(String),
+    OnBackupPage { backup: String, why: String },
 }
 
 /// The cancel button, with what to know before pressing it.
@@ -219,45 +197,6 @@ struct FailedView {
     source: String,
     kind: String,
     reason: String,
-}
-
-struct LogView {
-    at: String,
-    level: String,
-    message: String,
-}
-
-/// What a running backup shows, refreshed by the page's script.
-#[derive(Serialize)]
-struct LiveProgress {
-    status: &'static str,
-    source: String,
-    read: String,
-    uploaded: String,
-    /// The bytes the run will read in all, when known (a restore), else empty.
-    total: String,
-    /// `42 %` when the total is known, else empty.
-    percent: String,
-    /// The same as a number for a progress bar; absent when unknown.
-    percent_value: Option<u64>,
-}
-
-fn live(run: &Run, lang: Lang) -> LiveProgress {
-    let snapshot = run.progress.clone().unwrap_or_default();
-    let percent = snapshot.percent();
-    LiveProgress {
-        status: run.status.as_str(),
-        read: format::size(snapshot.bytes_read, lang),
-        uploaded: format::size(snapshot.bytes_uploaded, lang),
-        total: if snapshot.bytes_total > 0 {
-            format::size(snapshot.bytes_total, lang)
-        } else {
-            String::new()
-        },
-        percent: percent.map(|p| format!("{p} %")).unwrap_or_default(),
-        percent_value: percent,
-        source: snapshot.current_source.unwrap_or_default(),
-    }
 }
 
 async fn load_run(state: &AppState, id: i64) -> Result<RunDetail, WebError> {
@@ -297,6 +236,35 @@ async fn detail(
             to: request.to.unwrap_or_default(),
             replace: request.replace,
         });
+    let logs: Vec<LiveLogLine> = crate::db::history::log_after(&state.pool, id, 0, LOG_LINES_SHOWN)
+        .await
+        .map_err(|e| WebError::internal("reading a run's log", e))?
+        .iter()
+        .map(|line| LiveLogLine::new(line, lang))
+        .collect();
+    let last_log = logs.last().map_or(0, |line| line.id);
+    let known = crate::db::sources::list(&state.pool)
+        .await
+        .map_err(|e| WebError::internal("listing the sources", e))?;
+    let known: Vec<KnownSource> = known
+        .iter()
+        .map(|source| KnownSource {
+            id: source.id,
+            name: source.name.as_str(),
+        })
+        .collect();
+    let fixes = fixes(&detail.run, &detail.failed, &known, lang);
+    let again = run_again::offer(&detail.run).map(|again| match again {
+        Again::Button(key) => AgainView::Button(page.t(key)),
+        Again::OnBackupPage(backup) => AgainView::OnBackupPage {
+            backup,
+            why: page.t("again.restore_on_page"),
+        },
+    });
+    let live = match detail.run.status {
+        RunStatus::Running => Some(live(&state, &detail.run, None, lang).await?),
+        _ => None,
+    };
     let running_here =
         detail.run.status == RunStatus::Running && state.runner.current() == Some(id);
     let cancel = running_here.then(|| CancelView {
@@ -314,7 +282,10 @@ async fn detail(
         request,
         cancel,
         page: page.in_section("backups"),
-        live: (detail.run.status == RunStatus::Running).then(|| live(&detail.run, lang)),
+        live,
+        fixes,
+        again,
+        last_log,
         run: RunView::new(&detail.run, lang),
         objects: detail
             .objects
@@ -335,26 +306,8 @@ async fn detail(
                 reason: f.error.render(lang),
             })
             .collect(),
-        logs: detail
-            .logs
-            .iter()
-            .map(|l| LogView {
-                at: l.at.format("%H:%M:%S").to_string(),
-                level: l.level.clone(),
-                message: l.message.render(lang),
-            })
-            .collect(),
+        logs,
     })
-}
-
-async fn progress(
-    State(state): State<AppState>,
-    lang: Lang,
-    Path(id): Path<String>,
-) -> Result<Response, WebError> {
-    let id = crate::web::error::id(&id)?;
-    let detail = load_run(&state, id).await?;
-    Ok(Json(live(&detail.run, lang)).into_response())
 }
 
 async fn cancel(

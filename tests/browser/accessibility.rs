@@ -50,7 +50,7 @@ document.querySelectorAll("button, a[href]").forEach(e => {
 return problems;
 "#;
 
-async fn audit(browser: &Browser, what: &str, problems: &mut Vec<String>) {
+pub async fn audit(browser: &Browser, what: &str, problems: &mut Vec<String>) {
     let found = browser.js(AUDIT).await;
     for problem in found.as_array().expect("a list") {
         problems.push(format!(
@@ -173,6 +173,16 @@ async fn every_page_labels_its_fields_and_links_its_messages() {
     browser.click_text("a", "Back to the history").await;
     browser.find("table.runs").await;
     audit(&browser, "history", &mut problems).await;
+    browser
+        .goto(&app.url("/backups?status=done&kind=backup"))
+        .await;
+    browser.find("#error-summary").await;
+    audit(
+        &browser,
+        "history with a filter it does not know",
+        &mut problems,
+    )
+    .await;
 
     browser.click_text("nav a", "Restore").await;
     browser.find_text("h1", "Backups in the bucket").await;

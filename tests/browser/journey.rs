@@ -176,11 +176,12 @@ async fn an_admin_sets_up_backs_up_and_checks_the_history_in_french() {
         .text("table.runs tbody tr:first-child .status-success")
         .await;
     assert_eq!(status, "Réussie");
-    assert!(
+    assert_eq!(
         browser
-            .text("table.runs tbody tr:first-child")
-            .await
-            .contains("Sauvegarder maintenant")
+            .text("table.runs tbody tr:first-child .run-trigger")
+            .await,
+        "manuel",
+        "started by hand, not named after the button"
     );
     let shot = browser.screenshot("history").await;
     publish(&shot, "history");

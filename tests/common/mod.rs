@@ -6,10 +6,12 @@ pub mod databases;
 pub mod fake_postgres;
 pub mod iam;
 pub mod moto;
+pub mod proxy;
 pub mod run_log;
 pub mod s3;
 pub mod smtp;
 pub mod tree;
+pub mod watch;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -202,8 +204,8 @@ impl TestApp {
             p if p.contains("/objects/") => p.split("/objects/").next().unwrap_or(p),
             p if p.starts_with("/email-account") => "/email-account",
             // A restore or verification is started from its backup's page, a run cancelled
-            // from its own.
-            p => ["/run", "/verify", "/cancel"]
+            // or started again from its own.
+            p => ["/run", "/verify", "/cancel", "/again"]
                 .iter()
                 .find_map(|action| p.strip_suffix(action))
                 .unwrap_or(p),
@@ -317,6 +319,32 @@ impl TestApp {
             }
             tokio::task::yield_now().await;
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Follows the run's progress JSON until `ready` holds for it; returns that answer.
+    pub async fn progress_when(
+        &self,
+        run_page: &str,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut poll = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            poll.tick().await;
+            let progress: serde_json::Value = self
+                .get(&format!("{run_page}/progress"))
+                .await
+                .json()
+                .await
+                .expect("progress JSON");
+            if ready(&progress) {
+                return progress;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{run_page}: still not there after a minute: {progress}"
+            );
         }
     }
 

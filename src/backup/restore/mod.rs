@@ -235,11 +235,12 @@ pub async fn restore(
         identities: &job.identities,
     };
     let mut outcomes = Vec::new();
-    for object in objects {
+    let count = objects.len();
+    for (index, object) in objects.into_iter().enumerate() {
         let result = if cancel.is_cancelled() {
             Err(RestoreError::Cancelled)
         } else {
-            progress.set_source(Some(&object.source));
+            progress.at_source(&object.source, index, count);
             restore_object(&reading, &job.configured, request, all, object, &stamp).await
         };
         match &result {
