@@ -247,10 +247,11 @@ mod tests {
     }
 
     /// Every catalog, for the completeness check.
-    const CATALOGS: [(&str, &str); 5] = [
+    const CATALOGS: [(&str, &str); 6] = [
         ("app", include_str!("../locales/app.yml")),
         ("backup", include_str!("../locales/backup.yml")),
         ("notify", include_str!("../locales/notify.yml")),
+        ("overview", include_str!("../locales/overview.yml")),
         ("run", include_str!("../locales/run.yml")),
         ("validation", include_str!("../locales/validation.yml")),
     ];

@@ -54,9 +54,11 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
 
 pub mod changes;
 pub mod channels;
+pub mod checks;
 pub mod email_account;
 pub mod login_failures;
 pub mod notifications;
+pub mod overview;
 pub mod secrets;
 pub mod settings;
 pub mod sources;

@@ -124,7 +124,13 @@ async fn history(
             .await
             .map_err(|e| WebError::internal("listing runs", e))?;
     }
-    let verifications = runs::verifications(&state.pool)
+    let folders: Vec<&str> = listed
+        .runs
+        .iter()
+        .filter(|run| run.kind == RunKind::Backup)
+        .filter_map(|run| run.folder.as_deref())
+        .collect();
+    let verifications = runs::verifications_of(&state.pool, &folders)
         .await
         .map_err(|e| WebError::internal("reading the verifications", e))?;
     let lang = page.lang;

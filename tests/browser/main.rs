@@ -9,3 +9,4 @@ mod driver;
 mod input_errors;
 mod journey;
 mod keyboard;
+mod overview;

@@ -15,6 +15,7 @@ mod language;
 mod notifications;
 mod object_lock;
 mod operations;
+mod overview;
 mod restore;
 mod run_language;
 mod sessions;
