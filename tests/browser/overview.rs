@@ -17,16 +17,29 @@ async fn log_in(browser: &Browser, app: &TestApp) {
     assert_eq!(browser.path().await, "/");
 }
 
+/// Sets the window's size and waits until the page has taken the new width.
+async fn resize(browser: &Browser, width: u32, height: u32) {
+    browser
+        .client
+        .set_window_size(width, height)
+        .await
+        .expect("resize");
+    let script = "const [width, done] = arguments; \
+        const check = () => { if (window.innerWidth === width) { done(true); return true; } }; \
+        if (!check()) window.addEventListener('resize', check);";
+    browser
+        .client
+        .execute_async(script, vec![serde_json::json!(width)])
+        .await
+        .expect("the page takes the new width");
+}
+
 /// At each width, the page shown fits the window: (width, what overflows) for each that
 /// does not.
 async fn overflows(browser: &Browser, what: &str) -> Vec<String> {
     let mut found = Vec::new();
     for width in WIDTHS {
-        browser
-            .client
-            .set_window_size(width, 900)
-            .await
-            .expect("resize");
+        resize(browser, width, 900).await;
         let sizes = browser
             .js("return [document.documentElement.scrollWidth, window.innerWidth];")
             .await;
@@ -48,43 +61,27 @@ async fn overflows(browser: &Browser, what: &str) -> Vec<String> {
             ));
         }
     }
-    browser
-        .client
-        .set_window_size(1280, 1000)
-        .await
-        .expect("resize back");
+    resize(browser, 1280, 1000).await;
     found
 }
 
 /// The whole page at phone width, saved as `target/screenshots/<name>.png`.
 async fn phone_screenshot(browser: &Browser, name: &str) {
-    browser
-        .client
-        .set_window_size(390, 900)
-        .await
-        .expect("resize");
+    resize(browser, 390, 900).await;
     let height = browser
         .js("window.scrollTo(0, 0); return document.documentElement.scrollHeight;")
         .await
         .as_u64()
         .unwrap_or(900);
     let height = u32::try_from(height.clamp(900, 6000)).unwrap_or(900);
-    browser
-        .client
-        .set_window_size(390, height)
-        .await
-        .expect("resize to the page");
+    resize(browser, 390, height).await;
     let png = browser.client.screenshot().await.expect("screenshot");
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).expect("screenshot directory");
     let file = dir.join(format!("{name}.png"));
     std::fs::write(&file, png).expect("write the screenshot");
     publish(&file, name);
-    browser
-        .client
-        .set_window_size(1280, 1000)
-        .await
-        .expect("resize back");
+    resize(browser, 1280, 1000).await;
 }
 
 async fn run_backup(app: &TestApp) -> String {
