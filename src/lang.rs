@@ -247,12 +247,13 @@ mod tests {
     }
 
     /// Every catalog, for the completeness check.
-    const CATALOGS: [(&str, &str); 8] = [
+    const CATALOGS: [(&str, &str); 9] = [
         ("app", include_str!("../locales/app.yml")),
         ("backup", include_str!("../locales/backup.yml")),
         ("mail_setup", include_str!("../locales/mail_setup.yml")),
         ("history", include_str!("../locales/history.yml")),
         ("notify", include_str!("../locales/notify.yml")),
+        ("overview", include_str!("../locales/overview.yml")),
         ("run", include_str!("../locales/run.yml")),
         (
             "source_checks",

@@ -54,10 +54,12 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
 
 pub mod changes;
 pub mod channels;
+pub mod checks;
 pub mod email_account;
 pub mod history;
 pub mod login_failures;
 pub mod notifications;
+pub mod overview;
 pub mod secrets;
 pub mod settings;
 pub mod source_outcomes;

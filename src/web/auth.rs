@@ -210,7 +210,7 @@ async fn setup(
     tracing::info!(user = %user.username, "first account created");
     session::log_in(&session, &user, state.config.session_lifetime).await?;
     session::set_notice(&session, page.t("setup.done")).await?;
-    Ok(Redirect::to("/settings").into_response())
+    Ok(Redirect::to("/").into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -237,7 +237,7 @@ fn safe_next(next: Option<&str>) -> String {
         {
             n.to_owned()
         }
-        _ => "/settings".to_owned(),
+        _ => "/".to_owned(),
     }
 }
 
@@ -368,11 +368,11 @@ mod tests {
     #[test]
     fn login_only_returns_to_local_pages() {
         assert_eq!(safe_next(Some("/sources")), "/sources");
-        assert_eq!(safe_next(Some("//evil.example")), "/settings");
-        assert_eq!(safe_next(Some("https://evil.example")), "/settings");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/settings");
-        assert_eq!(safe_next(Some("/\t/evil.example")), "/settings");
-        assert_eq!(safe_next(Some("/ /evil.example")), "/settings");
-        assert_eq!(safe_next(None), "/settings");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -13,6 +13,7 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::crypto::Slot;
 use crate::db::changes::{self, Change};
+use crate::db::checks::Check;
 use crate::db::email_account::{self as store, StoredEmailAccount};
 use crate::settings::{
     EmailList, RetypeSecret, SecretDestination, SecretKey, Sender, SmtpHost, SmtpPort,
@@ -274,7 +275,11 @@ async fn test_to(
     )
     .await
     {
-        Ok(()) => (true, lang.td("notify.test.sent", &recipients.to_string())),
+        Ok(()) => {
+            let fingerprint = crate::web::checklist::email_fingerprint(account);
+            crate::web::checklist::record(&state.pool, Check::EmailAccount, &fingerprint).await;
+            (true, lang.td("notify.test.sent", &recipients.to_string()))
+        }
         Err(problem) => {
             tracing::info!(problem = %problem.key(), "test e-mail not sent");
             (false, problem.message(lang.code()))

@@ -8,6 +8,8 @@ pub mod assets;
 pub mod auth;
 pub mod backups;
 pub mod bucket;
+pub mod charts;
+pub mod checklist;
 pub mod connections;
 pub mod csrf;
 pub mod email_account;
@@ -19,6 +21,7 @@ pub mod history;
 pub mod i18n;
 pub mod live;
 pub mod notifications;
+pub mod overview;
 pub mod page;
 pub mod pending;
 pub mod restore;
@@ -31,8 +34,6 @@ pub mod tokens;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::Redirect;
-use axum::routing::get;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -57,7 +58,7 @@ pub async fn router(state: AppState, setup: auth::SetupToken) -> Result<Router, 
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
     let pages = Router::new()
-        .route("/", get(|| async { Redirect::to("/settings") }))
+        .merge(overview::router())
         .merge(auth::router())
         .merge(settings::router())
         .merge(email_account::router())

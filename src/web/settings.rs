@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::db::changes::{self, Change};
+use crate::db::checks::Check;
 use crate::db::settings as store;
 use crate::settings::{
     AccessKeyId, BackupLimit, BucketName, CronExpr, EmailList, Endpoint, Field, Frequency, Invalid,
@@ -815,6 +816,8 @@ async fn test_connection(
         }),
     };
     let status = if connection.as_ref().is_some_and(|c| c.ok) {
+        let fingerprint = crate::web::checklist::bucket_fingerprint(&candidate);
+        crate::web::checklist::record(&state.pool, Check::Bucket, &fingerprint).await;
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY

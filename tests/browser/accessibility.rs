@@ -87,7 +87,11 @@ async fn every_page_labels_its_fields_and_links_its_messages() {
         .click_text("main button", "Create the account")
         .await;
     browser.find_text(".notice", "logged in").await;
+    browser.find("#checklist").await;
+    audit(&browser, "overview before setup", &mut problems).await;
 
+    browser.goto(&app.url("/settings")).await;
+    browser.find_text("h1", "S3 Backup Settings").await;
     audit(&browser, "settings", &mut problems).await;
     browser.fill("#f-bucket", "Bad_Bucket").await;
     browser.select("#f-frequency", "daily").await;
@@ -180,6 +184,18 @@ async fn every_page_labels_its_fields_and_links_its_messages() {
     audit(
         &browser,
         "history with a filter it does not know",
+        &mut problems,
+    )
+    .await;
+    browser.click_text("nav a", "Overview").await;
+    browser
+        .find_text("#health", "the last backup succeeded")
+        .await;
+    audit(&browser, "overview after a backup", &mut problems).await;
+    browser.click("details.chart-table summary").await;
+    audit(
+        &browser,
+        "overview with a chart's table open",
         &mut problems,
     )
     .await;

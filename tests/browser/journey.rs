@@ -55,6 +55,12 @@ async fn an_admin_sets_up_backs_up_and_checks_the_history_in_french() {
         .await;
     browser.click_text("button", "Créer le compte").await;
     browser.find_text(".notice", "vous êtes connecté").await;
+    // The overview leads, with the steps to take first.
+    assert_eq!(browser.path().await, "/");
+    browser.find_text("#health", "pas encore configurées").await;
+    browser
+        .click_text("#checklist a", "Ouvrir les paramètres")
+        .await;
     assert_eq!(browser.path().await, "/settings");
     assert!(
         browser

@@ -9,6 +9,7 @@ mod driver;
 mod input_errors;
 mod journey;
 mod keyboard;
+mod overview;
 mod progress;
 mod responsive;
 mod schedule;

@@ -130,7 +130,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status(), 200);
-        assert_eq!(response.url().path(), "/settings");
+        assert_eq!(response.url().path(), "/");
         app
     }
 

@@ -21,7 +21,11 @@ async fn first_visit_leads_to_setup_until_an_account_exists() {
             ],
         )
         .await;
-    assert_eq!(response.url().path(), "/settings");
+    assert_eq!(
+        response.url().path(),
+        "/",
+        "setting up lands on the overview"
+    );
     let html = response.text().await.expect("body");
     assert!(html.contains("The administrator account is created"));
     assert_eq!(app.get("/setup").await.status(), 404);

@@ -18,6 +18,7 @@ mod mail_setup;
 mod notifications;
 mod object_lock;
 mod operations;
+mod overview;
 mod restore;
 mod run_language;
 mod run_page;

@@ -308,7 +308,7 @@ async fn session_cookie(app: &TestApp) -> String {
         .send()
         .await
         .expect("POST /login");
-    assert_eq!(login.url().path(), "/settings");
+    assert_eq!(login.url().path(), "/");
     let url = reqwest::Url::parse(&app.url("/")).expect("url");
     jar.cookies(&url)
         .and_then(|value| value.to_str().ok().map(str::to_owned))
