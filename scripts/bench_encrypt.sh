@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What age encryption costs a backup: the engine on the same data and the same S3 server
 # (s3s-fs in another process, loopback), once in clear and once encrypted for an age key
-# (AGE_RECIPIENTS), alternating. The encrypted objects are checked to decrypt with the `age`
-# tool and to match the clear ones once decompressed.
+# (AGE_RECIPIENTS), alternating, which of the two goes first alternating too. The encrypted
+# objects are checked to decrypt with the `age` tool and to match the clear ones once
+# decompressed.
 # Usage: scripts/bench_encrypt.sh [SCALE...]   (scale 1 is about 700 MB; default: 1 4)
 # Needs what scripts/bench.sh needs, and age-keygen / age (Debian package age).
 # Writes results to $BENCH_DIR/encrypt.md (default /tmp/s3-backup-bench), then their medians.
@@ -28,7 +29,10 @@ for SCALE in "${SCALES[@]}"; do
     bench_data "$SCALE"
     tar cf - -C "$DATA" . | cat > /dev/null
     for RUN in $(seq "$RUNS"); do
-        for MODE in clear encrypted; do
+        # Which goes first alternates, so that neither always runs on a machine the other
+        # has just warmed (or heated).
+        order="clear encrypted"; [ $((RUN % 2)) = 0 ] && order="encrypted clear"
+        for MODE in $order; do
             quiet
             recipients=""; [ "$MODE" = encrypted ] && recipients=$RECIPIENT
             /usr/bin/time -v -o "$WORK/$MODE-$SCALE.time" env ${recipients:+AGE_RECIPIENTS="$recipients"} \

@@ -79,7 +79,7 @@ async fn user_create_and_passwd_read_the_password_from_stdin() {
             &[("username", "ops"), ("password", "another long passphrase")],
         )
         .await;
-    assert_eq!(ok.url().path(), "/settings");
+    assert_eq!(ok.url().path(), "/");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,5 +371,5 @@ async fn a_password_set_from_the_shell_lifts_the_login_wait() {
         )
         .await;
     assert_eq!(logged_in.status(), 200);
-    assert_eq!(logged_in.url().path(), "/settings");
+    assert_eq!(logged_in.url().path(), "/");
 }

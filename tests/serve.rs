@@ -171,7 +171,7 @@ async fn on_a_network_address_setup_needs_the_link_written_in_the_log() {
 
     let created = create_admin(&browser, &served, Some(&token), Some(&token)).await;
     assert_eq!(created.status(), 200);
-    assert_eq!(created.url().path(), "/settings");
+    assert_eq!(created.url().path(), "/");
     let after = browser.get(served.url("/setup")).send().await.expect("GET");
     assert_eq!(after.status(), 404, "setup is over");
 }
@@ -184,7 +184,7 @@ async fn on_loopback_setup_needs_no_link() {
     let created = create_admin(&browser, &served, None, None).await;
 
     assert_eq!(created.status(), 200);
-    assert_eq!(created.url().path(), "/settings");
+    assert_eq!(created.url().path(), "/");
     assert!(
         !served.logged().iter().any(|line| line.contains("token=")),
         "no token is made for loopback"

@@ -227,14 +227,13 @@ mod tests {
     }
 
     /// Each statement the overview and the history run, with example parameters.
-    const STATEMENTS: [(&str, &str); 7] = [
+    const STATEMENTS: [(&str, &str); 6] = [
         ("last stored", LAST_STORED),
         ("source outcomes", SOURCE_OUTCOMES),
         ("recent backups", RECENT_BACKUPS),
         ("newest complete", NEWEST_COMPLETE),
         ("totals of", TOTALS_OF),
         ("all runs", ALL_RUNS),
-        ("verifications of", runs::VERIFICATIONS_OF),
     ];
 
     #[tokio::test]

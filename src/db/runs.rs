@@ -808,32 +808,6 @@ pub async fn verifications(
         .collect())
 }
 
-pub const VERIFICATIONS_OF: &str = "SELECT folder, id, status, finished_at FROM runs \
-     WHERE kind = 'verify' AND folder IN (SELECT value FROM json_each(?1)) \
-     AND finished_at IS NOT NULL AND status IN ('success', 'failed')";
-
-/// The latest finished verification of each of `folders` (keys) that has one: what a page
-/// of the history shows, read through `runs_kind_folder` rather than every verification.
-pub async fn verifications_of(
-    pool: &SqlitePool,
-    folders: &[&str],
-) -> Result<std::collections::HashMap<String, Verification>, RunsError> {
-    let list = serde_json::to_string(folders).unwrap_or_else(|_| "[]".to_owned());
-    let mut rows: Vec<(String, RunId, String, DateTime<Utc>)> = sqlx::query_as(VERIFICATIONS_OF)
-        .bind(list)
-        .fetch_all(pool)
-        .await
-        .map_err(failed("reading the verifications"))?;
-    rows.sort_by_key(|row| row.1);
-    Ok(rows
-        .into_iter()
-        .map(|(folder, run_id, status, at)| {
-            let passed = status == "success";
-            (folder, Verification { run_id, passed, at })
-        })
-        .collect())
-}
-
 /// The latest verification that ended, if it failed (the banner says so until one passes).
 pub async fn failed_verification(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
     Ok(latest_ended_verification(pool)

@@ -62,6 +62,9 @@ impl Page {
             (None, None) => String::new(),
         };
         let notice = session::take_notice(session).await?;
+        if user.is_some() {
+            session::keep_alive(session).await?;
+        }
         let (banner, verify_banner) = match user {
             Some(_) => (
                 overdue_banner(state, lang).await?,

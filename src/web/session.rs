@@ -137,9 +137,40 @@ async fn store_notice(session: &Session, notice: Notice) -> Result<(), WebError>
         .map_err(|e| WebError::internal("storing the session", e))
 }
 
+/// The notice left for this page, if any. Only a page that has one changes the session:
+/// reading a page otherwise writes nothing.
 pub async fn take_notice(session: &Session) -> Result<Option<Notice>, WebError> {
-    session
-        .remove::<Notice>(NOTICE_KEY)
+    let reading = |e| WebError::internal("reading the session", e);
+    if session
+        .get_value(NOTICE_KEY)
         .await
-        .map_err(|e| WebError::internal("reading the session", e))
+        .map_err(reading)?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    session.remove::<Notice>(NOTICE_KEY).await.map_err(reading)
+}
+
+const SEEN_KEY: &str = "seen_at";
+
+/// How often an active login's session is written back, to push its end of inactivity
+/// further: not on every page (a database write each), within minutes of its use.
+const KEEP_ALIVE_EVERY: i64 = 5 * 60;
+
+/// Marks a logged-in session as used now, at most every `KEEP_ALIVE_EVERY` seconds; the
+/// session layer writes it back (and renews its cookie) when this changed it.
+pub async fn keep_alive(session: &Session) -> Result<(), WebError> {
+    let now = chrono::Utc::now().timestamp();
+    let seen: Option<i64> = session
+        .get(SEEN_KEY)
+        .await
+        .map_err(|e| WebError::internal("reading the session", e))?;
+    if seen.is_none_or(|seen| now - seen >= KEEP_ALIVE_EVERY || seen > now) {
+        session
+            .insert(SEEN_KEY, now)
+            .await
+            .map_err(|e| WebError::internal("storing the session", e))?;
+    }
+    Ok(())
 }
