@@ -8,8 +8,7 @@
 # BENCH_SECONDS (20), BENCH_CONNECTIONS (50), BENCH_THREADS (2); CARGO_TARGET_DIR is where
 # the release binary is built (target).
 #
-# While the load runs, /work/BENCH_RUNNING exists (when /work does), so that builds on the
-# same machine wait instead of taking the CPU being measured.
+# The machine should be otherwise idle: wrk and the app share its cores.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,7 +20,6 @@ THREADS=${BENCH_THREADS:-2}
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN="$TARGET/release/s3-backup"
 BASE="http://127.0.0.1:$PORT"
-MARKER=/work/BENCH_RUNNING
 PASSWORD="bench pages password 2026"
 
 if ! command -v wrk >/dev/null; then
@@ -32,15 +30,6 @@ for tool in sqlite3 curl wrk; do
     command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
-# Another benchmark measuring the CPU: wait for it before building or loading.
-wait_for_quiet() {
-    while [ -e "$MARKER" ] && [ "${OWN_MARKER:-}" != 1 ]; do
-        echo "waiting: $MARKER exists" >&2
-        sleep 30
-    done
-}
-
-wait_for_quiet
 cargo build --release --bin s3-backup
 
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -52,11 +41,7 @@ echo "history: $(sqlite3 "$DATA/s3-backup.sqlite3" 'SELECT COUNT(*) FROM runs') 
 
 RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" > "$WORK/app.log" 2>&1 &
 APP=$!
-cleanup() {
-    kill "$APP" 2>/dev/null || true
-    if [ "${OWN_MARKER:-}" = 1 ]; then rm -f "$MARKER"; fi
-}
-trap cleanup EXIT
+trap 'kill $APP 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
     curl -fs "$BASE/healthz" >/dev/null 2>&1 && break
     sleep 0.1
@@ -81,8 +66,6 @@ for page in "/ Overview" "/backups Backup history"; do
         { echo "$path does not show $title" >&2; exit 1; }
 done
 
-wait_for_quiet
-if [ -d /work ]; then touch "$MARKER" && OWN_MARKER=1; fi
 echo "cores: $(nproc); $CONNECTIONS connections, $THREADS threads, ${SECONDS_EACH}s a page"
 for path in / /backups; do
     # A short warm-up, then the measure.

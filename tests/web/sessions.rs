@@ -179,3 +179,45 @@ async fn a_login_form_of_another_installation_is_refused() {
 
     assert_eq!(login_with_token(&visitor, &app, &token).await, 403);
 }
+
+/// How many times the stored sessions were written since `count_session_writes`.
+async fn session_writes(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT writes FROM session_writes")
+        .fetch_one(&app.pool().await)
+        .await
+        .expect("count session writes")
+}
+
+/// Counts every write of a stored session from now on, with a trigger.
+async fn count_session_writes(app: &TestApp) {
+    let pool = app.pool().await;
+    for statement in [
+        "CREATE TABLE session_writes (writes INTEGER NOT NULL)",
+        "INSERT INTO session_writes VALUES (0)",
+        "CREATE TRIGGER session_updated AFTER UPDATE ON tower_sessions \
+         BEGIN UPDATE session_writes SET writes = writes + 1; END",
+        "CREATE TRIGGER session_inserted AFTER INSERT ON tower_sessions \
+         BEGIN UPDATE session_writes SET writes = writes + 1; END",
+    ] {
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("a counting trigger");
+    }
+}
+
+#[tokio::test]
+async fn reading_pages_writes_no_session() {
+    let app = TestApp::spawn_logged_in().await;
+    // The first page after the login may mark the session as seen.
+    assert_eq!(app.get("/").await.status(), 200);
+    count_session_writes(&app).await;
+
+    for path in ["/", "/backups", "/settings", "/sources", "/", "/backups"] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+
+    assert_eq!(session_writes(&app).await, 0);
+    let html = app.get_text("/settings").await;
+    assert!(html.contains("Log out"), "still logged in: {html}");
+}
