@@ -40,3 +40,35 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
         body,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    /// A block left open swallows every rule after it into itself (a media query, say):
+    /// the browser then drops them without a word.
+    #[test]
+    fn every_block_of_the_stylesheet_is_closed() {
+        let mut depth = 0usize;
+        for (number, line) in super::CSS.lines().enumerate() {
+            for c in line.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth = depth
+                            .checked_sub(1)
+                            .unwrap_or_else(|| panic!("line {}: `}}` closes nothing", number + 1));
+                    }
+                    _ => {}
+                }
+            }
+            if line.starts_with("/*") {
+                assert_eq!(
+                    depth,
+                    0,
+                    "line {}: a section starts inside a block",
+                    number + 1
+                );
+            }
+        }
+        assert_eq!(depth, 0, "a block is left open at the end");
+    }
+}
