@@ -92,17 +92,6 @@ pub async fn page(
     })
 }
 
-/// One run's row alone, without its objects and log.
-pub async fn run(pool: &SqlitePool, id: RunId) -> Result<Option<Run>, RunsError> {
-    let row: Option<RunRow> =
-        sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(failed("reading a run"))?;
-    Ok(row.map(Run::from))
-}
-
 /// A line of a run's log with its number, so that a reader can ask for those after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {

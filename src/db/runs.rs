@@ -679,15 +679,22 @@ pub async fn latest_ended_verification(pool: &SqlitePool) -> Result<Option<Run>,
     Ok(row.map(Run::from))
 }
 
-/// A run with its objects and log.
-pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, RunsError> {
+/// One run's row alone, without its objects and log.
+pub async fn run(pool: &SqlitePool, id: RunId) -> Result<Option<Run>, RunsError> {
     let row: Option<RunRow> =
         sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"))
-            .bind(run)
+            .bind(id)
             .fetch_optional(pool)
             .await
             .map_err(failed("reading a run"))?;
-    let Some(row) = row else { return Ok(None) };
+    Ok(row.map(Run::from))
+}
+
+/// A run with its objects and log.
+pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, RunsError> {
+    let Some(found) = self::run(pool, run).await? else {
+        return Ok(None);
+    };
     let objects = sqlx::query_as(
         "SELECT source, key, size, sha256 FROM run_objects WHERE run_id = ?1 ORDER BY id",
     )
@@ -710,7 +717,7 @@ pub async fn get(pool: &SqlitePool, run: RunId) -> Result<Option<RunDetail>, Run
     .await
     .map_err(failed("reading a run's failed sources"))?;
     Ok(Some(RunDetail {
-        run: row.into(),
+        run: found,
         objects,
         failed: failures
             .into_iter()

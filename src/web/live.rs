@@ -173,7 +173,7 @@ pub async fn progress(
     Query(query): Query<ProgressQuery>,
 ) -> Result<Response, WebError> {
     let id = crate::web::error::id(&id)?;
-    let run = history::run(&state.pool, id)
+    let run = crate::db::runs::run(&state.pool, id)
         .await
         .map_err(|e| WebError::internal("reading a run", e))?
         .ok_or(WebError::NotFound)?;

@@ -11,7 +11,6 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::backup::StartError;
 use crate::backup::restore::{BackupChoice, Request, SourceChoice, StoredRequest};
-use crate::db::history;
 use crate::db::runs::{Run, RunId, RunKind, RunStatus, Trigger};
 use crate::web::error::WebError;
 use crate::web::page::Page;
@@ -78,7 +77,7 @@ pub async fn run_again(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = crate::web::error::id(&id)?;
-    let run = history::run(&state.pool, id)
+    let run = crate::db::runs::run(&state.pool, id)
         .await
         .map_err(|e| WebError::internal("reading a run", e))?
         .ok_or(WebError::NotFound)?;
