@@ -57,6 +57,10 @@ pub struct AppState {
     /// Starts verifications on their own schedule, once the server runs.
     pub verifier: VerifierSlot,
     pub mail_options: MailOptions,
+    /// What the pages show of the state of the backups, kept until the database changes.
+    pub snapshots: crate::web::snapshot::Snapshots,
+    /// The pages of the history read lately, kept until it changes.
+    pub history: Arc<crate::web::history::KeptPages>,
 }
 
 /// The verification scheduler: prepared with the state, started with the server (the
@@ -155,6 +159,10 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         scheduler,
         verifier,
         mail_options,
+        snapshots: Default::default(),
+        history: Arc::new(crate::web::snapshot::Kept::new(
+            crate::web::history::KEPT_PAGES,
+        )),
         pool,
         key,
         config: Arc::new(config),

@@ -48,11 +48,14 @@ pub async fn record_passed(
 }
 
 /// When `check` last passed, and with what.
-pub async fn passed(pool: &SqlitePool, check: Check) -> Result<Option<Passed>, sqlx::Error> {
+pub async fn passed(
+    db: impl sqlx::SqliteExecutor<'_>,
+    check: Check,
+) -> Result<Option<Passed>, sqlx::Error> {
     let row: Option<(String, DateTime<Utc>)> =
         sqlx::query_as("SELECT fingerprint, passed_at FROM setup_checks WHERE name = ?1")
             .bind(check.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?;
     Ok(row.map(|(fingerprint, at)| Passed { fingerprint, at }))
 }

@@ -44,9 +44,9 @@ impl StoredEmailAccount {
 const SELECT_ROW: &str = "SELECT smtp_host, smtp_port, smtp_security, smtp_username, smtp_password,
     sender, updated_at FROM email_account WHERE id = 1";
 
-pub async fn load(pool: &SqlitePool) -> Result<StoredEmailAccount, sqlx::Error> {
+pub async fn load(db: impl sqlx::SqliteExecutor<'_>) -> Result<StoredEmailAccount, sqlx::Error> {
     sqlx::query_as::<_, StoredEmailAccount>(SELECT_ROW)
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
 }
 

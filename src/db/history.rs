@@ -15,7 +15,7 @@ use crate::backup::{Expected, ProgressSnapshot};
 use crate::lang::Message;
 
 /// Which runs the history shows: all of them, or those of one status, one kind, or both.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct RunFilter {
     pub status: Option<RunStatus>,
     pub kind: Option<RunKind>,

@@ -37,12 +37,12 @@ pub const LAST_STORED: &str = "SELECT rs.run_id, COALESCE(r.finished_at, r.start
      AND r.status IN ('success', 'partial') ORDER BY rs.run_id DESC LIMIT 1";
 
 pub async fn last_stored(
-    pool: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     source: &str,
 ) -> Result<Option<SourceStored>, OverviewError> {
     let row: Option<(RunId, DateTime<Utc>, i64)> = sqlx::query_as(LAST_STORED)
         .bind(source)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
         .map_err(failed("reading a source's last backup"))?;
     Ok(row.map(|(run, finished_at, bytes)| SourceStored {
@@ -57,12 +57,12 @@ pub const SOURCE_OUTCOMES: &str =
 
 /// What became of each source in run `run`: (source, `stored` | `failed`).
 pub async fn source_outcomes(
-    pool: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     run: RunId,
 ) -> Result<Vec<(String, String)>, OverviewError> {
     sqlx::query_as(SOURCE_OUTCOMES)
         .bind(run)
-        .fetch_all(pool)
+        .fetch_all(db)
         .await
         .map_err(failed("reading a run's sources"))
 }
@@ -83,10 +83,13 @@ pub const RECENT_BACKUPS: &str = "SELECT id, status, started_at, finished_at, to
      ORDER BY started_at DESC, id DESC LIMIT ?1";
 
 /// The newest `limit` backups that ended (skipped firings aside), oldest first.
-pub async fn recent_backups(pool: &SqlitePool, limit: u32) -> Result<Vec<ChartRun>, OverviewError> {
+pub async fn recent_backups(
+    db: impl sqlx::SqliteExecutor<'_>,
+    limit: u32,
+) -> Result<Vec<ChartRun>, OverviewError> {
     let mut runs: Vec<ChartRun> = sqlx::query_as(RECENT_BACKUPS)
         .bind(i64::from(limit.clamp(1, 500)))
-        .fetch_all(pool)
+        .fetch_all(db)
         .await
         .map_err(failed("reading the recent backups"))?;
     runs.reverse();
@@ -110,14 +113,14 @@ pub const TOTALS_OF: &str = "SELECT COALESCE(SUM(runs), 0), COALESCE(SUM(bytes),
 /// The complete (successful) backups that retention keeps: the newest `keep`, or all of
 /// them when `keep` is `None`.
 pub async fn complete_backups(
-    pool: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     keep: Option<u32>,
 ) -> Result<Usage, OverviewError> {
     let (backups, bytes): (i64, i64) = match keep {
         Some(keep) => sqlx::query_as(NEWEST_COMPLETE).bind(i64::from(keep)),
         None => sqlx::query_as(TOTALS_OF).bind("backup").bind("success"),
     }
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .map_err(failed("summing the complete backups"))?;
     Ok(Usage { backups, bytes })

@@ -555,9 +555,9 @@ pub async fn mark_interrupted_at_startup(pool: &SqlitePool) -> Result<u64, RunsE
 }
 
 /// The run marked `running`, if any (the newest).
-pub async fn running(pool: &SqlitePool) -> Result<Option<RunId>, RunsError> {
+pub async fn running(db: impl sqlx::SqliteExecutor<'_>) -> Result<Option<RunId>, RunsError> {
     sqlx::query_scalar("SELECT id FROM runs WHERE status = 'running' ORDER BY id DESC LIMIT 1")
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
         .map_err(failed("looking for a running run"))
 }
@@ -655,25 +655,29 @@ pub async fn latest(
 /// The newest backup that ended (success, partial, failed or interrupted; not skipped).
 /// Read through `runs_started` from the newest end, which stops at the first match, rather
 /// than by sorting every backup found through `runs_kind_status`.
-pub async fn latest_ended_backup(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+pub async fn latest_ended_backup(
+    db: impl sqlx::SqliteExecutor<'_>,
+) -> Result<Option<Run>, RunsError> {
     let row: Option<RunRow> = sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM runs INDEXED BY runs_started WHERE kind = 'backup' \
          AND status IN ('success', 'partial', 'failed', 'interrupted') \
          ORDER BY started_at DESC, id DESC LIMIT 1"
     ))
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
     .map_err(failed("reading the latest backup"))?;
     Ok(row.map(Run::from))
 }
 
 /// The newest verification that ended, whatever its outcome.
-pub async fn latest_ended_verification(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+pub async fn latest_ended_verification(
+    db: impl sqlx::SqliteExecutor<'_>,
+) -> Result<Option<Run>, RunsError> {
     let row: Option<RunRow> = sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM runs WHERE kind = 'verify' AND finished_at IS NOT NULL \
          ORDER BY id DESC LIMIT 1"
     ))
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
     .map_err(failed("reading the latest verification"))?;
     Ok(row.map(Run::from))
@@ -753,12 +757,12 @@ pub async fn by_folder(pool: &SqlitePool) -> Result<Vec<(String, RunId)>, RunsEr
 }
 
 /// The newest successful backup.
-pub async fn latest_success(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
+pub async fn latest_success(db: impl sqlx::SqliteExecutor<'_>) -> Result<Option<Run>, RunsError> {
     let row: Option<RunRow> = sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM runs WHERE kind = 'backup' AND status = 'success' \
          ORDER BY started_at DESC, id DESC LIMIT 1"
     ))
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
     .map_err(failed("reading the latest successful run"))?;
     Ok(row.map(Run::from))

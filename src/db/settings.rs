@@ -179,9 +179,9 @@ const SELECT_ROW: &str = "SELECT enabled, access_key_id, secret_access_key, noti
     updated_at, schedule_saved_at
     FROM settings WHERE id = 1";
 
-pub async fn load(pool: &SqlitePool) -> Result<Settings, SettingsError> {
+pub async fn load(db: impl sqlx::SqliteExecutor<'_>) -> Result<Settings, SettingsError> {
     sqlx::query_as::<_, Row>(SELECT_ROW)
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
         .map_err(SettingsError::db("reading the settings"))?
         .parse()

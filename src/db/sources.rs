@@ -75,9 +75,9 @@ fn classify(error: sqlx::Error) -> SourceWriteError {
     }
 }
 
-pub async fn list(pool: &SqlitePool) -> Result<Vec<Source>, SourcesError> {
+pub async fn list(db: impl sqlx::SqliteExecutor<'_>) -> Result<Vec<Source>, SourcesError> {
     sqlx::query_as::<_, Row>("SELECT id, name, kind, location, password FROM sources ORDER BY name")
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?
         .into_iter()
         .map(Row::parse)

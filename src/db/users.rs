@@ -23,9 +23,9 @@ pub struct StoredPassword {
     pub password_hash: String,
 }
 
-pub async fn any_exists(pool: &SqlitePool) -> Result<bool, UsersError> {
+pub async fn any_exists(db: impl sqlx::SqliteExecutor<'_>) -> Result<bool, UsersError> {
     sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM users)")
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
         .map_err(failed("checking for accounts"))
 }

@@ -11,7 +11,7 @@ mod scheduler;
 mod verification;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use overdue::{Overdue, check as check_overdue, overdue, overdue_banner};
+pub use overdue::{Overdue, check as check_overdue, check_idle as check_overdue_idle, overdue};
 pub use plan::{Decision, Plan, due, expected_by, grace};
 pub use scheduler::{JobSource, Scheduler, SchedulerEvent, SchedulerParts};
 pub use verification::{Verifier, VerifierParts};

@@ -52,7 +52,7 @@ pub fn check(
     })
 }
 
-/// Whether backups are overdue at `now`, for the banner. Not while a run is in progress:
+/// Whether backups are overdue at `now`, as the database says. Not while a run is in progress:
 /// it may be the one that is late.
 pub async fn overdue(
     pool: &SqlitePool,
@@ -63,22 +63,6 @@ pub async fn overdue(
         return Ok(None);
     };
     overdue_under(pool, &plan, now).await
-}
-
-/// The banner every page shows in `locale` while backups are overdue, times in the
-/// schedule's own zone; the settings are read once.
-pub async fn overdue_banner(
-    pool: &SqlitePool,
-    now: DateTime<Utc>,
-    locale: &str,
-) -> Result<Option<String>, ScheduleError> {
-    let settings = crate::db::settings::load(pool).await?;
-    let Some(plan) = Plan::from_settings(&settings) else {
-        return Ok(None);
-    };
-    Ok(overdue_under(pool, &plan, now)
-        .await?
-        .map(|overdue| overdue.banner(locale, plan.tz.tz())))
 }
 
 pub(super) async fn overdue_under(
@@ -92,5 +76,16 @@ pub(super) async fn overdue_under(
     let last_success = runs::latest_success(pool)
         .await?
         .map(|run| run.finished_at.unwrap_or(run.started_at));
-    Ok(check(plan, last_success, now))
+    Ok(check_idle(plan, false, last_success, now))
+}
+
+/// Pure: `check`, except while a run is in progress (`running`): it may be the one that
+/// is late.
+pub fn check_idle(
+    plan: &Plan,
+    running: bool,
+    last_success: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<Overdue> {
+    (!running).then(|| check(plan, last_success, now)).flatten()
 }

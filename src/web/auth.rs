@@ -27,6 +27,7 @@ use crate::web::error::WebError;
 use crate::web::form::FormState;
 use crate::web::page::Page;
 use crate::web::session;
+use crate::web::snapshot::Current;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,14 +45,16 @@ fn is_public(path: &str) -> bool {
 pub async fn gate(
     State(state): State<AppState>,
     session: Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, WebError> {
-    let path = request.uri().path();
-    if is_public(path) {
+    if is_public(request.uri().path()) {
         return Ok(next.run(request).await);
     }
-    let has_account = accounts::any_exists(&state.pool).await?;
+    let snapshot = state.snapshots.current(&state.pool).await?;
+    let has_account = snapshot.has_account;
+    request.extensions_mut().insert(Current(snapshot));
+    let path = request.uri().path();
     if !has_account {
         return Ok(if path == "/setup" {
             next.run(request).await

@@ -3,7 +3,7 @@
 //! a fingerprint (a SHA-256, so no address or key is stored twice) compared with what is saved.
 
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::db::checks::{self, Check};
 use crate::db::email_account::StoredEmailAccount;
@@ -73,25 +73,25 @@ pub struct Facts {
 
 impl Facts {
     pub async fn load(
-        pool: &SqlitePool,
+        db: &mut SqliteConnection,
         settings: &Settings,
         has_sources: bool,
         backup_succeeded: bool,
     ) -> Result<Facts, sqlx::Error> {
-        let account = crate::db::email_account::load(pool).await?;
+        let account = crate::db::email_account::load(&mut *db).await?;
         let matches = |passed: Option<checks::Passed>, now: String| {
             passed.is_some_and(|passed| passed.fingerprint == now)
         };
         Ok(Facts {
             bucket_tested: settings.bucket.is_some()
                 && matches(
-                    checks::passed(pool, Check::Bucket).await?,
+                    checks::passed(&mut *db, Check::Bucket).await?,
                     bucket_fingerprint(settings),
                 ),
             has_sources,
             email_tested: account.is_configured()
                 && matches(
-                    checks::passed(pool, Check::EmailAccount).await?,
+                    checks::passed(&mut *db, Check::EmailAccount).await?,
                     email_fingerprint(&account),
                 ),
             backup_succeeded,

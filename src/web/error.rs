@@ -134,7 +134,7 @@ async fn render(
     let (title, hint) = texts(status);
     let page = match session {
         // No form on an error page needs a visitor's token.
-        Some(session) => Page::load(state, lang, &session, None).await.ok(),
+        Some(session) => Page::load(state, lang, &session, None, None).await.ok(),
         None => None,
     };
     let rendered = match page {

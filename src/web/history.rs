@@ -2,19 +2,24 @@
 //! status and kind with a form that works without script; a value the filter does not know
 //! is said beside its field and left out.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use sqlx::SqlitePool;
 
 use crate::app::AppState;
 use crate::db::history::{self, RunFilter};
-use crate::db::runs::{RunKind, RunStatus};
+use crate::db::runs::{RunKind, RunPage, RunStatus, Verification};
 use crate::lang::{Lang, Message};
 use crate::web::backups::RunView;
 use crate::web::error::WebError;
 use crate::web::page::Page;
+use crate::web::snapshot::{Current, Kept};
 
 const PER_PAGE: u32 = 20;
 
@@ -148,37 +153,82 @@ fn choices<T: Copy + PartialEq>(
         .collect()
 }
 
-pub async fn history(
-    State(state): State<AppState>,
-    page: Page,
-    Query(query): Query<HistoryQuery>,
-) -> Result<(StatusCode, HistoryPage), WebError> {
-    let request = HistoryRequest::parse(&query);
-    let filter = request.filter;
-    let mut number = request.page;
-    let mut listed = history::page(&state.pool, &filter, number, PER_PAGE)
+/// The pages of the history kept between requests, by filter and page asked for, until
+/// the history changes.
+pub type KeptPages = Kept<(RunFilter, u32), Listed>;
+
+/// How many pages of the history are kept at most.
+pub const KEPT_PAGES: usize = 64;
+
+/// A page of the history as read: its runs, which page it is (a page past the end is the
+/// last one), how many there are, and the verifications of its backups.
+pub struct Listed {
+    runs: RunPage,
+    number: u32,
+    pages: u32,
+    verifications: HashMap<String, Verification>,
+}
+
+/// Page `number` of the runs `filter` lets through, or the last page when there are fewer.
+async fn list(pool: &SqlitePool, filter: &RunFilter, number: u32) -> Result<Listed, WebError> {
+    let listing = |e| WebError::internal("listing runs", e);
+    let mut number = number;
+    let mut runs = history::page(pool, filter, number, PER_PAGE)
         .await
-        .map_err(|e| WebError::internal("listing runs", e))?;
-    let total = u32::try_from(listed.total).unwrap_or(u32::MAX);
+        .map_err(listing)?;
+    let total = u32::try_from(runs.total).unwrap_or(u32::MAX);
     let pages = total.div_ceil(PER_PAGE).max(1);
     // A page past the end (an old link) shows the last one.
     if number > pages {
         number = pages;
-        listed = history::page(&state.pool, &filter, number, PER_PAGE)
+        runs = history::page(pool, filter, number, PER_PAGE)
             .await
-            .map_err(|e| WebError::internal("listing runs", e))?;
+            .map_err(listing)?;
     }
-    let folders: Vec<String> = listed
+    let folders: Vec<String> = runs
         .runs
         .iter()
         .filter(|run| run.kind == RunKind::Backup)
         .filter_map(|run| run.folder.clone())
         .collect();
-    let verifications = history::verifications_of(&state.pool, &folders)
+    let verifications = history::verifications_of(pool, &folders)
         .await
         .map_err(|e| WebError::internal("reading the verifications", e))?;
+    Ok(Listed {
+        runs,
+        number,
+        pages,
+        verifications,
+    })
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    page: Page,
+    Current(snapshot): Current,
+    Query(query): Query<HistoryQuery>,
+) -> Result<(StatusCode, HistoryPage), WebError> {
+    let request = HistoryRequest::parse(&query);
+    let filter = request.filter;
+    let key = (filter, request.page);
+    let listed = match state.history.get(snapshot.generation(), &key) {
+        Some(listed) => listed,
+        None => {
+            let listed = Arc::new(list(&state.pool, &filter, request.page).await?);
+            state
+                .history
+                .put(snapshot.generation(), key, listed.clone());
+            listed
+        }
+    };
+    let Listed {
+        runs,
+        number,
+        pages,
+        verifications,
+    } = &*listed;
+    let number = *number;
     let lang: Lang = page.lang;
-    let settings = crate::db::settings::load(&state.pool).await?;
     let status = if request.problems.is_empty() {
         StatusCode::OK
     } else {
@@ -187,15 +237,15 @@ pub async fn history(
     Ok((
         status,
         HistoryPage {
-            runs: listed
+            runs: runs
                 .runs
                 .iter()
-                .map(|run| RunView::new(run, lang).verified(run, &verifications))
+                .map(|run| RunView::new(run, lang).verified(run, verifications))
                 .collect(),
             page_number: number,
-            pages,
+            pages: *pages,
             running: state.runner.current(),
-            next_run: crate::web::settings::next_run_text(&state, &settings),
+            next_run: crate::web::settings::next_run_text(&state, &snapshot.settings),
             statuses: choices(&RunStatus::ALL, filter.status, RunStatus::as_str, |value| {
                 page.tp("status", value)
             }),

@@ -29,6 +29,7 @@ pub mod run_again;
 pub mod security;
 pub mod session;
 pub mod settings;
+pub mod snapshot;
 pub mod sources;
 pub mod tokens;
 

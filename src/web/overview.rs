@@ -11,15 +11,15 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::db::overview::{self, ChartRun};
-use crate::db::runs::{self, Run, RunStatus};
+use crate::db::overview::{ChartRun, Usage};
+use crate::db::runs::{Run, RunStatus};
 use crate::format;
 use crate::lang::Lang;
-use crate::settings::Settings;
 use crate::web::charts::{Chart, Point};
-use crate::web::checklist::{Facts, Step};
+use crate::web::checklist::Step;
 use crate::web::error::WebError;
 use crate::web::page::Page;
+use crate::web::snapshot::{Current, Snapshot};
 
 /// The two spans the charts offer; anything else asked for reads as the first.
 const SPANS: [u32; 2] = [30, 90];
@@ -191,116 +191,89 @@ struct OverviewQuery {
 async fn overview(
     State(state): State<AppState>,
     page: Page,
+    Current(snapshot): Current,
     Query(query): Query<OverviewQuery>,
 ) -> Result<OverviewPage, WebError> {
     let lang = page.lang;
-    let pool = &state.pool;
-    let settings = crate::db::settings::load(pool).await?;
+    let settings = &snapshot.settings;
     let tz = settings.timezone.tz();
-    let sources = crate::db::sources::list(pool).await?;
-    let last_ended = runs::latest_ended_backup(pool)
-        .await
-        .map_err(internal("reading the last backup"))?;
-    let last_success = runs::latest_success(pool)
-        .await
-        .map_err(internal("reading the last success"))?;
-    let overdue = crate::schedule::overdue(pool, Utc::now())
-        .await
-        .map_err(internal("checking for overdue backups"))?;
-    let last_verification = runs::latest_ended_verification(pool)
-        .await
-        .map_err(internal("reading the last verification"))?;
-    let failed_verification = last_verification
-        .as_ref()
-        .filter(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted));
     let facts = HealthFacts {
-        has_sources: !sources.is_empty(),
-        last_ended: last_ended.as_ref(),
-        last_success: last_success.as_ref(),
-        overdue: overdue.is_some(),
-        failed_verification,
+        has_sources: !snapshot.sources.is_empty(),
+        last_ended: snapshot.last_ended.as_ref(),
+        last_success: snapshot.last_success.as_ref(),
+        overdue: snapshot.overdue(Utc::now()).is_some(),
+        failed_verification: snapshot.failed_verification(),
     };
     let health = HealthView::new(Health::of(&facts), &facts, tz, lang);
-
-    let steps = Facts::load(pool, &settings, facts.has_sources, last_success.is_some()).await?;
-    let outcomes = match &last_ended {
-        Some(run) => overview::source_outcomes(pool, run.id)
-            .await
-            .map_err(internal("reading the last backup's sources"))?,
-        None => Vec::new(),
-    };
-    let mut source_views = Vec::with_capacity(sources.len());
-    for source in &sources {
-        let name = source.name.as_str();
-        let stored = overview::last_stored(pool, name)
-            .await
-            .map_err(internal("reading a source's last backup"))?;
-        let outcome = match (&last_ended, outcomes.iter().find(|(s, _)| s == name)) {
-            (Some(run), _) if matches!(run.status, RunStatus::Failed | RunStatus::Interrupted) => {
-                "failed"
-            }
-            (_, Some((_, outcome))) if outcome == "stored" => "stored",
-            (_, Some(_)) => "failed",
-            (_, None) => "absent",
-        };
-        source_views.push(SourceView {
-            name: name.to_owned(),
-            kind: source.location.kind().as_str(),
-            size: stored
-                .as_ref()
-                .map(|s| format::size_i64(s.bytes, lang))
-                .unwrap_or_default(),
-            last: stored.map(|s| (s.run, local(s.finished_at, tz))),
-            outcome,
-        });
-    }
-
+    let source_views = source_views(&snapshot, tz, lang);
     let span = query
         .runs
         .and_then(|r| r.trim().parse::<u32>().ok())
         .filter(|r| SPANS.contains(r))
         .unwrap_or(SPANS[0]);
-    let recent = overview::recent_backups(pool, span)
-        .await
-        .map_err(internal("reading the recent backups"))?;
     Ok(OverviewPage {
         health,
         running: state.runner.current(),
-        checklist: (!steps.complete()).then(|| steps.steps(lang)),
+        checklist: (!snapshot.checklist.complete()).then(|| snapshot.checklist.steps(lang)),
         sources: source_views,
-        next_run: crate::web::settings::next_run_text(&state, &settings),
-        usage: usage_text(pool, &settings, lang).await?,
-        verification: last_verification.map(|run| VerificationView {
-            run: run.id,
-            passed: run.status == RunStatus::Success,
-            at: local(run.finished_at.unwrap_or(run.started_at), tz),
-        }),
+        next_run: crate::web::settings::next_run_text(&state, settings),
+        usage: usage_text(snapshot.usage, lang),
+        verification: snapshot
+            .last_verification
+            .as_ref()
+            .map(|run| VerificationView {
+                run: run.id,
+                passed: run.status == RunStatus::Success,
+                at: local(run.finished_at.unwrap_or(run.started_at), tz),
+            }),
         span,
         default_span: SPANS[0],
         spans: SPANS.iter().map(|n| (*n, *n == span)).collect(),
-        charts: chart_views(&recent, span, tz, lang),
+        charts: chart_views(snapshot.recent(span), span, tz, lang),
         page: page.in_section("overview"),
     })
 }
 
+/// Each source's line: its last stored backup, and what became of it in the last one.
+fn source_views(snapshot: &Snapshot, tz: chrono_tz::Tz, lang: Lang) -> Vec<SourceView> {
+    let last_ended = snapshot.last_ended.as_ref();
+    let last_failed = last_ended
+        .is_some_and(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted));
+    snapshot
+        .sources
+        .iter()
+        .zip(&snapshot.stored)
+        .map(|(source, stored)| {
+            let name = source.name.as_str();
+            let outcome = match snapshot.last_outcomes.iter().find(|(s, _)| s == name) {
+                _ if last_failed => "failed",
+                Some((_, outcome)) if outcome == "stored" => "stored",
+                Some(_) => "failed",
+                None => "absent",
+            };
+            SourceView {
+                name: name.to_owned(),
+                kind: source.location.kind().as_str(),
+                size: stored
+                    .as_ref()
+                    .map(|s| format::size_i64(s.bytes, lang))
+                    .unwrap_or_default(),
+                last: stored.as_ref().map(|s| (s.run, local(s.finished_at, tz))),
+                outcome,
+            }
+        })
+        .collect()
+}
+
 /// "1.5 GiB in 7 complete backups": those retention keeps, as the history records them.
-async fn usage_text(
-    pool: &sqlx::SqlitePool,
-    settings: &Settings,
-    lang: Lang,
-) -> Result<String, WebError> {
-    let limit = settings.backup_limit;
-    let keep = (!limit.keeps_all()).then(|| limit.get());
-    let usage = overview::complete_backups(pool, keep)
-        .await
-        .map_err(|e| WebError::internal("summing the complete backups", e))?;
-    Ok(lang.tp(
+fn usage_text(usage: Usage, lang: Lang) -> String {
+    lang.tp(
         "overview.usage.value",
         &[
             ("size", &format::size_i64(usage.bytes, lang)),
             ("count", &usage.backups.to_string()),
         ],
-    ))
+    )
 }
 
 fn chart_views(runs: &[ChartRun], span: u32, tz: chrono_tz::Tz, lang: Lang) -> Vec<ChartView> {
@@ -375,11 +348,6 @@ fn local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     at.with_timezone(&tz)
         .format("%Y-%m-%d %H:%M %Z")
         .to_string()
-}
-
-/// Maps an error of reading `action` onto the page's error.
-fn internal<E: std::fmt::Display>(action: &'static str) -> impl FnOnce(E) -> WebError {
-    move |e| WebError::internal(action, e)
 }
 
 #[cfg(test)]

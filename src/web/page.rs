@@ -1,5 +1,7 @@
 //! What every page's layout needs: language, user, CSRF token, and the current path.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use tower_sessions::Session;
@@ -9,6 +11,7 @@ use crate::web::csrf::VisitorToken;
 use crate::web::error::WebError;
 use crate::web::i18n::Lang;
 use crate::web::session;
+use crate::web::snapshot::{Current, Snapshot};
 
 pub struct Page {
     pub lang: Lang,
@@ -48,11 +51,13 @@ impl Page {
 impl Page {
     /// The page of a request in `lang` within `session`; `visitor` is the form token of
     /// a reader who is not logged in.
+    /// `snapshot` is the request's state of the backups when it was read already.
     pub async fn load(
         state: &AppState,
         lang: Lang,
         session: &Session,
         visitor: Option<&VisitorToken>,
+        snapshot: Option<Arc<Snapshot>>,
     ) -> Result<Page, WebError> {
         let user = session::user(session).await?.map(|u| u.username);
         // No session is stored for a visitor: their token lives in a cookie.
@@ -66,10 +71,16 @@ impl Page {
             session::keep_alive(session).await?;
         }
         let (banner, verify_banner) = match user {
-            Some(_) => (
-                overdue_banner(state, lang).await?,
-                verify_banner(state, lang).await?,
-            ),
+            Some(_) => {
+                let snapshot = match snapshot {
+                    Some(snapshot) => snapshot,
+                    None => state.snapshots.current(&state.pool).await?,
+                };
+                (
+                    snapshot.overdue_banner(chrono::Utc::now(), lang.code()),
+                    verify_banner(&snapshot, lang),
+                )
+            }
             None => (None, None),
         };
         Ok(Page {
@@ -98,23 +109,14 @@ impl FromRequestParts<AppState> for Page {
             .await
             .map_err(|(_, msg)| WebError::internal("loading the session", msg))?;
         let visitor = parts.extensions.get::<VisitorToken>().cloned();
-        Page::load(state, lang, &session, visitor.as_ref()).await
+        let snapshot = parts.extensions.get::<Current>().map(|c| c.0.clone());
+        Page::load(state, lang, &session, visitor.as_ref(), snapshot).await
     }
 }
 
-/// The overdue alert in `lang`, with times in the settings' time zone.
-async fn overdue_banner(state: &AppState, lang: Lang) -> Result<Option<String>, WebError> {
-    crate::schedule::overdue_banner(&state.pool, chrono::Utc::now(), lang.code())
-        .await
-        .map_err(|e| WebError::internal("checking for overdue backups", e))
-}
-
 /// The failed-verification alert in `lang`, while the latest verification failed.
-async fn verify_banner(state: &AppState, lang: Lang) -> Result<Option<(String, i64)>, WebError> {
-    let failed = crate::db::runs::failed_verification(&state.pool)
-        .await
-        .map_err(|e| WebError::internal("checking the latest verification", e))?;
-    Ok(failed.map(|run| {
+fn verify_banner(snapshot: &Snapshot, lang: Lang) -> Option<(String, i64)> {
+    snapshot.failed_verification().map(|run| {
         let folder = run
             .folder
             .as_deref()
@@ -122,5 +124,5 @@ async fn verify_banner(state: &AppState, lang: Lang) -> Result<Option<(String, i
             .unwrap_or("?")
             .to_owned();
         (lang.td("verify.banner", &folder), run.id)
-    }))
+    })
 }
