@@ -8,11 +8,16 @@ pub(super) fn object_name(object: &StoredObject) -> &str {
     object.key.rsplit('/').next().unwrap_or(&object.key)
 }
 
+/// The name of the object as its download in clear is named: decrypted, and decompressed
+/// unless it is a site's (handed over as bench names it).
 pub(super) fn plain_name(object: &StoredObject) -> &str {
     let name = object_name(object);
     let name = name
         .strip_suffix(crate::backup::encryption::SUFFIX)
         .unwrap_or(name);
+    if object.site.is_some() {
+        return name;
+    }
     name.strip_suffix(".zst").unwrap_or(name)
 }
 
