@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod databases;
+pub mod frappe_site;
 pub mod fake_postgres;
 pub mod iam;
 pub mod moto;
