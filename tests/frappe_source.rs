@@ -59,7 +59,10 @@ async fn manifest(s3: &TestS3, bucket: &str, outcome: &BackupOutcome) -> Manifes
 /// The object `name` of the run's folder, saved under that name in `dir`.
 async fn download(s3: &TestS3, bucket: &str, outcome: &BackupOutcome, name: &str, dir: &Path) {
     let key = format!("{}/{name}", outcome.folder);
-    let bytes = s3.get(bucket, &key).await.unwrap_or_else(|| panic!("{key}"));
+    let bytes = s3
+        .get(bucket, &key)
+        .await
+        .unwrap_or_else(|| panic!("{key}"));
     std::fs::write(dir.join(name), bytes).expect("saved");
 }
 
@@ -70,9 +73,12 @@ async fn a_site_is_stored_as_bench_backup_names_it_and_bench_restore_reads_it() 
     let bucket = s3.new_bucket().await;
     let (reporter, mut events) = recording_reporter();
 
-    let outcome = run_backup(&job(&s3, &bucket, vec![site_source(&site)], None), &reporter)
-        .await
-        .expect("the backup succeeds");
+    let outcome = run_backup(
+        &job(&s3, &bucket, vec![site_source(&site)], None),
+        &reporter,
+    )
+    .await
+    .expect("the backup succeeds");
 
     let stem = format!(
         "{}-erp_example_com",
@@ -114,7 +120,11 @@ async fn a_site_is_stored_as_bench_backup_names_it_and_bench_restore_reads_it() 
                 Encoding::Gzip,
                 Some(SitePartKind::Database)
             ),
-            (files.clone(), Encoding::None, Some(SitePartKind::PublicFiles)),
+            (
+                files.clone(),
+                Encoding::None,
+                Some(SitePartKind::PublicFiles)
+            ),
             (
                 private.clone(),
                 Encoding::None,
@@ -130,26 +140,37 @@ async fn a_site_is_stored_as_bench_backup_names_it_and_bench_restore_reads_it() 
     // The database: gzip, beginning with SQL comments naming the site and the time.
     let gzip = std::fs::read(work.path().join(&database)).expect("the dump");
     assert_eq!(&gzip[..2], &[0x1f, 0x8b], "a gzip file");
-    let sql = run(Command::new("gunzip").arg("-c").arg(work.path().join(&database)));
+    let sql = run(Command::new("gunzip")
+        .arg("-c")
+        .arg(work.path().join(&database)));
     let sql = String::from_utf8_lossy(&sql);
-    let header: Vec<&str> = sql.lines().take_while(|line| line.starts_with("-- ")).collect();
+    let header: Vec<&str> = sql
+        .lines()
+        .take_while(|line| line.starts_with("-- "))
+        .collect();
     assert!(header.iter().any(|line| line.contains(SITE)), "{header:?}");
     let time = outcome.started_at.format("%Y-%m-%d %H:%M:%S").to_string();
     assert!(header.iter().any(|line| line.contains(&time)), "{header:?}");
-    assert!(!sql.contains("CREATE DATABASE"), "bench loads it into the site's own database");
+    assert!(
+        !sql.contains("CREATE DATABASE"),
+        "bench loads it into the site's own database"
+    );
 
     // `tar tf` shows the members bench unpacks.
     for (name, folder) in [(&files, "public"), (&private, "private")] {
         let listing = run(Command::new("tar").arg("tf").arg(work.path().join(name)));
         let listing = String::from_utf8(listing).expect("utf-8 names");
         let prefix = format!("./{SITE}/{folder}/files/");
-        assert!(listing.lines().all(|line| line.starts_with(&prefix)), "{listing}");
+        assert!(
+            listing.lines().all(|line| line.starts_with(&prefix)),
+            "{listing}"
+        );
         assert!(listing.lines().count() >= 3, "{listing}");
     }
     assert!(
-        String::from_utf8_lossy(&run(
-            Command::new("tar").arg("tf").arg(work.path().join(&files))
-        ))
+        String::from_utf8_lossy(&run(Command::new("tar")
+            .arg("tf")
+            .arg(work.path().join(&files))))
         .contains("photos/日本語 🎉.png")
     );
 
@@ -184,8 +205,14 @@ async fn a_site_is_stored_as_bench_backup_names_it_and_bench_restore_reads_it() 
             .args(["--strip", "2"])
             .current_dir(&new_site));
     }
-    assert!(same_tree(&site.public_files(), &new_site.join("public/files")));
-    assert!(same_tree(&site.private_files(), &new_site.join("private/files")));
+    assert!(same_tree(
+        &site.public_files(),
+        &new_site.join("public/files")
+    ));
+    assert!(same_tree(
+        &site.private_files(),
+        &new_site.join("private/files")
+    ));
 }
 
 #[tokio::test]
@@ -212,9 +239,13 @@ async fn the_app_restores_a_site_into_a_new_folder_and_database_and_verifies_it(
         },
         identities: Vec::new(),
     };
-    let report = restore(&restore_job, &Reporter::detached(), &CancellationToken::new())
-        .await
-        .expect("the backup is found");
+    let report = restore(
+        &restore_job,
+        &Reporter::detached(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the backup is found");
 
     assert_eq!(report.outcomes.len(), 3);
     for outcome in &report.outcomes {
@@ -238,8 +269,14 @@ async fn the_app_restores_a_site_into_a_new_folder_and_database_and_verifies_it(
         .map(|entry| entry.path())
         .find(|path| path.to_string_lossy().contains(".restored-"))
         .expect("a new site folder beside the site");
-    assert!(same_tree(&site.public_files(), &folder.join("public/files")));
-    assert!(same_tree(&site.private_files(), &folder.join("private/files")));
+    assert!(same_tree(
+        &site.public_files(),
+        &folder.join("public/files")
+    ));
+    assert!(same_tree(
+        &site.private_files(),
+        &folder.join("private/files")
+    ));
 
     let verify_job = VerifyJob {
         target: s3.target(&bucket, PREFIX),
@@ -265,7 +302,11 @@ async fn the_app_restores_a_site_into_a_new_folder_and_database_and_verifies_it(
             Err(error) => panic!("{}: {error}", check.object.key),
         })
         .collect();
-    assert_eq!(tables, [2, 0, 0], "the dump was test-restored with its two tables");
+    assert_eq!(
+        tables,
+        [2, 0, 0],
+        "the dump was test-restored with its two tables"
+    );
 }
 
 #[tokio::test]
@@ -300,7 +341,12 @@ async fn an_encrypted_backup_keeps_the_site_config_and_age_opens_it() {
         std::fs::read(site.folder.join("site_config.json")).expect("the config")
     );
     let names: Vec<String> = s3.keys(&bucket, &outcome.folder).await;
-    assert!(names.iter().all(|key| key.ends_with(".age") || key.ends_with("manifest.json")), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|key| key.ends_with(".age") || key.ends_with("manifest.json")),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -332,7 +378,10 @@ async fn a_site_with_wrong_credentials_fails_alone_in_a_partial_run() {
     assert_eq!(outcome.failed.len(), 1);
     assert_eq!(outcome.failed[0].source, "dokos");
     assert!(
-        outcome.failed[0].reason.to_lowercase().contains("access denied"),
+        outcome.failed[0]
+            .reason
+            .to_lowercase()
+            .contains("access denied"),
         "{}",
         outcome.failed[0].reason
     );
@@ -341,7 +390,10 @@ async fn a_site_with_wrong_credentials_fails_alone_in_a_partial_run() {
         keys.iter().all(|key| !key.contains("erp_example_com")),
         "nothing of the site stays: {keys:?}"
     );
-    assert!(keys.iter().any(|key| key.ends_with("files.tar.zst")), "{keys:?}");
+    assert!(
+        keys.iter().any(|key| key.ends_with("files.tar.zst")),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]

@@ -25,9 +25,9 @@ use super::object_lock::{BucketLock, ObjectRetention};
 use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
 use super::retention::{self, RetentionReport};
+use super::sources::{SourceStream, site};
 use super::upload::{self, Check, Destination, LockState};
 use super::{encryption, s3, sources};
-use super::sources::{SourceStream, site};
 use crate::lang::Message;
 use crate::settings::SiteFolder;
 

@@ -81,21 +81,25 @@ fn classify(error: sqlx::Error) -> SourceWriteError {
 }
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<Source>, SourcesError> {
-    sqlx::query_as::<_, Row>("SELECT id, name, kind, location, password, site_files FROM sources ORDER BY name")
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(Row::parse)
-        .collect()
+    sqlx::query_as::<_, Row>(
+        "SELECT id, name, kind, location, password, site_files FROM sources ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(Row::parse)
+    .collect()
 }
 
 pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<Source>, SourcesError> {
-    sqlx::query_as::<_, Row>("SELECT id, name, kind, location, password, site_files FROM sources WHERE id = ?1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .map(Row::parse)
-        .transpose()
+    sqlx::query_as::<_, Row>(
+        "SELECT id, name, kind, location, password, site_files FROM sources WHERE id = ?1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .map(Row::parse)
+    .transpose()
 }
 
 /// The sources' names, even of rows that no longer parse (for mail subjects).

@@ -181,7 +181,8 @@ fn database_of(
         Some("postgres" | "postgresql") => SourceKind::Postgres,
         Some(other) => return Err(Invalid::with_detail("invalid.site.db_type", other)),
     };
-    let name = text(own, common, "db_name")?.ok_or_else(|| Invalid::new("invalid.site.no_db_name"))?;
+    let name =
+        text(own, common, "db_name")?.ok_or_else(|| Invalid::new("invalid.site.no_db_name"))?;
     if name.starts_with('-') || name.contains('/') {
         return Err(Invalid::with_detail("invalid.site.db_name", name));
     }
@@ -228,8 +229,9 @@ fn database_of(
         };
         url.push_str(&format!("?{option}={}", percent_encode(socket)));
     }
-    let parsed = DatabaseUrl::parse(kind, &url)
-        .map_err(|invalid| Invalid::with_detail("invalid.site.db_settings", invalid.message("en")))?;
+    let parsed = DatabaseUrl::parse(kind, &url).map_err(|invalid| {
+        Invalid::with_detail("invalid.site.db_settings", invalid.message("en"))
+    })?;
     Ok(SiteDatabase {
         kind,
         url: match password {

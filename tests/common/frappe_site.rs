@@ -63,7 +63,11 @@ impl Site {
         let picture: Vec<u8> = (0..200_000u32).map(|n| (n * 31 % 251) as u8).collect();
         std::fs::write(public.join("photos/日本語 🎉.png"), picture).expect("file");
         let private = site.folder.join("private/files");
-        std::fs::write(private.join("contrat privé.txt"), "Clause 1 : confidentiel\n").expect("file");
+        std::fs::write(
+            private.join("contrat privé.txt"),
+            "Clause 1 : confidentiel\n",
+        )
+        .expect("file");
         std::fs::write(private.join("scans/Grüße.bin"), [0u8, 1, 2, 255]).expect("file");
         site
     }

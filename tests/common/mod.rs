@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 pub mod databases;
-pub mod frappe_site;
 pub mod fake_postgres;
+pub mod frappe_site;
 pub mod iam;
 pub mod moto;
 pub mod proxy;

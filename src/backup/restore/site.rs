@@ -65,10 +65,12 @@ fn server_of(part: &SitePart, to: &SiteTarget<'_>) -> Result<Target, RestoreErro
             }
         })?,
     };
-    let database = site.database().map_err(|problem| RestoreError::SiteServer {
-        site: part.site.clone(),
-        problem,
-    })?;
+    let database = site
+        .database()
+        .map_err(|problem| RestoreError::SiteServer {
+            site: part.site.clone(),
+            problem,
+        })?;
     let server = match database.kind {
         SourceKind::Postgres => Server::Postgres,
         _ => Server::Mariadb,

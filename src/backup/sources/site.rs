@@ -120,14 +120,13 @@ pub async fn open(
         }
         SitePartKind::SiteConfig => {
             let path = site.path().join(crate::settings::SITE_CONFIG);
-            let file =
-                tokio::fs::File::open(&path)
-                    .await
-                    .map_err(|cause| BackupError::Source {
-                        source_name: name.to_owned(),
-                        step: format!("reading {}", path.display()),
-                        cause,
-                    })?;
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|cause| BackupError::Source {
+                    source_name: name.to_owned(),
+                    step: format!("reading {}", path.display()),
+                    cause,
+                })?;
             Ok(SourceStream {
                 reader: buffered(file),
                 done: Box::pin(async { Ok(()) }),

@@ -131,8 +131,7 @@ pub(super) fn bench_commands(manifest: &Manifest) -> Vec<SiteRestore> {
         }
         let of = |kind: SitePartKind| {
             manifest.objects.iter().find(|other| {
-                other.source == object.source
-                    && other.site.as_ref().is_some_and(|p| p.part == kind)
+                other.source == object.source && other.site.as_ref().is_some_and(|p| p.part == kind)
             })
         };
         let mut command = format!(
@@ -141,10 +140,16 @@ pub(super) fn bench_commands(manifest: &Manifest) -> Vec<SiteRestore> {
             quoted(plain_name(object))
         );
         if let Some(files) = of(SitePartKind::PublicFiles) {
-            command.push_str(&format!(" --with-public-files {}", quoted(plain_name(files))));
+            command.push_str(&format!(
+                " --with-public-files {}",
+                quoted(plain_name(files))
+            ));
         }
         if let Some(files) = of(SitePartKind::PrivateFiles) {
-            command.push_str(&format!(" --with-private-files {}", quoted(plain_name(files))));
+            command.push_str(&format!(
+                " --with-private-files {}",
+                quoted(plain_name(files))
+            ));
         }
         sites.push(SiteRestore {
             site: part.site.clone(),
