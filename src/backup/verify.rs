@@ -493,6 +493,8 @@ mod tests {
             source_bytes: 10,
             contents,
             encryption: None,
+            encoding: Default::default(),
+            site: None,
         }
     }
 
