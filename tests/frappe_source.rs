@@ -347,6 +347,45 @@ async fn an_encrypted_backup_keeps_the_site_config_and_age_opens_it() {
             .all(|key| key.ends_with(".age") || key.ends_with("manifest.json")),
         "{names:?}"
     );
+
+    // The app decrypts the site's objects into a site folder it is told; the configuration
+    // stays in the bucket.
+    let new_site = work.path().join(SITE);
+    let restore_job = RestoreJob {
+        target: s3.target(&bucket, PREFIX),
+        configured: vec![site_source(&site)],
+        request: Request {
+            backup: BackupChoice::Latest,
+            source: SourceChoice::Named("dokos".to_owned()),
+            to: Some(new_site.clone()),
+            replace: false,
+        },
+        identities: vec![identity],
+    };
+    let report = restore(
+        &restore_job,
+        &Reporter::detached(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the backup is found");
+    assert_eq!(
+        report.outcomes.len(),
+        3,
+        "the configuration is not restored"
+    );
+    for outcome in &report.outcomes {
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    }
+    assert!(same_tree(
+        &site.public_files(),
+        &new_site.join("public/files")
+    ));
+    assert!(same_tree(
+        &site.private_files(),
+        &new_site.join("private/files")
+    ));
+    assert!(!new_site.join("site_config.json").exists());
 }
 
 #[tokio::test]

@@ -196,3 +196,57 @@ async fn the_backups_page_gives_the_bench_restore_command() {
         "handed over as bench takes it"
     );
 }
+
+#[tokio::test]
+async fn a_site_restored_from_its_page_gets_a_new_folder_and_database() {
+    let site = Site::new();
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+    let app = TestApp::spawn_logged_in().await;
+    app.save_s3_settings(&s3, &bucket, "erp").await;
+    let added = add_site(&app, &site.location(), true).await;
+    assert_eq!(added.status(), 200);
+    let response = app.post_form("/backups/run", &[]).await;
+    let run_page = response.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+    let catalogue = app.get_text("/restore").await;
+    let folder: String = catalogue
+        .split("href=\"/restore/")
+        .nth(1)
+        .expect("a backup in the catalogue")
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+
+    let response = app
+        .post_form(
+            &format!("/restore/{folder}/run"),
+            &[("source", "dokos"), ("mode", "new")],
+        )
+        .await;
+    let run_page = response.url().path().to_owned();
+    assert_eq!(app.wait_until_done(&run_page).await, "success");
+
+    let restored: Vec<String> = site
+        .databases
+        .all()
+        .into_iter()
+        .filter(|name| name.contains("_restored_"))
+        .collect();
+    assert_eq!(restored.len(), 1, "{restored:?}");
+    assert_eq!(
+        site.fingerprint(&restored[0]),
+        site.fingerprint(&site.db_name)
+    );
+    let sites = site.folder.parent().expect("the sites folder");
+    let folder = std::fs::read_dir(sites)
+        .expect("the sites")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.to_string_lossy().contains(".restored-"))
+        .expect("a new site folder");
+    assert!(crate::common::frappe_site::same_tree(
+        &site.public_files(),
+        &folder.join("public/files")
+    ));
+}

@@ -33,7 +33,7 @@ use super::catalogue::{self, Backup};
 use super::download::{self, Form};
 use super::encryption;
 use super::job::S3Target;
-use super::manifest::{FailedSource, StoredObject};
+use super::manifest::{FailedSource, SitePartKind, StoredObject};
 use crate::backup::job::SourceSpec;
 use crate::settings::{Identity, SourceKind};
 
@@ -215,6 +215,23 @@ pub async fn restore(
             named
         }
     };
+    // A site's configuration holds its secrets: it stays in the bucket, for its admin to
+    // decrypt with age, and is no object a restore writes.
+    let (kept, objects): (Vec<&StoredObject>, Vec<&StoredObject>) =
+        objects.into_iter().partition(|object| {
+            object
+                .site
+                .as_ref()
+                .is_some_and(|part| part.part == SitePartKind::SiteConfig)
+        });
+    for object in kept {
+        reporter.log(
+            LogLevel::Info,
+            Message::new("run.restore.site_config_kept")
+                .with("source", &object.source)
+                .with("key", &object.key),
+        );
+    }
     let progress = reporter.progress();
     progress.add_total(objects.iter().map(|object| object.size).sum());
     reporter.log(
