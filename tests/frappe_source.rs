@@ -452,3 +452,86 @@ async fn a_site_whose_config_names_no_database_fails_with_why() {
     assert!(failed.to_string().contains("db_name"), "{failed}");
     assert!(s3.keys(&bucket, PREFIX).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_postgres_site_is_dumped_with_pg_dump_and_loads_with_psql() {
+    let databases = common::databases::Databases::new(Server::Postgres);
+    let db_name = databases.create_source();
+    let bench = tempfile::tempdir().expect("a bench");
+    let folder = bench.path().join("sites").join(SITE);
+    std::fs::create_dir_all(&folder).expect("the site folder");
+    std::fs::write(
+        folder.join("site_config.json"),
+        serde_json::json!({
+            "db_type": "postgres",
+            "db_name": db_name,
+            "db_user": "postgres",
+            "db_host": "127.0.0.1",
+            "db_port": 5432,
+        })
+        .to_string(),
+    )
+    .expect("site_config.json");
+    let parsed = SourceSpec::parse("erp", SourceKind::Frappe, &folder.display().to_string())
+        .expect("a site source");
+    let source = SourceSpec {
+        location: parsed.location.including_site_files(false),
+        ..parsed
+    };
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+
+    let outcome = run_backup(
+        &job(&s3, &bucket, vec![source], None),
+        &Reporter::detached(),
+    )
+    .await
+    .expect("the backup succeeds");
+
+    assert_eq!(
+        outcome.objects.len(),
+        1,
+        "the database alone, without files"
+    );
+    let object = &outcome.objects[0];
+    assert_eq!(
+        object
+            .site
+            .as_ref()
+            .and_then(|part| part.db_type.as_deref()),
+        Some("postgres")
+    );
+    let work = tempfile::tempdir().expect("a work directory");
+    let name = object.key.rsplit('/').next().expect("a name").to_owned();
+    download(&s3, &bucket, &outcome, &name, work.path()).await;
+    let restored = format!("{db_name}_bench");
+    run(Command::new("createdb")
+        .args(["-h", "127.0.0.1", "-U", "postgres"])
+        .arg(&restored));
+    let mut gunzip = Command::new("gunzip")
+        .arg("-c")
+        .arg(work.path().join(&name))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gunzip starts");
+    let stdout = gunzip.stdout.take().expect("its output");
+    run(Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+        ])
+        .arg("-d")
+        .arg(&restored)
+        .stdin(stdout));
+    assert!(gunzip.wait().expect("gunzip ends").success());
+    assert_eq!(
+        Server::Postgres.fingerprint(&restored),
+        Server::Postgres.fingerprint(&db_name)
+    );
+}
