@@ -247,9 +247,10 @@ mod tests {
     }
 
     /// Every catalog, for the completeness check.
-    const CATALOGS: [(&str, &str); 9] = [
+    const CATALOGS: [(&str, &str); 10] = [
         ("app", include_str!("../locales/app.yml")),
         ("backup", include_str!("../locales/backup.yml")),
+        ("frappe", include_str!("../locales/frappe.yml")),
         ("mail_setup", include_str!("../locales/mail_setup.yml")),
         ("history", include_str!("../locales/history.yml")),
         ("notify", include_str!("../locales/notify.yml")),

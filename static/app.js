@@ -126,4 +126,42 @@
     };
     window.setTimeout(tick, 1000);
   }
+
+  // A site source: typing a bench folder offers the sites found in it; "Backup files"
+  // only shows for a site. Without this the admin types the site folder.
+  var siteLocation = document.querySelector("input[data-sites]");
+  var kind = document.getElementById("f-kind");
+  if (siteLocation && kind) {
+    var list = document.getElementById(siteLocation.getAttribute("list"));
+    var files = document.getElementById("f-backup_files");
+    var filesField = files ? files.closest(".field") : null;
+    var asked = "";
+    var timer = null;
+    var showFiles = function () {
+      if (filesField) { filesField.hidden = kind.value !== "frappe"; }
+    };
+    var suggest = function () {
+      var bench = siteLocation.value.trim();
+      if (kind.value !== "frappe" || bench.charAt(0) !== "/" || bench === asked || !list) { return; }
+      asked = bench;
+      fetch(siteLocation.getAttribute("data-sites") + "?bench=" + encodeURIComponent(bench),
+        { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (sites) {
+          list.textContent = "";
+          sites.forEach(function (site) {
+            var option = document.createElement("option");
+            option.value = site;
+            list.appendChild(option);
+          });
+        })
+        .catch(function () {});
+    };
+    siteLocation.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(suggest, 300);
+    });
+    kind.addEventListener("change", function () { showFiles(); asked = ""; suggest(); });
+    showFiles();
+  }
 })();

@@ -584,7 +584,7 @@ async fn a_directory_archive_records_the_entries_and_bytes_a_reader_counts() {
     assert_eq!(read_entries, 15);
     assert_eq!(read_bytes, content_bytes);
     assert_eq!(contents.tables, None);
-    assert_eq!(manifest.format, 2);
+    assert_eq!(manifest.format, s3_backup::backup::manifest::FORMAT);
 }
 
 #[tokio::test]

@@ -53,6 +53,8 @@ impl Stored {
             source_bytes: plain.len() as u64,
             contents: None,
             encryption: None,
+            encoding: Default::default(),
+            site: None,
         };
         let stored = Stored {
             s3,

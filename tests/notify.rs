@@ -124,6 +124,7 @@ async fn failed_run_is_always_mailed_with_its_error() {
         name: "erp-db",
         kind: "sqlite",
         location: "/srv/erp/erp.sqlite3",
+        site_files: false,
     };
     s3_backup::db::sources::insert(&world.pool, &source, |_| Ok(None), "admin")
         .await

@@ -75,6 +75,8 @@ impl Installation {
             source_bytes: sql.len() as u64,
             contents: None,
             encryption: None,
+            encoding: Default::default(),
+            site: None,
         };
         self.put(&key, stored).await;
         let manifest = Manifest::new(Utc::now(), Utc::now(), vec![object], Vec::new());

@@ -69,6 +69,7 @@ impl World {
             name: "files",
             kind: "directory",
             location: &location,
+            site_files: false,
         };
         s3_backup::db::sources::insert(&pool, &source, |_| Ok(None), "admin")
             .await

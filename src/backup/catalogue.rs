@@ -22,15 +22,30 @@ pub struct ListedObject {
 
 impl ListedObject {
     /// The source it holds, by the name the engine gives objects (`<source>.<ext>.zst`,
-    /// `.zst.age` when encrypted).
+    /// `.zst.age` when encrypted); for a Frappe site's, named as bench names them
+    /// (`<YYYYMMDD_HHMMSS>-<site_slug>-database.sql.gz`, …), the site's slug.
     pub fn source(&self) -> Option<&str> {
         let name = self.name.strip_suffix(super::encryption::SUFFIX);
-        let stem = name.unwrap_or(&self.name).strip_suffix(".zst")?;
-        ["sql", "sqlite3", "tar"]
-            .iter()
-            .find_map(|ext| stem.strip_suffix(&format!(".{ext}")))
+        let name = name.unwrap_or(&self.name);
+        if let Some(stem) = name.strip_suffix(".zst") {
+            return ["sql", "sqlite3", "tar"]
+                .iter()
+                .find_map(|ext| stem.strip_suffix(&format!(".{ext}")));
+        }
+        let stem = SITE_PARTS.iter().find_map(|part| name.strip_suffix(part))?;
+        let (stamp, slug) = stem.split_once('-')?;
+        (stamp.len() == 15 && !slug.is_empty()).then_some(slug)
     }
 }
+
+/// How the names of a site's objects end, after its slug (the private files' first: their
+/// ending holds the public files').
+const SITE_PARTS: [&str; 4] = [
+    "-database.sql.gz",
+    "-private-files.tar",
+    "-files.tar",
+    "-site_config_backup.json",
+];
 
 /// One backup folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +87,8 @@ impl Backup {
             .filter_map(ListedObject::source)
             .collect();
         sources.sort_unstable();
+        // A site is several objects.
+        sources.dedup();
         sources
     }
 }
@@ -158,5 +175,13 @@ mod tests {
         assert_eq!(backup.size(), 123);
         assert!(backup.is_complete());
         assert_eq!(object("notes.txt", 1).source(), None);
+        for name in [
+            "20261102_030405-erp_example_com-database.sql.gz",
+            "20261102_030405-erp_example_com-private-files.tar",
+            "20261102_030405-erp_example_com-site_config_backup.json.age",
+        ] {
+            assert_eq!(object(name, 1).source(), Some("erp_example_com"), "{name}");
+        }
+        assert_eq!(object("erp-files.tar", 1).source(), None);
     }
 }

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_compression::tokio::bufread::ZstdDecoder;
+use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, BufReader, ReadBuf};
 use super::encryption::{self, DecryptError};
 use super::error::S3Failure;
 use super::job::S3Target;
-use super::manifest::{MANIFEST_NAME, Manifest, StoredObject};
+use super::manifest::{Encoding, MANIFEST_NAME, Manifest, StoredObject};
 use super::progress::Progress;
 use crate::settings::Identity;
 pub use parts::Ranges;
@@ -96,6 +96,9 @@ pub async fn manifest(
 pub enum Form {
     /// The stored bytes (`.zst`, `.zst.age`).
     Stored,
+    /// Decrypted, still compressed as its encoding says (a site's `.sql.gz` as bench takes
+    /// it).
+    Decrypted,
     /// Decrypted and decompressed (`.sql`, `.sqlite3`, `.tar`).
     Plain,
 }
@@ -143,7 +146,7 @@ pub async fn open_with(
     ranges: Ranges,
     identities: &[Identity],
 ) -> Result<Box<dyn AsyncRead + Send + Unpin>, DownloadError> {
-    let encryption = object.encryption.as_ref().filter(|_| form == Form::Plain);
+    let encryption = object.encryption.as_ref().filter(|_| form != Form::Stored);
     if let Some(encryption) = encryption {
         // Before anything is downloaded.
         encryption::require_identity(encryption, &object.key, identities)?;
@@ -156,16 +159,30 @@ pub async fn open_with(
     let checked = Checked::new(counted, object.size, &object.sha256, object.key.clone());
     let compressed: Box<dyn AsyncRead + Send + Unpin> = match (form, encryption) {
         (Form::Stored, _) => return Ok(Box::new(checked)),
-        (Form::Plain, None) => Box::new(checked),
-        (Form::Plain, Some(encryption)) => {
+        (_, None) => Box::new(checked),
+        (_, Some(encryption)) => {
             Box::new(encryption::decrypt(checked, encryption, &object.key, identities).await?)
         }
     };
-    let mut decoder = ZstdDecoder::new(BufReader::with_capacity(READ_BUFFER, compressed));
-    // Read on to the object's end after its frame: that is where the check's verdict
-    // comes (a frame ends before the bytes after it are looked at).
-    decoder.multiple_members(true);
-    Ok(Box::new(decoder))
+    if form == Form::Decrypted {
+        return Ok(compressed);
+    }
+    let buffered = BufReader::with_capacity(READ_BUFFER, compressed);
+    // Read on to the object's end after its frame or member: that is where the check's
+    // verdict comes (a frame ends before the bytes after it are looked at).
+    Ok(match object.encoding {
+        Encoding::Zstd => {
+            let mut decoder = ZstdDecoder::new(buffered);
+            decoder.multiple_members(true);
+            Box::new(decoder)
+        }
+        Encoding::Gzip => {
+            let mut decoder = GzipDecoder::new(buffered);
+            decoder.multiple_members(true);
+            Box::new(decoder)
+        }
+        Encoding::None => Box::new(buffered),
+    })
 }
 
 /// The stored bytes of `object`: one GET, or parts side by side when it is larger than one.

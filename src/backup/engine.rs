@@ -1,5 +1,6 @@
-//! One backup run: every source streamed through zstd into its own object of a new folder,
-//! each checked on the server, then the manifest, then retention. Callable directly.
+//! One backup run: every source streamed through zstd into its own object of a new folder
+//! (a Frappe site into the objects bench makes of it), each checked on the server, then the
+//! manifest, then retention. Callable directly.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use async_compression::Level;
-use async_compression::tokio::bufread::ZstdEncoder;
+use async_compression::tokio::bufread::{GzipEncoder, ZstdEncoder};
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -17,15 +18,18 @@ use super::error::BackupError;
 use super::folder::{free_folder, remove_partial};
 use super::job::{Job, S3Target, SourceSpec};
 use super::manifest::{
-    FailedSource, LockRecord, MANIFEST_NAME, Manifest, PARTIAL_NAME, StoredObject,
+    Encoding, FailedSource, LockRecord, MANIFEST_NAME, Manifest, PARTIAL_NAME, SitePart,
+    StoredObject,
 };
 use super::object_lock::{BucketLock, ObjectRetention};
 use super::part_size::PartSizer;
 use super::progress::{LogLevel, Reporter};
 use super::retention::{self, RetentionReport};
+use super::sources::{SourceStream, site};
 use super::upload::{self, Check, Destination, LockState};
 use super::{encryption, s3, sources};
 use crate::lang::Message;
+use crate::settings::SiteFolder;
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
 const ZSTD_LEVEL: i32 = 3;
@@ -246,37 +250,62 @@ async fn write_folder(
         reporter
             .progress()
             .at_source(&spec.name, index, job.sources.len());
-        let key = format!("{folder}/{}", job.object_name(spec));
-        attempted.push(key.clone());
-        match back_up_source(client, job, folder, spec, sizer, reporter).await {
-            Ok((object, check, lock)) => {
-                reporter.log(
-                    LogLevel::Info,
-                    Message::new(match check {
-                        Check::FullCrc32 => "run.log.stored_full_crc32",
-                        Check::CompositeCrc32 => "run.log.stored_composite_crc32",
-                        Check::SizeAndEtag => "run.log.stored_size_etag",
-                        Check::SizeOnly => "run.log.stored_size_only",
-                    })
-                    .with("source", &spec.name)
-                    .with("read", object.source_bytes)
-                    .with("stored", object.size)
-                    .with("key", &object.key),
-                );
-                log_lock(reporter, &object.key, lock.as_ref());
-                if let Some(lock) = lock {
-                    locked = Some(lock.retention().latest(locked));
+        // Keys this source stored from here on: removed again if it fails.
+        let mark = attempted.len();
+        let stored = match spec.location.site() {
+            Some(site) => {
+                let run = SiteRun {
+                    client,
+                    job,
+                    folder,
+                    spec,
+                    site,
+                    at: started_at,
+                    sizer,
+                };
+                back_up_site(&run, reporter, attempted).await
+            }
+            None => {
+                attempted.push(format!("{folder}/{}", job.object_name(spec)));
+                back_up_source(client, job, folder, spec, sizer, reporter)
+                    .await
+                    .map(|stored| vec![stored])
+            }
+        };
+        match stored {
+            Ok(stored) => {
+                for (object, check, lock) in stored {
+                    reporter.log(
+                        LogLevel::Info,
+                        Message::new(match check {
+                            Check::FullCrc32 => "run.log.stored_full_crc32",
+                            Check::CompositeCrc32 => "run.log.stored_composite_crc32",
+                            Check::SizeAndEtag => "run.log.stored_size_etag",
+                            Check::SizeOnly => "run.log.stored_size_only",
+                        })
+                        .with("source", &spec.name)
+                        .with("read", object.source_bytes)
+                        .with("stored", object.size)
+                        .with("key", &object.key),
+                    );
+                    log_lock(reporter, &object.key, lock.as_ref());
+                    if let Some(lock) = lock {
+                        locked = Some(lock.retention().latest(locked));
+                    }
+                    reporter.object(object.clone());
+                    objects.push(object);
                 }
-                reporter.object(object.clone());
-                objects.push(object);
             }
             Err(error) => {
-                attempted.pop();
-                // The upload was aborted; an object that completed but failed its check
-                // is removed so that nothing unverified stays.
-                if error.may_have_stored() {
-                    remove_partial(client, target, folder, std::slice::from_ref(&key), reporter)
-                        .await;
+                let mut keys = attempted.split_off(mark);
+                // The failed upload was aborted; an object that completed but failed its
+                // check is removed so that nothing unverified stays, and so are the objects
+                // a site stored before one of its parts failed.
+                if !error.may_have_stored() {
+                    keys.pop();
+                }
+                if !keys.is_empty() {
+                    remove_partial(client, target, folder, &keys, reporter).await;
                 }
                 let failure = FailedSource {
                     source: spec.name.clone(),
@@ -356,6 +385,9 @@ async fn write_folder(
     })
 }
 
+/// What storing one object gave: its record, how the server checked it, its lock.
+type Stored = (StoredObject, Check, Option<LockState>);
+
 /// Backs up `spec`, one of the sources of `job`.
 async fn back_up_source(
     client: &Client,
@@ -364,9 +396,82 @@ async fn back_up_source(
     spec: &SourceSpec,
     sizer: PartSizer,
     reporter: &Reporter,
-) -> Result<(StoredObject, Check, Option<LockState>), BackupError> {
-    let target = &job.target;
+) -> Result<Stored, BackupError> {
     let stream = sources::open(spec, &job.leave_out, reporter).await?;
+    let object = Object {
+        key: format!("{folder}/{}", job.object_name(spec)),
+        encoding: Encoding::Zstd,
+        site: None,
+    };
+    store(client, job, spec, object, stream, sizer, reporter).await
+}
+
+/// A site being backed up in a run.
+struct SiteRun<'a> {
+    client: &'a Client,
+    job: &'a Job,
+    folder: &'a str,
+    spec: &'a SourceSpec,
+    site: &'a SiteFolder,
+    /// The run's start: the time in the names bench gives the objects.
+    at: DateTime<Utc>,
+    sizer: PartSizer,
+}
+
+/// Backs up the site of `run` into the objects bench makes of it, its configuration read
+/// now; `attempted` receives each key before its upload starts.
+async fn back_up_site(
+    run: &SiteRun<'_>,
+    reporter: &Reporter,
+    attempted: &mut Vec<String>,
+) -> Result<Vec<Stored>, BackupError> {
+    let (spec, site) = (run.spec, run.site);
+    let database = site.database().map_err(|problem| BackupError::Site {
+        source_name: spec.name.clone(),
+        problem,
+    })?;
+    let encrypted = run.job.encryption.is_some();
+    if !encrypted {
+        reporter.log(
+            LogLevel::Warn,
+            Message::new("run.log.site_config_skipped").with("source", &spec.name),
+        );
+    }
+    let suffix = if encrypted { encryption::SUFFIX } else { "" };
+    let mut stored = Vec::new();
+    for part in site::parts(site, run.at, encrypted) {
+        let key = format!("{}/{}{suffix}", run.folder, part.name);
+        attempted.push(key.clone());
+        let stream = site::open(&spec.name, site, &database, &part, run.at, reporter).await?;
+        let object = Object {
+            key,
+            encoding: part.encoding,
+            site: Some(site::record(site, &database, &part)),
+        };
+        let sizer = run.sizer;
+        stored.push(store(run.client, run.job, spec, object, stream, sizer, reporter).await?);
+    }
+    Ok(stored)
+}
+
+/// Where an object goes and how it is written.
+struct Object {
+    key: String,
+    encoding: Encoding,
+    site: Option<SitePart>,
+}
+
+/// Streams `stream` of `spec` through its encoding (and encryption) into `object.key`.
+async fn store(
+    client: &Client,
+    job: &Job,
+    spec: &SourceSpec,
+    object: Object,
+    stream: SourceStream,
+    sizer: PartSizer,
+    reporter: &Reporter,
+) -> Result<Stored, BackupError> {
+    let target = &job.target;
     let source_bytes = Arc::new(AtomicU64::new(0));
     let counted = Counted {
         inner: stream.reader,
@@ -376,7 +481,15 @@ async fn back_up_source(
     // Single-threaded zstd: the walk, the compression and the uploads already run on
     // different threads, and zstd's worker mode would double the memory (its jobs buffer
     // 8 MiB each) for no gain in wall time (measured in BENCHMARKS.md).
-    let compressed = ZstdEncoder::with_quality(counted, Level::Precise(ZSTD_LEVEL));
+    let compressed: Box<dyn AsyncRead + Send + Unpin> = match object.encoding {
+        Encoding::Zstd => Box::new(ZstdEncoder::with_quality(
+            counted,
+            Level::Precise(ZSTD_LEVEL),
+        )),
+        // gzip's own default level, as bench's dump through `gzip`.
+        Encoding::Gzip => Box::new(GzipEncoder::with_quality(counted, Level::Default)),
+        Encoding::None => Box::new(counted),
+    };
     // Encrypted after compression (ciphertext does not compress), before the upload hashes
     // what it stores.
     let stored: Box<dyn AsyncRead + Send + Unpin> = match &job.encryption {
@@ -387,24 +500,25 @@ async fn back_up_source(
                 cause,
             },
         )?),
-        None => Box::new(compressed),
+        None => compressed,
     };
-    let key = format!("{folder}/{}", job.object_name(spec));
-    let dest = destination(client, target, &spec.name, key.clone());
+    let dest = destination(client, target, &spec.name, object.key.clone());
     let uploaded = upload::upload_stream(&dest, sizer, stored, stream.done, reporter).await?;
     drop(stream.keep_alive);
-    let object = StoredObject {
+    let record = StoredObject {
         source: spec.name.clone(),
         kind: spec.kind().as_str().to_owned(),
-        key,
+        key: object.key,
         size: uploaded.size,
         sha256: uploaded.sha256,
         source_bytes: source_bytes.load(Ordering::Relaxed),
         // Complete: the upload waited for the source to be done.
         contents: stream.facts.contents(),
         encryption: job.encryption.as_ref().map(encryption::describe),
+        encoding: object.encoding,
+        site: object.site,
     };
-    Ok((object, uploaded.check, uploaded.lock))
+    Ok((record, uploaded.check, uploaded.lock))
 }
 
 /// Counts the bytes read from a source, for the run's progress and the manifest.

@@ -159,6 +159,12 @@ pub enum BackupError {
         #[source]
         cause: std::io::Error,
     },
+    /// A site whose configuration cannot be read, or does not name its database.
+    #[error("source {source_name}: {problem}")]
+    Site {
+        source_name: String,
+        problem: crate::settings::Invalid,
+    },
     #[error("source {source_name}: SQLite snapshot of {path}: {cause}")]
     Sqlite {
         source_name: String,
@@ -291,6 +297,10 @@ impl BackupError {
                     .with("what", what)
                     .detail(cause.to_string())
             }
+            Self::Site {
+                source_name,
+                problem,
+            } => Message::from(problem.clone()).with("source", source_name),
             Self::Sqlite {
                 source_name,
                 path,

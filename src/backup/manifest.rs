@@ -9,9 +9,11 @@ use crate::lang::Message;
 /// The file name that marks a folder complete.
 pub const MANIFEST_NAME: &str = "manifest.json";
 
-/// The manifest format written: 2 records each object's `contents`. Format 1 manifests,
-/// without them, read as objects whose contents are not known.
-pub const FORMAT: u32 = 2;
+/// The manifest format written: 2 records each object's `contents`, 3 an object's
+/// `encoding` and `site` when it is not a zstd stream of one source. Format 1 manifests,
+/// without contents, read as objects whose contents are not known; formats 1 and 2 as
+/// zstd objects.
+pub const FORMAT: u32 = 3;
 
 /// Written beside the manifest of a partial run (some sources failed): the failed sources,
 /// so that whoever lists the folder's keys (retention) knows it is not a complete backup.
@@ -33,7 +35,7 @@ pub struct FailedSource {
 pub struct StoredObject {
     /// The source's name.
     pub source: String,
-    /// `sqlite`, `postgres`, `mysql` or `directory`.
+    /// `sqlite`, `postgres`, `mysql`, `directory` or `frappe`.
     pub kind: String,
     pub key: String,
     /// Bytes stored (compressed).
@@ -48,6 +50,79 @@ pub struct StoredObject {
     /// How the stored bytes are encrypted (after compression); absent when they are not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Encryption>,
+    /// How the bytes are compressed before any encryption; absent means zstd.
+    #[serde(default, skip_serializing_if = "Encoding::is_zstd")]
+    pub encoding: Encoding,
+    /// Which part of a Frappe site the object is; absent for other sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SitePart>,
+}
+
+/// How an object's bytes are compressed (under any encryption).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// A zstd stream (`.zst`), what every source but a site's parts makes.
+    #[default]
+    Zstd,
+    /// A gzip stream (`.gz`), as bench writes a site's database.
+    Gzip,
+    /// Stored as it is (a site's `.tar` and its configuration).
+    None,
+}
+
+impl Encoding {
+    pub fn is_zstd(&self) -> bool {
+        *self == Self::Zstd
+    }
+}
+
+/// One of the objects a Frappe site is backed up as, named as `bench backup` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SitePart {
+    /// The site's name, as `bench --site` takes it.
+    pub site: String,
+    pub part: SitePartKind,
+    /// For the database: Frappe's `db_type`, `mariadb` or `postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SitePartKind {
+    /// `<stamp>-<site>-database.sql.gz`.
+    Database,
+    /// `<stamp>-<site>-files.tar`, members `./<site>/public/files/…`.
+    PublicFiles,
+    /// `<stamp>-<site>-private-files.tar`, members `./<site>/private/files/…`.
+    PrivateFiles,
+    /// `<stamp>-<site>-site_config_backup.json`, only ever stored encrypted.
+    SiteConfig,
+}
+
+impl StoredObject {
+    /// The kind of thing this object restores as: a site's database is a dump of its
+    /// server's kind, its files a directory; `None` for what only age and a human restore
+    /// (a site's configuration) and for kinds this app does not know.
+    pub fn restores_as(&self) -> Option<crate::settings::SourceKind> {
+        use crate::settings::SourceKind;
+        let kind = SourceKind::parse(&self.kind).ok()?;
+        match (kind, &self.site) {
+            (SourceKind::Frappe, Some(part)) => match part.part {
+                SitePartKind::Database => Some(match part.db_type.as_deref() {
+                    Some("postgres") => SourceKind::Postgres,
+                    _ => SourceKind::Mysql,
+                }),
+                SitePartKind::PublicFiles | SitePartKind::PrivateFiles => {
+                    Some(SourceKind::Directory)
+                }
+                SitePartKind::SiteConfig => None,
+            },
+            (SourceKind::Frappe, None) => None,
+            (kind, _) => Some(kind),
+        }
+    }
 }
 
 /// An object's encryption: the format (`age`) and the public keys it was encrypted for.
@@ -189,11 +264,17 @@ mod tests {
         assert_eq!(manifest.objects[0].source_bytes, 56789);
         assert_eq!(manifest.objects[0].contents, None);
         assert_eq!(manifest.objects[0].encryption, None);
+        assert_eq!(manifest.objects[0].encoding, Encoding::Zstd);
+        assert_eq!(manifest.objects[0].site, None);
+        assert_eq!(
+            manifest.objects[0].restores_as(),
+            Some(crate::settings::SourceKind::Postgres)
+        );
         assert!(manifest.failed.is_empty());
     }
 
     #[test]
-    fn a_new_manifest_is_format_2_and_keeps_only_the_known_contents() {
+    fn a_new_manifest_keeps_only_the_known_contents() {
         let object = StoredObject {
             source: "files".to_owned(),
             kind: "directory".to_owned(),
@@ -207,6 +288,8 @@ mod tests {
                 ..Contents::default()
             }),
             encryption: None,
+            encoding: Encoding::Zstd,
+            site: None,
         };
         let now = Utc::now();
         let manifest = Manifest::new(now, now, vec![object], Vec::new());
@@ -214,7 +297,8 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_slice(&manifest.to_json().expect("JSON")).expect("parses");
 
-        assert_eq!(json["format"], 2);
+        assert_eq!(json["format"], FORMAT);
+        assert!(json["objects"][0].get("encoding").is_none());
         assert_eq!(
             json["objects"][0]["contents"],
             serde_json::json!({ "entries": 3, "content_bytes": 12 })
@@ -244,5 +328,42 @@ mod tests {
         assert_eq!(LockRecord::read(FORMAT_1.as_bytes()), None);
         assert_eq!(LockRecord::read(b"{}"), None);
         assert_eq!(LockRecord::read(b"not json"), None);
+    }
+
+    #[test]
+    fn a_site_part_records_its_encoding_and_what_it_restores_as() {
+        let object = StoredObject {
+            source: "erp".to_owned(),
+            kind: "frappe".to_owned(),
+            key: "f/20261102_030000-erp_example_com-database.sql.gz".to_owned(),
+            size: 10,
+            sha256: "00".to_owned(),
+            source_bytes: 20,
+            contents: None,
+            encryption: None,
+            encoding: Encoding::Gzip,
+            site: Some(SitePart {
+                site: "erp.example.com".to_owned(),
+                part: SitePartKind::Database,
+                db_type: Some("mariadb".to_owned()),
+            }),
+        };
+        let json = serde_json::to_value(&object).expect("JSON");
+
+        assert_eq!(json["encoding"], "gzip");
+        assert_eq!(json["site"]["part"], "database");
+        assert_eq!(
+            object.restores_as(),
+            Some(crate::settings::SourceKind::Mysql)
+        );
+        let config = StoredObject {
+            site: Some(SitePart {
+                site: "erp.example.com".to_owned(),
+                part: SitePartKind::SiteConfig,
+                db_type: None,
+            }),
+            ..object
+        };
+        assert_eq!(config.restores_as(), None);
     }
 }

@@ -82,6 +82,9 @@ pub struct Findings {
     pub pages: Option<u64>,
     /// Why the object was only checked, not test-restored (no server to restore it on).
     pub not_restored: Option<Message>,
+    /// Only its bytes were checked: nothing of it is restored by this app (a site's
+    /// configuration).
+    pub checked_only: bool,
 }
 
 impl Findings {
@@ -178,8 +181,11 @@ pub async fn verify(
 fn report(reporter: &Reporter, object: &StoredObject, result: &Result<Findings, RestoreError>) {
     match result {
         Ok(findings) => {
-            let line = match SourceKind::parse(&object.kind) {
-                Ok(SourceKind::Directory) => Message::new("run.verify.directory")
+            let line = match object.restores_as() {
+                _ if findings.checked_only => Message::new("run.verify.checked_only")
+                    .with("source", &object.source)
+                    .with("key", &object.key),
+                Some(SourceKind::Directory) => Message::new("run.verify.directory")
                     .with("source", &object.source)
                     .with("entries", findings.entries)
                     .with("bytes", findings.content_bytes),
@@ -231,15 +237,31 @@ async fn check_object(
     scratch: &str,
 ) -> Result<Findings, RestoreError> {
     let origin = Origin::of(reading.s3, object);
-    let kind = SourceKind::parse(&object.kind).map_err(|_| RestoreError::OtherKind {
+    let other_kind = || RestoreError::OtherKind {
         source_name: object.source.clone(),
         kind: object.kind.clone(),
-    })?;
+    };
+    SourceKind::parse(&object.kind).map_err(|_| other_kind())?;
+    let Some(kind) = object.restores_as() else {
+        // A site's configuration: only age and its admin read it; its bytes are checked.
+        reading.unless_cancelled(reading.check(object)).await?;
+        return Ok(Findings {
+            checked_only: true,
+            ..Findings::default()
+        });
+    };
     let findings = match kind {
         SourceKind::Postgres | SourceKind::Mysql => {
-            // The source's own server, else the scratch server of the settings.
-            let server = configured_source(&job.configured, object)
+            // The source's own server (a site's, from its configuration), else the scratch
+            // server of the settings.
+            let configured = configured_source(&job.configured, object);
+            let site_server = configured
+                .and_then(|source| source.location.site())
+                .and_then(|site| site.database().ok())
+                .map(|database| database.url);
+            let server = configured
                 .and_then(|source| source.location.database_url())
+                .or(site_server.as_ref())
                 .or_else(|| {
                     job.scratch
                         .as_ref()
@@ -278,6 +300,7 @@ async fn check_object(
                 .unless_cancelled(read_archive(reading, object, &origin))
                 .await?
         }
+        SourceKind::Frappe => return Err(other_kind()),
     };
     compare_with_manifest(object, &findings)?;
     Ok(findings)
@@ -470,6 +493,8 @@ mod tests {
             source_bytes: 10,
             contents,
             encryption: None,
+            encoding: Default::default(),
+            site: None,
         }
     }
 

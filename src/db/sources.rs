@@ -33,6 +33,7 @@ struct Row {
     kind: String,
     location: String,
     password: Option<Vec<u8>>,
+    site_files: bool,
 }
 
 impl Row {
@@ -45,7 +46,9 @@ impl Row {
         Ok(Source {
             id: self.id,
             name: SourceName::parse(&self.name).map_err(corrupt)?,
-            location: SourceLocation::from_stored(kind, &self.location).map_err(corrupt)?,
+            location: SourceLocation::from_stored(kind, &self.location)
+                .map_err(corrupt)?
+                .including_site_files(self.site_files),
             sealed_password: self.password,
         })
     }
@@ -56,6 +59,8 @@ pub struct SourceRow<'a> {
     pub name: &'a str,
     pub kind: &'a str,
     pub location: &'a str,
+    /// For a site: whether its files are backed up with its database.
+    pub site_files: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,21 +81,25 @@ fn classify(error: sqlx::Error) -> SourceWriteError {
 }
 
 pub async fn list(db: impl sqlx::SqliteExecutor<'_>) -> Result<Vec<Source>, SourcesError> {
-    sqlx::query_as::<_, Row>("SELECT id, name, kind, location, password FROM sources ORDER BY name")
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .map(Row::parse)
-        .collect()
+    sqlx::query_as::<_, Row>(
+        "SELECT id, name, kind, location, password, site_files FROM sources ORDER BY name",
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(Row::parse)
+    .collect()
 }
 
 pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<Source>, SourcesError> {
-    sqlx::query_as::<_, Row>("SELECT id, name, kind, location, password FROM sources WHERE id = ?1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .map(Row::parse)
-        .transpose()
+    sqlx::query_as::<_, Row>(
+        "SELECT id, name, kind, location, password, site_files FROM sources WHERE id = ?1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .map(Row::parse)
+    .transpose()
 }
 
 /// The sources' names, even of rows that no longer parse (for mail subjects).
@@ -110,13 +119,14 @@ pub async fn insert(
 ) -> Result<i64, SourceWriteError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let id = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO sources (name, kind, location, created_at)
-         VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        "INSERT INTO sources (name, kind, location, created_at, site_files)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     )
     .bind(row.name)
     .bind(row.kind)
     .bind(row.location)
     .bind(Utc::now())
+    .bind(row.site_files)
     .fetch_one(&mut *tx)
     .await
     .map_err(classify)?;
@@ -141,12 +151,14 @@ pub async fn update(
 ) -> Result<bool, SourceWriteError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let done = sqlx::query(
-        "UPDATE sources SET name = ?1, kind = ?2, location = ?3, password = ?4 WHERE id = ?5",
+        "UPDATE sources SET name = ?1, kind = ?2, location = ?3, password = ?4, site_files = ?5
+         WHERE id = ?6",
     )
     .bind(row.name)
     .bind(row.kind)
     .bind(row.location)
     .bind(password(id)?)
+    .bind(row.site_files)
     .bind(id)
     .execute(&mut *tx)
     .await

@@ -5,12 +5,18 @@ use std::path::Path;
 
 use super::Invalid;
 
-const CATALOG: &str = include_str!("../../locales/validation.yml");
+/// The catalogs that hold refusals: the settings', and the Frappe site's among its other
+/// texts.
+const CATALOGS: [&str; 2] = [
+    include_str!("../../locales/validation.yml"),
+    include_str!("../../locales/frappe.yml"),
+];
 
-/// Keys of the catalog, each with the languages it is translated into.
+/// Keys of the catalogs' refusals (`invalid.…`), each with the languages it is translated
+/// into.
 fn catalog() -> Vec<(String, BTreeSet<String>)> {
     let mut entries: Vec<(String, BTreeSet<String>)> = Vec::new();
-    for line in CATALOG.lines() {
+    for line in CATALOGS.iter().flat_map(|catalog| catalog.lines()) {
         if line.starts_with("_version") || line.trim().is_empty() {
             continue;
         }
@@ -23,6 +29,7 @@ fn catalog() -> Vec<(String, BTreeSet<String>)> {
             entry.1.insert(locale.to_owned());
         }
     }
+    entries.retain(|(key, _)| key.starts_with("invalid."));
     entries
 }
 

@@ -72,7 +72,7 @@ impl DatabaseUrl {
                 "invalid.db_url.scheme_mysql",
                 "mysql://user@localhost:3306/database",
             ),
-            SourceKind::Sqlite | SourceKind::Directory => {
+            SourceKind::Sqlite | SourceKind::Directory | SourceKind::Frappe => {
                 return Err(Invalid::new("invalid.source_kind"));
             }
         };
@@ -236,7 +236,7 @@ impl fmt::Debug for DatabaseUrl {
 }
 
 /// Encodes every byte but letters, digits and `-._~` as `%XX`.
-fn percent_encode(text: &str) -> String {
+pub(super) fn percent_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {

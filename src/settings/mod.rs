@@ -15,6 +15,7 @@ mod cron;
 mod database_url;
 mod email;
 mod endpoint;
+mod frappe_site;
 mod frequency;
 mod input;
 mod key_prefix;
@@ -42,6 +43,7 @@ pub use cron::CronExpr;
 pub use database_url::DatabaseUrl;
 pub use email::{EmailAddress, EmailList};
 pub use endpoint::Endpoint;
+pub use frappe_site::{SITE_CONFIG, SiteDatabase, SiteFolder, site_slug, sites_of_bench};
 pub use frequency::Frequency;
 pub use input::optional;
 pub use key_prefix::KeyPrefix;
@@ -110,10 +112,18 @@ pub enum SourceKind {
     Postgres,
     Mysql,
     Directory,
+    /// A Frappe or Dokos site: its database and files, as `bench backup` writes them.
+    Frappe,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 4] = [Self::Sqlite, Self::Postgres, Self::Mysql, Self::Directory];
+    pub const ALL: [SourceKind; 5] = [
+        Self::Sqlite,
+        Self::Postgres,
+        Self::Mysql,
+        Self::Directory,
+        Self::Frappe,
+    ];
 
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         match input.trim() {
@@ -121,6 +131,7 @@ impl SourceKind {
             "postgres" => Ok(Self::Postgres),
             "mysql" => Ok(Self::Mysql),
             "directory" => Ok(Self::Directory),
+            "frappe" => Ok(Self::Frappe),
             _ => Err(Invalid::new("invalid.source_kind")),
         }
     }
@@ -131,10 +142,12 @@ impl SourceKind {
             Self::Postgres => "postgres",
             Self::Mysql => "mysql",
             Self::Directory => "directory",
+            Self::Frappe => "frappe",
         }
     }
 
-    /// Whether this source is a database (as opposed to a file directory).
+    /// Whether this source is a database (as opposed to a file directory); a site holds
+    /// one.
     pub fn is_database(self) -> bool {
         !matches!(self, Self::Directory)
     }
@@ -145,6 +158,8 @@ impl SourceKind {
             Self::Sqlite => "sqlite3",
             Self::Postgres | Self::Mysql => "sql",
             Self::Directory => "tar",
+            // A site's objects are named as bench names them (see `backup::site`).
+            Self::Frappe => "site",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Where a backup source is: a SQLite file, a directory, or a database server's URL.
+//! Where a backup source is: a SQLite file, a directory, a database server's URL, or a
+//! Frappe site folder.
 //! Paths are checked on disk when the form is saved, so a typo shows at once.
 
 use std::fs::File;
@@ -6,7 +7,7 @@ use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 use super::input::required;
-use super::{DatabaseUrl, Invalid, SourceKind};
+use super::{DatabaseUrl, Invalid, SiteFolder, SourceKind};
 
 /// The first 16 bytes of every SQLite 3 database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -19,6 +20,8 @@ pub enum SourceLocation {
     Directory(PathBuf),
     Postgres(DatabaseUrl),
     Mysql(DatabaseUrl),
+    /// A Frappe or Dokos site folder whose configuration names its database.
+    Frappe(SiteFolder),
 }
 
 impl SourceLocation {
@@ -29,6 +32,7 @@ impl SourceLocation {
             SourceKind::Directory => check_directory(text).map(Self::Directory),
             SourceKind::Postgres => DatabaseUrl::parse(kind, text).map(Self::Postgres),
             SourceKind::Mysql => DatabaseUrl::parse(kind, text).map(Self::Mysql),
+            SourceKind::Frappe => SiteFolder::parse(text).map(Self::Frappe),
         }
     }
 
@@ -41,6 +45,7 @@ impl SourceLocation {
             SourceKind::Directory => absolute(text).map(Self::Directory),
             SourceKind::Postgres => DatabaseUrl::from_stored(kind, text).map(Self::Postgres),
             SourceKind::Mysql => DatabaseUrl::from_stored(kind, text).map(Self::Mysql),
+            SourceKind::Frappe => SiteFolder::from_stored(text).map(Self::Frappe),
         }
     }
 
@@ -50,22 +55,40 @@ impl SourceLocation {
             Self::Directory(_) => SourceKind::Directory,
             Self::Postgres(_) => SourceKind::Postgres,
             Self::Mysql(_) => SourceKind::Mysql,
+            Self::Frappe(_) => SourceKind::Frappe,
         }
     }
 
-    /// The file or directory, for path sources.
+    /// The file or directory, for path sources (a site's folder).
     pub fn as_path(&self) -> Option<&Path> {
         match self {
             Self::Sqlite(path) | Self::Directory(path) => Some(path),
+            Self::Frappe(site) => Some(site.path()),
             Self::Postgres(_) | Self::Mysql(_) => None,
         }
     }
 
-    /// The connection URL, for database servers.
+    /// The site, for a Frappe source.
+    pub fn site(&self) -> Option<&SiteFolder> {
+        match self {
+            Self::Frappe(site) => Some(site),
+            _ => None,
+        }
+    }
+
+    /// The same location, a site's files backed up or not; other kinds are unchanged.
+    pub fn including_site_files(self, with_files: bool) -> Self {
+        match self {
+            Self::Frappe(site) => Self::Frappe(site.including_files(with_files)),
+            other => other,
+        }
+    }
+
+    /// The connection URL, for database servers (a site's is read from its folder).
     pub fn database_url(&self) -> Option<&DatabaseUrl> {
         match self {
             Self::Postgres(url) | Self::Mysql(url) => Some(url),
-            Self::Sqlite(_) | Self::Directory(_) => None,
+            Self::Sqlite(_) | Self::Directory(_) | Self::Frappe(_) => None,
         }
     }
 
@@ -79,6 +102,7 @@ impl SourceLocation {
         match self {
             Self::Postgres(url) | Self::Mysql(url) => url.without_password(),
             Self::Sqlite(path) | Self::Directory(path) => path.display().to_string(),
+            Self::Frappe(site) => site.path().display().to_string(),
         }
     }
 
@@ -87,6 +111,7 @@ impl SourceLocation {
         match self {
             Self::Postgres(url) | Self::Mysql(url) => url.masked(),
             Self::Sqlite(path) | Self::Directory(path) => path.display().to_string(),
+            Self::Frappe(site) => site.path().display().to_string(),
         }
     }
 
@@ -95,7 +120,7 @@ impl SourceLocation {
         let resolved = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
         match self {
             Self::Directory(path) => resolved(dir).starts_with(resolved(path)),
-            Self::Sqlite(_) | Self::Postgres(_) | Self::Mysql(_) => false,
+            Self::Sqlite(_) | Self::Postgres(_) | Self::Mysql(_) | Self::Frappe(_) => false,
         }
     }
 
@@ -105,7 +130,7 @@ impl SourceLocation {
         match self {
             Self::Postgres(url) => Self::Postgres(url.with_password(password)),
             Self::Mysql(url) => Self::Mysql(url.with_password(password)),
-            Self::Sqlite(_) | Self::Directory(_) => self.clone(),
+            Self::Sqlite(_) | Self::Directory(_) | Self::Frappe(_) => self.clone(),
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/sources/{id}", get(edit).post(update))
         .route("/sources/{id}/delete", post(remove))
         .route("/sources/{id}/test", post(test))
+        .route("/sources/sites", get(sites))
 }
 
 /// A source as listed: its location shown with any password masked, and how its latest
@@ -86,7 +87,7 @@ struct SourcesPage {
     page: Page,
     sources: Vec<Listed>,
     form: FormState,
-    kinds: [SourceKind; 4],
+    kinds: [SourceKind; 5],
     changes: Vec<crate::db::changes::Change>,
 }
 
@@ -97,7 +98,7 @@ struct EditPage {
     id: i64,
     form: FormState,
     has_password: bool,
-    kinds: [SourceKind; 4],
+    kinds: [SourceKind; 5],
 }
 
 async fn sources_page(
@@ -128,6 +129,8 @@ async fn sources_page(
 async fn list(State(state): State<AppState>, page: Page) -> Result<SourcesPage, WebError> {
     let mut form = FormState::labelled("sources");
     form.set("kind", "postgres");
+    // A site's files go with its database unless unchecked, as in Dokos.
+    form.set_flag("backup_files", true);
     sources_page(&state, page, form).await
 }
 
@@ -138,6 +141,8 @@ struct SourceForm {
     kind: String,
     location: String,
     remove_password: Option<String>,
+    /// For a site: its public and private files go with its database.
+    backup_files: Option<String>,
     /// A password typed in the form when it last came back, sealed (see `PendingPassword`).
     pending_password: String,
 }
@@ -152,6 +157,7 @@ fn echo(
     form.set("name", input.name.trim());
     form.set("kind", input.kind.trim());
     form.set_flag("remove_password", input.remove_password.is_some());
+    form.set_flag("backup_files", input.backup_files.is_some());
     pending.echo(&mut form, "location", location)?;
     Ok(form)
 }
@@ -171,6 +177,7 @@ struct Parsed {
     kind: SourceKind,
     location: String,
     password: Option<Password>,
+    site_files: bool,
 }
 
 /// Seals `password` for the row whose id the store gives.
@@ -209,6 +216,7 @@ fn parse(
     let kind = form.check(lang, "kind", SourceKind::parse(&input.kind));
     let location = kind
         .and_then(|kind| form.check(lang, "location", SourceLocation::parse(kind, location)))
+        .map(|location| location.including_site_files(input.backup_files.is_some()))
         .and_then(|location| {
             if location.holds(context.data_dir) {
                 let shown = context.data_dir.display().to_string();
@@ -258,6 +266,7 @@ fn parse(
         kind,
         location: location.without_password(),
         password,
+        site_files: location.site().is_some_and(|site| site.with_files()),
     })
 }
 
@@ -280,6 +289,7 @@ async fn add(
             name: parsed.name.as_str(),
             kind: parsed.kind.as_str(),
             location: &parsed.location,
+            site_files: parsed.site_files,
         };
         let password = sealed_for(parsed.password, &state.key);
         match store::insert(&state.pool, &row, password, &username).await {
@@ -311,6 +321,10 @@ async fn edit(
     form.set("name", source.name.as_str());
     form.set("kind", source.location.kind().as_str());
     form.set("location", shown_location(&source));
+    form.set_flag(
+        "backup_files",
+        source.location.site().is_none_or(|site| site.with_files()),
+    );
     Ok(EditPage {
         page: page.in_section("sources"),
         id,
@@ -344,6 +358,7 @@ async fn update(
             name: parsed.name.as_str(),
             kind: parsed.kind.as_str(),
             location: &parsed.location,
+            site_files: parsed.site_files,
         };
         let password = sealed_for(parsed.password, &state.key);
         match store::update(&state.pool, id, &row, password, &username).await {
@@ -445,4 +460,32 @@ async fn test(
         session::set_error(&session, said).await?;
     }
     Ok(Redirect::to("/sources").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct BenchQuery {
+    bench: String,
+}
+
+/// The site folders of the bench folder typed so far, for the location's suggestions:
+/// `<bench>/sites/*` (or `<sites>/*`) holding a `site_config.json`. Nothing is read of them
+/// but their names.
+async fn sites(
+    _page: Page,
+    axum::extract::Query(query): axum::extract::Query<BenchQuery>,
+) -> axum::Json<Vec<String>> {
+    let bench = std::path::PathBuf::from(query.bench.trim());
+    if !bench.is_absolute() {
+        return axum::Json(Vec::new());
+    }
+    let found = tokio::task::spawn_blocking(move || crate::settings::sites_of_bench(&bench))
+        .await
+        .unwrap_or_default();
+    axum::Json(
+        found
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect(),
+    )
 }

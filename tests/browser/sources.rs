@@ -59,3 +59,31 @@ async fn the_sources_actions_are_on_screen_on_a_phone() {
     assert_eq!(labels.as_str(), Some("\"Name\""));
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_a_bench_folder_offers_its_sites_and_backup_files_shows_for_a_site() {
+    let app = TestApp::spawn_logged_in().await;
+    let site = crate::common::frappe_site::Site::new();
+    let browser = Browser::start(Lang::English).await;
+    log_in(&browser, &app).await;
+    browser.goto(&app.url("/sources")).await;
+    let files_hidden = "return document.getElementById('f-backup_files').closest('.field').hidden";
+
+    browser.select("#f-kind", "directory").await;
+    assert_eq!(browser.js(files_hidden).await, serde_json::json!(true));
+    browser.select("#f-kind", "frappe").await;
+    assert_eq!(browser.js(files_hidden).await, serde_json::json!(false));
+    assert!(browser.is_checked("#f-backup_files").await, "on by default");
+    browser
+        .fill("#f-location", &site.bench().display().to_string())
+        .await;
+
+    let offered = browser
+        .find(&format!(
+            "#site-folders option[value=\"{}\"]",
+            site.location()
+        ))
+        .await;
+    assert!(offered.attr("value").await.expect("value").is_some());
+    browser.close().await;
+}

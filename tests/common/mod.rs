@@ -4,6 +4,7 @@
 
 pub mod databases;
 pub mod fake_postgres;
+pub mod frappe_site;
 pub mod iam;
 pub mod moto;
 pub mod proxy;

@@ -11,6 +11,7 @@ mod connection;
 mod email_account;
 mod encryption;
 mod error_pages;
+mod frappe;
 mod history;
 mod language;
 mod live_progress;

@@ -9,24 +9,27 @@ use std::path::Path;
 use tokio::io::AsyncRead;
 
 use super::RestoreError;
-use super::extract::unpack;
+use super::extract::unpack_stripped;
 use super::stream::{Fed, Origin, feed, pipe};
 use super::target::{Existing, parent, staging_prefix, sync_directory};
 
 /// The mode of a restored directory whose archive does not say (a tar of its content).
 const DEFAULT_MODE: u32 = 0o755;
 
+/// Restores the archive `reader` gives into `path`, the first `strip` names of its paths
+/// left out (`tar --strip`).
 pub async fn restore(
     reader: &mut (dyn AsyncRead + Send + Unpin),
     origin: &Origin,
     path: &Path,
     existing: &Existing,
+    strip: usize,
 ) -> Result<(), RestoreError> {
     let (sender, fed) = pipe();
     // Dropped (the restore cancelled), the feed stops and the thread removes what it wrote.
     let placing = {
         let (origin, path, existing) = (origin.clone(), path.to_owned(), existing.clone());
-        tokio::task::spawn_blocking(move || place(fed, &origin, &path, &existing))
+        tokio::task::spawn_blocking(move || place(fed, &origin, &path, &existing, strip))
     };
     feed(reader, sender).await;
     placing.await.map_err(|failure| {
@@ -35,7 +38,13 @@ pub async fn restore(
 }
 
 /// Unpacks what `fed` gives into a staging directory, then moves it into place.
-fn place(fed: Fed, origin: &Origin, path: &Path, existing: &Existing) -> Result<(), RestoreError> {
+fn place(
+    fed: Fed,
+    origin: &Origin,
+    path: &Path,
+    existing: &Existing,
+    strip: usize,
+) -> Result<(), RestoreError> {
     let dir = parent(path);
     let staging = tempfile::Builder::new()
         .prefix(&staging_prefix(path))
@@ -52,7 +61,7 @@ fn place(fed: Fed, origin: &Origin, path: &Path, existing: &Existing) -> Result<
     };
     std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(mode))
         .map_err(RestoreError::write("setting the mode of", staging.path()))?;
-    unpack(fed, staging.path(), origin)?;
+    unpack_stripped(fed, staging.path(), origin, strip)?;
 
     match existing {
         // Renaming onto an empty directory replaces it.

@@ -32,6 +32,15 @@ pub enum RestoreError {
         "{source_name} is a {kind} backup: restore it with the commands shown on the backup's page"
     )]
     OtherKind { source_name: String, kind: String },
+    #[error(
+        "{key} is the site's configuration, with its secrets: it is not written by a restore; decrypt it with age when it is needed"
+    )]
+    SiteConfigKept { key: String },
+    #[error("the database of site {site} has no server to go to: {problem}")]
+    SiteServer {
+        site: String,
+        problem: crate::settings::Invalid,
+    },
     #[error("source \"{0}\" is not configured on this machine: name where to restore it with --to")]
     NeedsTo(String),
     #[error("{}: {reason}", .path.display())]

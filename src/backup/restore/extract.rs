@@ -23,11 +23,19 @@ const MAX_HOPS: usize = 40;
 
 /// Unpacks the archive `reader` holds into `root` (an empty directory), then reads the
 /// stream to its end: a clean end is the check's verdict that every byte was as stored.
-pub fn unpack<R: Read>(reader: R, root: &Path, origin: &Origin) -> Result<(), RestoreError> {
+/// The first `strip` names of every path are left out, as `tar --strip` does; the entries
+/// those names alone make (the folders above) are skipped.
+pub fn unpack_stripped<R: Read>(
+    reader: R,
+    root: &Path,
+    origin: &Origin,
+    strip: usize,
+) -> Result<(), RestoreError> {
     let mut archive = Archive::new(reader);
     let mut unpacker = Unpacker {
         root,
         origin,
+        strip,
         symlinks: HashMap::new(),
         files: HashSet::new(),
         directories: Vec::new(),
@@ -45,6 +53,8 @@ pub fn unpack<R: Read>(reader: R, root: &Path, origin: &Origin) -> Result<(), Re
 struct Unpacker<'a> {
     root: &'a Path,
     origin: &'a Origin,
+    /// Leading names left out of every path.
+    strip: usize,
     /// Symlinks created so far, by relative path, with their targets.
     symlinks: HashMap<PathBuf, PathBuf>,
     /// Regular files created so far: the only things a hard link may point to.
@@ -65,6 +75,14 @@ impl Unpacker<'_> {
             .into_owned();
         let shown = raw.display().to_string();
         let relative = relative(&raw).map_err(|reason| self.origin.refused(&shown, reason))?;
+        let Some(relative) = stripped(&relative, self.strip) else {
+            if entry.header().entry_type() == EntryType::Directory {
+                return Ok(());
+            }
+            return Err(self
+                .origin
+                .refused(&shown, "an entry above the folder the archive restores"));
+        };
         if let Some(through) = self.symlink_ancestor(&relative) {
             return Err(self.origin.refused(
                 &shown,
@@ -109,7 +127,11 @@ impl Unpacker<'_> {
             }
             EntryType::Link if !relative.as_os_str().is_empty() => {
                 let target = self.link_name(entry, &shown)?;
-                let target = match relative_path(&target) {
+                let target = match relative_path(&target)
+                    .ok()
+                    .and_then(|target| stripped(&target, self.strip))
+                    .ok_or("")
+                {
                     Ok(target) if self.files.contains(&target) => target,
                     _ => {
                         return Err(self.origin.refused(
@@ -248,6 +270,16 @@ fn relative(raw: &Path) -> Result<PathBuf, &'static str> {
         }
     }
     Ok(relative)
+}
+
+/// `relative` without its first `strip` names; `None` when nothing would be left of it
+/// (with no names to strip, the root itself stays).
+fn stripped(relative: &Path, strip: usize) -> Option<PathBuf> {
+    if strip == 0 {
+        return Some(relative.to_owned());
+    }
+    let rest: PathBuf = relative.components().skip(strip).collect();
+    (!rest.as_os_str().is_empty()).then_some(rest)
 }
 
 /// A hard link's target, by the same rules, and naming something.

@@ -9,6 +9,7 @@ mod extract;
 mod filter;
 mod mariadb;
 mod postgres;
+mod site;
 pub(crate) mod sqlite;
 pub(crate) mod stream;
 mod target;
@@ -32,7 +33,7 @@ use super::catalogue::{self, Backup};
 use super::download::{self, Form};
 use super::encryption;
 use super::job::S3Target;
-use super::manifest::{FailedSource, StoredObject};
+use super::manifest::{FailedSource, SitePartKind, StoredObject};
 use crate::backup::job::SourceSpec;
 use crate::settings::{Identity, SourceKind};
 
@@ -193,11 +194,14 @@ pub async fn restore(
     let objects: Vec<&StoredObject> = match &request.source {
         SourceChoice::All => manifest.objects.iter().collect(),
         SourceChoice::Named(name) => {
-            let object = manifest
+            // A site is several objects of one source.
+            let named: Vec<&StoredObject> = manifest
                 .objects
                 .iter()
-                .find(|object| &object.source == name)
-                .ok_or_else(|| RestoreError::UnknownSource {
+                .filter(|object| &object.source == name)
+                .collect();
+            if named.is_empty() {
+                return Err(RestoreError::UnknownSource {
                     folder: backup.name.clone(),
                     source_name: name.clone(),
                     held: manifest
@@ -206,10 +210,28 @@ pub async fn restore(
                         .map(|object| object.source.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),
-                })?;
-            vec![object]
+                });
+            }
+            named
         }
     };
+    // A site's configuration holds its secrets: it stays in the bucket, for its admin to
+    // decrypt with age, and is no object a restore writes.
+    let (kept, objects): (Vec<&StoredObject>, Vec<&StoredObject>) =
+        objects.into_iter().partition(|object| {
+            object
+                .site
+                .as_ref()
+                .is_some_and(|part| part.part == SitePartKind::SiteConfig)
+        });
+    for object in kept {
+        reporter.log(
+            LogLevel::Info,
+            Message::new("run.restore.site_config_kept")
+                .with("source", &object.source)
+                .with("key", &object.key),
+        );
+    }
     let progress = reporter.progress();
     progress.add_total(objects.iter().map(|object| object.size).sum());
     reporter.log(
@@ -259,7 +281,9 @@ pub async fn restore(
             Err(error) => {
                 let message = failure_message(&object.source, error);
                 let level = match error {
-                    RestoreError::OtherKind { .. } => LogLevel::Warn,
+                    RestoreError::OtherKind { .. } | RestoreError::SiteConfigKept { .. } => {
+                        LogLevel::Warn
+                    }
                     _ => LogLevel::Error,
                 };
                 reporter.log(level, message.clone());
@@ -384,6 +408,9 @@ async fn restore_object(
     stamp: &str,
 ) -> Result<Restored, RestoreError> {
     let kind = match SourceKind::parse(&object.kind) {
+        Ok(SourceKind::Frappe) => {
+            return restore_site_part(reading, configured, request, all, object, stamp).await;
+        }
         Ok(SourceKind::Sqlite) => Kind::Sqlite,
         Ok(SourceKind::Directory) => Kind::Directory,
         Ok(kind @ (SourceKind::Postgres | SourceKind::Mysql)) => {
@@ -434,7 +461,7 @@ async fn restore_object(
                 };
                 sqlite::restore(&mut reader, &origin, &path, &existing, like).await
             }
-            Kind::Directory => directory::restore(&mut reader, &origin, &path, &existing).await,
+            Kind::Directory => directory::restore(&mut reader, &origin, &path, &existing, 0).await,
         }
     };
     reading.unless_cancelled(work).await?;
@@ -445,6 +472,40 @@ async fn restore_object(
             _ => None,
         },
     })
+}
+
+/// Restores a part of a site into the site folder the request names, or else into a new
+/// folder beside the configured site.
+async fn restore_site_part(
+    reading: &Reading<'_>,
+    configured: &[SourceSpec],
+    request: &Request,
+    all: bool,
+    object: &StoredObject,
+    stamp: &str,
+) -> Result<Restored, RestoreError> {
+    let Some(part) = &object.site else {
+        return Err(RestoreError::OtherKind {
+            source_name: object.source.clone(),
+            kind: object.kind.clone(),
+        });
+    };
+    let here = configured_source(configured, object).and_then(|source| source.location.site());
+    let folder = match (&request.to, all) {
+        (Some(to), false) => to.clone(),
+        (Some(dir), true) => dir.join(&part.site),
+        (None, _) => match here {
+            Some(site) => target::sibling(site.path(), &format!(".restored-{stamp}")),
+            None => return Err(RestoreError::NeedsTo(object.source.clone())),
+        },
+    };
+    let to = site::SiteTarget {
+        folder,
+        configured: here,
+        replace: request.replace,
+        stamp,
+    };
+    site::restore(reading, object, part, &to).await
 }
 
 /// Where `object` goes by default, for a page to show: the new file, directory or database
@@ -488,7 +549,7 @@ pub fn target_name(kind: &str, to: &str) -> Option<String> {
                 .ok()
                 .map(|url| url.database())
         }
-        SourceKind::Sqlite | SourceKind::Directory => std::path::Path::new(to)
+        SourceKind::Sqlite | SourceKind::Directory | SourceKind::Frappe => std::path::Path::new(to)
             .file_name()
             .map(|name| name.to_string_lossy().into_owned()),
     }

@@ -33,6 +33,7 @@ pub struct SourceCheck {
 /// Tries `spec` as a backup would read it.
 pub async fn check(spec: &SourceSpec) -> SourceCheck {
     let outcome = match (spec.location.database_url(), spec.location.as_path()) {
+        _ if spec.location.site().is_some() => site(spec).await,
         (Some(url), _) if spec.kind() == SourceKind::Postgres => postgres(url).await,
         (Some(url), _) => mysql(url).await,
         (None, Some(path)) if spec.kind() == SourceKind::Sqlite => sqlite(path).await,
@@ -49,6 +50,30 @@ pub async fn check(spec: &SourceSpec) -> SourceCheck {
             message,
         },
     }
+}
+
+/// A Frappe site: its configuration names its database, whose server is tried as a
+/// database source's, and its files folders can be read when they are backed up.
+async fn site(spec: &SourceSpec) -> Result<Message, Message> {
+    let Some(site) = spec.location.site() else {
+        return Err(Message::new("sources.check.failed"));
+    };
+    let database = site.database().map_err(Message::from)?;
+    let server = match database.kind {
+        SourceKind::Postgres => postgres(&database.url).await?,
+        _ => mysql(&database.url).await?,
+    };
+    if site.with_files() {
+        for folder in ["public", "private"] {
+            directory(&site.path().join(folder).join("files")).await?;
+        }
+    }
+    // The server's own sentence names it and the dump tool: its parameters go along.
+    let mut message = Message::new("sources.check.site_ok")
+        .with("site", site.site())
+        .with("database", database.url.database());
+    message.params.extend(server.params);
+    Ok(message)
 }
 
 /// PostgreSQL: `psql` connects and tells the server's version; `pg_dump` must be of the

@@ -44,8 +44,21 @@ pub async fn open(
         .as_path()
         .map(PathBuf::from)
         .unwrap_or_default();
+    open_at(&spec.name, root, None, leave_out, reporter).await
+}
+
+/// The tar of `root` for the source `name`. With `prefix` (`./<site>/public/files`, as
+/// bench writes it), every entry's path starts with it, the root itself included, written
+/// as is (`./` kept).
+pub async fn open_at(
+    name: &str,
+    root: PathBuf,
+    prefix: Option<String>,
+    leave_out: &[PathBuf],
+    reporter: &Reporter,
+) -> Result<SourceStream, BackupError> {
     let source_error = |cause: io::Error| BackupError::Source {
-        source_name: spec.name.clone(),
+        source_name: name.to_owned(),
         step: format!("reading directory {}", root.display()),
         cause,
     };
@@ -64,9 +77,11 @@ pub async fn open(
     let leave_out = leave_out.to_vec();
     let task = tokio::task::spawn_blocking(move || {
         let left_out = LeftOut::of(&leave_out);
-        TarWriter::new(sender, walk_reporter, walk_facts).write_all(&walk_root, &left_out)
+        let mut writer = TarWriter::new(sender, walk_reporter, walk_facts);
+        writer.prefix = prefix.map(String::into_bytes);
+        writer.write_all(&walk_root, &left_out)
     });
-    let source_name = spec.name.clone();
+    let source_name = name.to_owned();
     let done = Box::pin(async move {
         let archived = task
             .await
@@ -147,7 +162,12 @@ struct TarWriter {
     /// Bytes of file content written, padding of shrunk files included.
     content_bytes: u64,
     facts: Facts,
+    /// Written before every entry's path, as is.
+    prefix: Option<Vec<u8>>,
 }
+
+/// The longest path a tar header holds; a longer one goes in a GNU long-name entry first.
+const NAME_FIELD: usize = 100;
 
 impl TarWriter {
     fn new(chunks: Chunks, reporter: Reporter, facts: Facts) -> Self {
@@ -159,6 +179,7 @@ impl TarWriter {
             entries: 0,
             content_bytes: 0,
             facts,
+            prefix: None,
         }
     }
 
@@ -172,6 +193,12 @@ impl TarWriter {
         if left_out.holds(&root_metadata) {
             self.leave_out(root);
         } else {
+            if self.prefix.is_some() {
+                // The prefix names the root: it is an entry of its own, as in bench's tar.
+                let mut header = Header::new_gnu();
+                header.set_metadata_in_mode(&root_metadata, HeaderMode::Complete);
+                self.header(&mut header, Path::new(""), root)?;
+            }
             open.push(Listing::read(root, PathBuf::new())?);
         }
         while let Some(listing) = open.last_mut() {
@@ -248,6 +275,19 @@ impl TarWriter {
 
     /// Queues an entry's header (with a long-name entry before it if needed).
     fn header(&mut self, header: &mut Header, relative: &Path, path: &Path) -> io::Result<()> {
+        if let Some(prefix) = &self.prefix {
+            use std::os::unix::ffi::OsStrExt;
+            let mut name = prefix.clone();
+            if !relative.as_os_str().is_empty() {
+                name.push(b'/');
+                name.extend_from_slice(relative.as_os_str().as_bytes());
+            }
+            if header.entry_type() == EntryType::Directory {
+                name.push(b'/');
+            }
+            self.named_header(header, &name);
+            return Ok(());
+        }
         // Writing into a Vec completes at once: block_on never waits.
         futures::executor::block_on(
             self.headers
@@ -259,6 +299,32 @@ impl TarWriter {
         written.clear();
         self.entries += 1;
         Ok(())
+    }
+
+    /// Queues `header` under `name` written byte for byte, after a GNU long-name entry
+    /// when it does not fit, as GNU tar does.
+    fn named_header(&mut self, header: &mut Header, name: &[u8]) {
+        if name.len() > NAME_FIELD {
+            let mut long = Header::new_gnu();
+            long.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+            long.set_entry_type(EntryType::GNULongName);
+            long.set_mode(0o644);
+            long.set_mtime(0);
+            long.set_size(name.len() as u64 + 1);
+            long.set_cksum();
+            self.pending.extend_from_slice(long.as_bytes());
+            self.pending.extend_from_slice(name);
+            let written = name.len() + 1;
+            self.pending
+                .resize(self.pending.len() + 1 + (512 - written % 512) % 512, 0);
+        }
+        let field = &mut header.as_old_mut().name;
+        field.fill(0);
+        let kept = name.len().min(NAME_FIELD);
+        field[..kept].copy_from_slice(&name[..kept]);
+        header.set_cksum();
+        self.pending.extend_from_slice(header.as_bytes());
+        self.entries += 1;
     }
 
     fn file(&mut self, path: &Path, relative: &Path) -> io::Result<()> {

@@ -1,6 +1,7 @@
 //! Turns each kind of source into a byte stream: a database dump, a SQLite snapshot or a tar
 //! of a directory, plus a check that tells, once the stream ended, whether it is complete,
-//! and what the stream held, for the manifest.
+//! and what the stream held, for the manifest. A Frappe site is several such streams
+//! (`site`).
 
 mod check;
 mod command;
@@ -8,6 +9,7 @@ mod directory;
 mod facts;
 mod mysql;
 mod postgres;
+pub mod site;
 mod sqlite;
 
 use std::future::Future;
@@ -58,5 +60,9 @@ pub async fn open(
         SourceKind::Postgres => postgres::open(spec, reporter).await,
         SourceKind::Mysql => mysql::open(spec, reporter).await,
         SourceKind::Directory => directory::open(spec, leave_out, reporter).await,
+        // A site is several streams, opened part by part (`site::open`).
+        SourceKind::Frappe => Err(BackupError::NotADatabase {
+            source_name: spec.name.clone(),
+        }),
     }
 }

@@ -8,6 +8,7 @@ use crate::backup::connect;
 use crate::backup::error::BackupError;
 use crate::backup::job::SourceSpec;
 use crate::backup::progress::Reporter;
+use crate::settings::DatabaseUrl;
 
 /// The tables a plain dump holds: those of every schema but the system's.
 const TABLES: &str = "SELECT count(*) FROM pg_tables \
@@ -19,6 +20,15 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
             source_name: spec.name.clone(),
         });
     };
+    dump(&spec.name, url, reporter).await
+}
+
+/// Dumps the database of `url` for the source `name`.
+pub async fn dump(
+    name: &str,
+    url: &DatabaseUrl,
+    reporter: &Reporter,
+) -> Result<SourceStream, BackupError> {
     let envs = connect::postgres(url);
     let dbname = format!("--dbname={}", url.url_without_password());
     let server = Client {
@@ -31,14 +41,14 @@ pub async fn open(spec: &SourceSpec, reporter: &Reporter) -> Result<SourceStream
             .collect(),
         envs: &envs,
     };
-    let contents = facts::of_database(&spec.name, reporter, &server, &["pg_dump"]).await;
+    let contents = facts::of_database(name, reporter, &server, &["pg_dump"]).await;
     let args = vec![
         "--format=plain".to_owned(),
         "--no-owner".to_owned(),
         "--no-privileges".to_owned(),
         dbname,
     ];
-    let mut stream = command::spawn(&spec.name, &["pg_dump"], &args, &envs)?;
+    let mut stream = command::spawn(name, &["pg_dump"], &args, &envs)?;
     stream.facts = Facts::from(contents);
     Ok(stream)
 }

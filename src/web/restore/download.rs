@@ -99,6 +99,11 @@ pub(super) async fn stream_object(
     form: Form,
     identities: &[Identity],
 ) -> Result<Response, WebError> {
+    // A site's objects are handed over as bench takes them: decrypted, still compressed.
+    let form = match form {
+        Form::Plain if object.site.is_some() => Form::Decrypted,
+        form => form,
+    };
     let client = crate::backup::s3::client(target);
     let reader = match download::open_counted(&client, target, object, form, None, identities).await
     {
@@ -136,7 +141,7 @@ pub(super) async fn stream_object(
         }
     });
     let file_name = match form {
-        Form::Plain => plain_name(object),
+        Form::Plain | Form::Decrypted => plain_name(object),
         Form::Stored => object_name(object),
     };
     let mut response = Body::from_stream(body).into_response();

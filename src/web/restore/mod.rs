@@ -24,7 +24,7 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::backup::catalogue::{self, Backup};
 use crate::backup::folder::FOLDER_FORMAT;
-use crate::backup::manifest::{Manifest, StoredObject};
+use crate::backup::manifest::{Manifest, SitePartKind, StoredObject};
 use crate::backup::restore::{self, BackupChoice, Request, SourceChoice};
 use crate::backup::{S3Target, SourceSpec, StartError};
 use crate::db::runs::{Trigger, Verification};
@@ -270,6 +270,8 @@ struct BackupPage {
     finished: String,
     app_version: String,
     objects: Vec<ObjectRow>,
+    /// The Frappe sites of the backup, each with its `bench restore` command.
+    sites: Vec<commands::SiteRestore>,
     /// Sources of a partial backup that are not in it.
     failed: Vec<(String, String)>,
     /// Why the form restoring every object into new targets was refused.
@@ -394,7 +396,12 @@ async fn render_backup_page(
                 plain_name: plain_name(object).to_owned(),
                 commands: commands(&target, object),
                 app_command: format!("s3-backup restore {folder} {}", quoted(&object.source)),
-                restorable: SourceKind::parse(&object.kind).is_ok(),
+                // A site is restored whole, from the form under its database.
+                restorable: SourceKind::parse(&object.kind).is_ok()
+                    && object
+                        .site
+                        .as_ref()
+                        .is_none_or(|part| part.part == SitePartKind::Database),
                 default_target: restore::default_target(&configured, object),
                 source_target: restore::source_target(&configured, object)
                     .map(|(to, _)| shown_target(&object.kind, &to)),
@@ -405,6 +412,7 @@ async fn render_backup_page(
                 needs_identity: needs_identity(object),
             })
             .collect(),
+        sites: commands::bench_commands(&manifest),
         failed: manifest
             .failed
             .iter()
