@@ -436,6 +436,46 @@ async fn a_site_with_wrong_credentials_fails_alone_in_a_partial_run() {
 }
 
 #[tokio::test]
+async fn a_second_site_of_the_same_name_fails_and_leaves_the_first_intact() {
+    let (first, second) = (Site::new(), Site::new());
+    let copy = SourceSpec::parse("dokos-copy", SourceKind::Frappe, &second.location())
+        .expect("a site source");
+    let s3 = TestS3::start().await;
+    let bucket = s3.new_bucket().await;
+
+    let outcome = run_backup(
+        &job(&s3, &bucket, vec![site_source(&first), copy], None),
+        &Reporter::detached(),
+    )
+    .await
+    .expect("the first site is stored");
+
+    assert!(outcome.is_partial());
+    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.failed[0].source, "dokos-copy");
+    assert!(
+        outcome.failed[0].reason.contains(SITE),
+        "{}",
+        outcome.failed[0].reason
+    );
+    let database = outcome
+        .objects
+        .iter()
+        .find(|object| object.key.ends_with("-database.sql.gz"))
+        .expect("the first site's database");
+    assert_eq!(database.source, "dokos");
+    let dir = tempfile::tempdir().expect("a directory");
+    let name = database.key.rsplit('/').next().expect("a name");
+    download(&s3, &bucket, &outcome, name, dir.path()).await;
+    // grep fails when no table is in the dump.
+    let tables = run(Command::new("sh").arg("-c").arg(format!(
+        "gunzip -c '{}' | grep -c 'CREATE TABLE'",
+        dir.path().join(name).display()
+    )));
+    assert_ne!(String::from_utf8_lossy(&tables).trim(), "0");
+}
+
+#[tokio::test]
 async fn a_site_whose_config_names_no_database_fails_with_why() {
     let site = Site::new();
     site.write_config(&serde_json::json!({ "db_password": "x" }));

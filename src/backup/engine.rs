@@ -29,7 +29,7 @@ use super::sources::{SourceStream, site};
 use super::upload::{self, Check, Destination, LockState};
 use super::{encryption, s3, sources};
 use crate::lang::Message;
-use crate::settings::SiteFolder;
+use crate::settings::{Invalid, SiteFolder};
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
 const ZSTD_LEVEL: i32 = 3;
@@ -426,21 +426,30 @@ async fn back_up_site(
     attempted: &mut Vec<String>,
 ) -> Result<Vec<Stored>, BackupError> {
     let (spec, site) = (run.spec, run.site);
+    let encrypted = run.job.encryption.is_some();
+    let suffix = if encrypted { encryption::SUFFIX } else { "" };
+    let parts = site::parts(site, run.at, encrypted);
+    let key = |part: &site::Part| format!("{}/{}{suffix}", run.folder, part.name);
+    // A site of the same name stored earlier in the run: its objects have these names.
+    if parts.iter().any(|part| attempted.contains(&key(part))) {
+        return Err(BackupError::Site {
+            source_name: spec.name.clone(),
+            problem: Invalid::with_detail("invalid.site.same_name", site.site()),
+        });
+    }
     let database = site.database().map_err(|problem| BackupError::Site {
         source_name: spec.name.clone(),
         problem,
     })?;
-    let encrypted = run.job.encryption.is_some();
     if !encrypted {
         reporter.log(
             LogLevel::Warn,
             Message::new("run.log.site_config_skipped").with("source", &spec.name),
         );
     }
-    let suffix = if encrypted { encryption::SUFFIX } else { "" };
     let mut stored = Vec::new();
-    for part in site::parts(site, run.at, encrypted) {
-        let key = format!("{}/{}{suffix}", run.folder, part.name);
+    for part in parts {
+        let key = key(&part);
         attempted.push(key.clone());
         let stream = site::open(&spec.name, site, &database, &part, run.at, reporter).await?;
         let object = Object {

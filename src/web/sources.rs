@@ -178,6 +178,8 @@ struct Parsed {
     location: String,
     password: Option<Password>,
     site_files: bool,
+    /// For a site, its name as bench writes it in the objects' names.
+    site_slug: Option<String>,
 }
 
 /// Seals `password` for the row whose id the store gives.
@@ -267,7 +269,38 @@ fn parse(
         location: location.without_password(),
         password,
         site_files: location.site().is_some_and(|site| site.with_files()),
+        site_slug: location.site().map(|site| site.slug()),
     })
+}
+
+/// Whether another source (than `except`) backs up a site of the same name as `parsed`:
+/// the objects bench names after the site would overwrite each other's in a run. Said
+/// beside the location.
+async fn same_site(
+    state: &AppState,
+    parsed: &Parsed,
+    except: Option<i64>,
+    form: &mut FormState,
+    lang: Lang,
+) -> Result<bool, WebError> {
+    let Some(slug) = parsed.site_slug.as_deref() else {
+        return Ok(false);
+    };
+    let sources = store::list(&state.pool).await?;
+    let other = sources.iter().find(|source| {
+        Some(source.id) != except
+            && source
+                .location
+                .site()
+                .is_some_and(|site| site.slug() == slug)
+    });
+    if let Some(other) = other {
+        form.add_error(
+            "location",
+            lang.td("sources.site_same_name", other.name.as_str()),
+        );
+    }
+    Ok(other.is_some())
 }
 
 async fn add(
@@ -284,7 +317,9 @@ async fn add(
         lang: page.lang,
         data_dir: state.config.data_dir(),
     };
-    if let Some(parsed) = parse(&input, &location, None, &context, &mut form) {
+    if let Some(parsed) = parse(&input, &location, None, &context, &mut form)
+        && !same_site(&state, &parsed, None, &mut form, page.lang).await?
+    {
         let row = SourceRow {
             name: parsed.name.as_str(),
             kind: parsed.kind.as_str(),
@@ -353,7 +388,9 @@ async fn update(
         lang: page.lang,
         data_dir: state.config.data_dir(),
     };
-    if let Some(parsed) = parse(&input, &location, Some(&source), &context, &mut form) {
+    if let Some(parsed) = parse(&input, &location, Some(&source), &context, &mut form)
+        && !same_site(&state, &parsed, Some(id), &mut form, page.lang).await?
+    {
         let row = SourceRow {
             name: parsed.name.as_str(),
             kind: parsed.kind.as_str(),

@@ -99,6 +99,35 @@ async fn a_site_is_saved_tested_and_its_password_never_stored_nor_shown() {
 }
 
 #[tokio::test]
+async fn a_second_site_of_the_same_name_is_refused_naming_the_first() {
+    let app = TestApp::spawn_logged_in().await;
+    let (first, second) = (Site::new(), Site::new());
+    assert_eq!(add_site(&app, &first.location(), true).await.status(), 200);
+
+    let response = app
+        .post_form(
+            "/sources",
+            &[
+                ("name", "copy"),
+                ("kind", "frappe"),
+                ("location", &second.location()),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.expect("body");
+    let message = field_error(&html, "location").expect("a message beside the location");
+    assert!(message.contains("dokos"), "{message}");
+    let list = app.get_text("/sources").await;
+    assert_eq!(
+        list.matches("<tr id=\"source-").count(),
+        1,
+        "only the first is kept"
+    );
+}
+
+#[tokio::test]
 async fn wrong_credentials_are_a_warning_on_save() {
     let app = TestApp::spawn_logged_in().await;
     let site = Site::new();
