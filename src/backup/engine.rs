@@ -29,7 +29,7 @@ use super::sources::{SourceStream, site};
 use super::upload::{self, Check, Destination, LockState};
 use super::{encryption, s3, sources};
 use crate::lang::Message;
-use crate::settings::{Invalid, SiteFolder};
+use crate::settings::SiteFolder;
 
 /// zstd level: fast, and what `zstd -3` (its default) produces.
 const ZSTD_LEVEL: i32 = 3;
@@ -434,7 +434,7 @@ async fn back_up_site(
     if parts.iter().any(|part| attempted.contains(&key(part))) {
         return Err(BackupError::Site {
             source_name: spec.name.clone(),
-            problem: Invalid::with_detail("invalid.site.same_name", site.site()),
+            problem: site.same_name_as_another(),
         });
     }
     let database = site.database().map_err(|problem| BackupError::Site {

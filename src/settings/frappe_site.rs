@@ -103,6 +103,12 @@ impl SiteFolder {
             .unwrap_or_default()
     }
 
+    /// Why this site cannot be backed up beside another of the same name: their objects
+    /// would have the same names.
+    pub fn same_name_as_another(&self) -> Invalid {
+        Invalid::with_detail("invalid.site.same_name", self.site())
+    }
+
     /// The site's name as bench writes it in backup file names: dots become underscores.
     pub fn slug(&self) -> String {
         site_slug(&self.site())
