@@ -241,14 +241,6 @@ fn verifications_sql(folders: usize) -> String {
 mod tests {
     use super::*;
 
-    async fn database() -> (tempfile::TempDir, SqlitePool) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pool = crate::db::open(&dir.path().join("db.sqlite3"))
-            .await
-            .expect("open");
-        (dir, pool)
-    }
-
     /// The plan of `sql`, one line per step.
     async fn plan(pool: &SqlitePool, sql: &str, values: usize) -> Vec<String> {
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
@@ -267,7 +259,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_filter_of_the_history_reads_an_index_and_sorts_nothing_whole() {
-        let (_dir, pool) = database().await;
+        let (_dir, pool) = crate::db::temporary().await;
         let filters = [None, Some(RunStatus::Failed)]
             .into_iter()
             .flat_map(|status| {
@@ -307,7 +299,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_verifications_of_a_page_are_found_by_folder() {
-        let (_dir, pool) = database().await;
+        let (_dir, pool) = crate::db::temporary().await;
         let steps = plan(&pool, &verifications_sql(2), 2).await;
         assert!(
             steps.iter().any(|step| step.contains("runs_kind_folder")),

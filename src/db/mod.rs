@@ -68,6 +68,16 @@ pub mod stats;
 pub mod tokens;
 pub mod users;
 
+/// A migrated database in a temporary folder, for unit tests; the folder goes with it.
+#[cfg(test)]
+pub(crate) async fn temporary() -> (tempfile::TempDir, SqlitePool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pool = open(&dir.path().join("db.sqlite3"))
+        .await
+        .expect("database");
+    (dir, pool)
+}
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;

@@ -141,14 +141,6 @@ mod tests {
     use super::*;
     use crate::db::runs::{self, Outcome, Stored, Trigger};
 
-    async fn pool() -> (tempfile::TempDir, SqlitePool) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pool = crate::db::open(&dir.path().join("db.sqlite3"))
-            .await
-            .expect("database");
-        (dir, pool)
-    }
-
     async fn backup(pool: &SqlitePool, bytes: u64, ok: bool) -> RunId {
         let id = runs::create(pool, Trigger::Manual, None)
             .await
@@ -172,7 +164,7 @@ mod tests {
 
     #[tokio::test]
     async fn totals_follow_runs_as_they_start_end_and_go() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         backup(&pool, 100, true).await;
         let second = backup(&pool, 250, true).await;
         backup(&pool, 0, false).await;
@@ -214,7 +206,7 @@ mod tests {
 
     #[tokio::test]
     async fn recent_backups_are_the_newest_ended_ones_oldest_first() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         let ids = [
             backup(&pool, 1, true).await,
             backup(&pool, 2, false).await,
@@ -241,7 +233,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_statement_of_the_overview_scans_the_runs() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         for (name, sql) in STATEMENTS {
             // Parameters left unbound read as NULL: the plan does not depend on them.
             let plan: Vec<(i64, i64, i64, String)> =

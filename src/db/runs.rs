@@ -95,6 +95,11 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Ended without doing what it was for: failed, or cut short.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::Failed | Self::Interrupted)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Running => "running",
@@ -817,13 +822,6 @@ pub async fn verifications(
             (folder, Verification { run_id, passed, at })
         })
         .collect())
-}
-
-/// The latest verification that ended, if it failed (the banner says so until one passes).
-pub async fn failed_verification(pool: &SqlitePool) -> Result<Option<Run>, RunsError> {
-    Ok(latest_ended_verification(pool)
-        .await?
-        .filter(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted)))
 }
 
 /// The newest firing of a schedule a run of `kind` was started for.

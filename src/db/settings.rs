@@ -333,17 +333,9 @@ pub async fn store(
 mod tests {
     use super::*;
 
-    async fn pool() -> (tempfile::TempDir, SqlitePool) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pool = crate::db::open(&dir.path().join("db.sqlite3"))
-            .await
-            .expect("database");
-        (dir, pool)
-    }
-
     #[tokio::test]
     async fn every_field_round_trips_through_the_store() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         assert_eq!(
             load(&pool).await.expect("defaults"),
             Settings::default(),
@@ -408,7 +400,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_corrupted_stored_value_names_its_field() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         for (column, value, expected) in [
             ("bucket", "Not A Bucket", Field::Bucket),
             ("endpoint_url", "ftp://nope", Field::EndpointUrl),
@@ -558,7 +550,7 @@ mod tests {
                 .build()
                 .expect("runtime");
             let loaded = runtime.block_on(async {
-                let (_dir, pool) = pool().await;
+                let (_dir, pool) = crate::db::temporary().await;
                 store(&pool, &settings, "admin").await.expect("save");
                 load(&pool).await.expect("load")
             });

@@ -70,13 +70,11 @@ pub(super) async fn overdue_under(
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> Result<Option<Overdue>, ScheduleError> {
-    if runs::running(pool).await?.is_some() {
-        return Ok(None);
-    }
+    let running = runs::running(pool).await?.is_some();
     let last_success = runs::latest_success(pool)
         .await?
         .map(|run| run.finished_at.unwrap_or(run.started_at));
-    Ok(check_idle(plan, false, last_success, now))
+    Ok(check_idle(plan, running, last_success, now))
 }
 
 /// Pure: `check`, except while a run is in progress (`running`): it may be the one that

@@ -59,7 +59,7 @@ impl Health {
             return Health::NotSetUp;
         }
         match facts.last_ended {
-            Some(run) if matches!(run.status, RunStatus::Failed | RunStatus::Interrupted) => {
+            Some(run) if run.status.is_failure() => {
                 return Health::Failed(run.id);
             }
             Some(run) if run.status == RunStatus::Partial => return Health::Partial(run.id),
@@ -237,8 +237,7 @@ async fn overview(
 /// Each source's line: its last stored backup, and what became of it in the last one.
 fn source_views(snapshot: &Snapshot, tz: chrono_tz::Tz, lang: Lang) -> Vec<SourceView> {
     let last_ended = snapshot.last_ended.as_ref();
-    let last_failed = last_ended
-        .is_some_and(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted));
+    let last_failed = last_ended.is_some_and(|run| run.status.is_failure());
     snapshot
         .sources
         .iter()

@@ -18,7 +18,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::app::AppState;
 use crate::db::overview::{self, ChartRun, SourceStored, Usage};
-use crate::db::runs::{self, Run, RunId, RunStatus};
+use crate::db::runs::{self, Run, RunId};
 use crate::db::sources::Source;
 use crate::schedule::{Overdue, Plan, check_overdue_idle};
 use crate::settings::Settings;
@@ -62,25 +62,28 @@ impl Snapshot {
     pub fn failed_verification(&self) -> Option<&Run> {
         self.last_verification
             .as_ref()
-            .filter(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted))
+            .filter(|run| run.status.is_failure())
     }
 
     /// Whether backups are overdue at `now`. Not while a run is in progress: it may be the
     /// one that is late.
     pub fn overdue(&self, now: DateTime<Utc>) -> Option<Overdue> {
-        let plan = Plan::from_settings(&self.settings)?;
-        let last_success = self
-            .last_success
-            .as_ref()
-            .map(|run| run.finished_at.unwrap_or(run.started_at));
-        check_overdue_idle(&plan, self.running.is_some(), last_success, now)
+        self.overdue_under(&Plan::from_settings(&self.settings)?, now)
     }
 
     /// The overdue banner in `locale` at `now`, times in the schedule's zone.
     pub fn overdue_banner(&self, now: DateTime<Utc>, locale: &str) -> Option<String> {
-        let overdue = self.overdue(now)?;
         let plan = Plan::from_settings(&self.settings)?;
+        let overdue = self.overdue_under(&plan, now)?;
         Some(overdue.banner(locale, plan.tz.tz()))
+    }
+
+    fn overdue_under(&self, plan: &Plan, now: DateTime<Utc>) -> Option<Overdue> {
+        let last_success = self
+            .last_success
+            .as_ref()
+            .map(|run| run.finished_at.unwrap_or(run.started_at));
+        check_overdue_idle(plan, self.running.is_some(), last_success, now)
     }
 
     /// The newest `count` of the recent backups, oldest first.
@@ -281,14 +284,6 @@ impl FromRequestParts<AppState> for Current {
 mod tests {
     use super::*;
 
-    async fn pool() -> (tempfile::TempDir, SqlitePool) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pool = crate::db::open(&dir.path().join("db.sqlite3"))
-            .await
-            .expect("database");
-        (dir, pool)
-    }
-
     async fn generation_of(pool: &SqlitePool) -> i64 {
         generation(pool).await.expect("generation")
     }
@@ -339,7 +334,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_change_to_what_pages_show_raises_the_generation() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         for (table, change) in CHANGES {
             let before = generation_of(&pool).await;
             sqlx::query(change)
@@ -355,7 +350,7 @@ mod tests {
 
     #[tokio::test]
     async fn progress_of_a_running_run_leaves_the_generation() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         let run = runs::create(&pool, runs::Trigger::Manual, None)
             .await
             .expect("run");
@@ -368,7 +363,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_kept_snapshot_serves_until_the_history_changes() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         let snapshots = Snapshots::default();
         let first = snapshots.current(&pool).await.expect("snapshot");
         let again = snapshots.current(&pool).await.expect("snapshot");
@@ -385,7 +380,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_change_made_by_another_process_is_seen_at_once() {
-        let (dir, pool) = pool().await;
+        let (dir, pool) = crate::db::temporary().await;
         let snapshots = Snapshots::default();
         assert!(
             snapshots
@@ -434,7 +429,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_charts_take_the_newest_of_the_recent_backups() {
-        let (_dir, pool) = pool().await;
+        let (_dir, pool) = crate::db::temporary().await;
         for _ in 0..3 {
             let run = runs::create(&pool, runs::Trigger::Manual, None)
                 .await

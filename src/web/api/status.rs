@@ -103,7 +103,7 @@ pub(super) async fn show(
             .is_some();
     let verification_failed = last_verification
         .as_ref()
-        .is_some_and(|run| matches!(run.status, RunStatus::Failed | RunStatus::Interrupted));
+        .is_some_and(|run| run.status.is_failure());
     let facts = Facts {
         configured: configured(&settings, sources),
         last_backup: last_backup.as_ref(),
