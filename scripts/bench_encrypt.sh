@@ -3,8 +3,12 @@
 # (s3s-fs in another process, loopback), once in clear and once encrypted for an age key
 # (AGE_RECIPIENTS), alternating, which of the two goes first alternating too. The encrypted
 # objects are checked to decrypt with the `age` tool and to match the clear ones once
-# decompressed.
+# decompressed. Then, per scale, the same bytes (the directory's archive and the dump) through
+# the stream's own work only, in memory on one thread (examples/bench_seal.rs), clear and
+# encrypted pass by pass: the shared machine's noise is larger than the difference between
+# two whole backups, and much smaller between two passes a second apart.
 # Usage: scripts/bench_encrypt.sh [SCALE...]   (scale 1 is about 700 MB; default: 1 4)
+# BENCH_SEAL_MIB (400) and BENCH_SEAL_ROUNDS (30) size the stream's passes.
 # Needs what scripts/bench.sh needs, and age-keygen / age (Debian package age).
 # Writes results to $BENCH_DIR/encrypt.md (default /tmp/s3-backup-bench), then their medians.
 set -euo pipefail
@@ -13,7 +17,7 @@ source "$(dirname "$0")/bench_common.sh"
 for tool in age age-keygen; do
     command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
-bench_build bench_backup
+bench_build bench_backup bench_seal
 ENGINE=$EXAMPLES/bench_backup
 bench_server
 
@@ -22,6 +26,7 @@ rm -f "$KEY" && age-keygen -o "$KEY" 2>/dev/null
 RECIPIENT=$(age-keygen -y "$KEY")
 
 RESULTS="$WORK/encrypt.md"
+STREAM=()
 echo "| scale | run | data read (MB) | stored (MB) | backup | wall (s) | CPU user+sys (s) | peak RSS (MiB) |" > "$RESULTS"
 echo "|---|---|---|---|---|---|---|---|" >> "$RESULTS"
 
@@ -56,7 +61,15 @@ for SCALE in "${SCALES[@]}"; do
         fi
         rm -rf "$WORK/s3/bench/clear-$SCALE" "$WORK/s3/bench/encrypted-$SCALE"
     done
+    INPUT="$WORK/stream-$SCALE"
+    { tar cf - -C "$DATA" .; pg_dump $PG "$DB"; } > "$INPUT"
+    quiet
+    "$EXAMPLES/bench_seal" "$INPUT" "${BENCH_SEAL_MIB:-400}" "${BENCH_SEAL_ROUNDS:-30}" \
+        > "$WORK/stream-$SCALE.out"
+    STREAM+=("scale $SCALE, the stream alone: $(tail -1 "$WORK/stream-$SCALE.out")")
+    rm -f "$INPUT"
 done
 cat "$RESULTS"
 echo
 medians "$RESULTS"
+printf '%s\n' "${STREAM[@]}"

@@ -2,14 +2,14 @@
 //! before zstd on the way down. The object stays readable with `age -d -i key.txt`.
 
 use std::io::{self, Write};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, ready};
 
-use tokio::io::{AsyncRead, BufReader, ReadBuf};
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
 
 use super::manifest::Encryption;
+use super::upload::PartSource;
 use crate::settings::{Identity, Recipients};
 
 /// The suffix of an encrypted object's name, after `.zst`.
@@ -30,95 +30,107 @@ pub fn describe(recipients: &Recipients) -> Encryption {
     }
 }
 
-/// `reader`'s bytes encrypted for `recipients`, as they are read: each read of the
-/// encrypted stream reads `reader` and seals what it gave in the same turn, with age's
-/// synchronous writer (no task or pipe between the compressor and the upload). A failure of
-/// `reader` ends the stream with that error, never with a clean, truncated end.
+/// `reader`'s bytes encrypted for `recipients`, sealed as the upload asks for its parts:
+/// each part is filled by reading `reader` and handing what it gave to age's synchronous
+/// writer, whose output is the part buffer itself (no task or pipe between the compressor
+/// and the upload, and no copy between age and the part). A failure of `reader` fails the
+/// part with that error, never with a clean, truncated end.
 pub fn encrypt<R>(reader: R, recipients: &Recipients) -> io::Result<Encrypted<R>>
 where
-    R: AsyncRead + Unpin,
+    R: AsyncRead + Unpin + Send,
 {
     let encryptor = age::Encryptor::with_recipients(recipients.as_age())
         .map_err(|err| io::Error::other(format!("age encryption: {err}")))?;
     let sealed = Sealed::default();
-    // Writes age's header into `sealed`.
+    // Writes age's header, which waits in `sealed` for the first part.
     let writer = encryptor.wrap_output(sealed.clone())?;
     Ok(Encrypted {
         reader,
         writer: Some(writer),
         sealed,
         plain: vec![0; PIPE],
-        out: Vec::with_capacity(PIPE + CHUNK),
-        at: 0,
     })
 }
 
 /// age's chunk of plaintext; each is sealed into this plus a 16-byte tag.
 const CHUNK: usize = 64 * 1024;
 
-/// The encrypted stream of [`encrypt`].
+/// The encrypted stream of [`encrypt`], read part by part.
 pub struct Encrypted<R> {
     reader: R,
     /// `None` once age's last chunk is written.
     writer: Option<age::stream::StreamWriter<Sealed>>,
-    /// Where the writer puts what it sealed.
+    /// Where the writer puts what it sealed: the part being filled.
     sealed: Sealed,
     /// What was read from `reader`, before sealing.
     plain: Vec<u8>,
-    /// Sealed bytes not yet given to the caller, from `at`.
-    out: Vec<u8>,
-    at: usize,
 }
 
-impl<R: AsyncRead + Unpin> AsyncRead for Encrypted<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
+impl<R: AsyncRead + Unpin + Send> PartSource for Encrypted<R> {
+    async fn read_part(&mut self, buf: BytesMut, size: usize) -> io::Result<Bytes> {
+        self.sealed.start(buf, size);
         loop {
-            if this.at < this.out.len() {
-                let given = buf.remaining().min(this.out.len() - this.at);
-                buf.put_slice(&this.out[this.at..this.at + given]);
-                this.at += given;
-                return Poll::Ready(Ok(()));
+            let filled = self.sealed.filled();
+            if filled >= size {
+                break;
             }
-            let Some(writer) = this.writer.as_mut() else {
-                // The last chunk was given: a clean end.
-                return Poll::Ready(Ok(()));
+            let Some(writer) = self.writer.as_mut() else {
+                // The last chunk is sealed: this part is the stream's last (or empty).
+                break;
             };
-            let mut plain = ReadBuf::new(&mut this.plain);
-            ready!(Pin::new(&mut this.reader).poll_read(cx, &mut plain))?;
-            let read = plain.filled();
-            if read.is_empty() {
-                if let Some(writer) = this.writer.take() {
+            // At least a chunk, so that every turn seals one.
+            let wanted = (size - filled).clamp(CHUNK, self.plain.len());
+            let read = self.reader.read(&mut self.plain[..wanted]).await?;
+            if read == 0 {
+                if let Some(writer) = self.writer.take() {
                     writer.finish()?;
                 }
             } else {
-                writer.write_all(read)?;
+                writer.write_all(&self.plain[..read])?;
             }
-            // Until the next read, the writer's output is ours to give.
-            this.out.clear();
-            this.at = 0;
-            this.sealed.swap(&mut this.out);
         }
+        Ok(self.sealed.take().freeze())
     }
 }
 
-/// The bytes age's writer has sealed, shared between the writer (which owns its output)
-/// and the stream that hands them on.
+/// The bytes age's writer seals, shared between the writer (which owns its output) and the
+/// stream that hands parts to the upload.
 #[derive(Clone, Default)]
-struct Sealed(Arc<Mutex<Vec<u8>>>);
+struct Sealed(Arc<Mutex<Output>>);
+
+/// Where sealed bytes go: into the part up to its size, beyond it into what starts the next
+/// part (at most about a chunk, and age's header before the first part).
+#[derive(Default)]
+struct Output {
+    part: BytesMut,
+    size: usize,
+    over: Vec<u8>,
+}
 
 impl Sealed {
-    /// Exchanges what was sealed with `other`'s (empty) buffer.
-    fn swap(&self, other: &mut Vec<u8>) {
-        std::mem::swap(&mut *self.lock(), other);
+    /// Makes `buf` the part being filled, up to `size`, starting with what the last part
+    /// could not hold.
+    fn start(&self, buf: BytesMut, size: usize) {
+        let mut guard = self.lock();
+        let output = &mut *guard;
+        output.part = buf;
+        output.size = size;
+        let moved = output.over.len().min(size);
+        output.part.extend_from_slice(&output.over[..moved]);
+        output.over.drain(..moved);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        // A panic while holding the lock leaves a valid Vec: nothing to recover.
+    fn filled(&self) -> usize {
+        self.lock().part.len()
+    }
+
+    /// The part filled so far.
+    fn take(&self) -> BytesMut {
+        std::mem::take(&mut self.lock().part)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Output> {
+        // A panic while holding the lock leaves valid buffers: nothing to recover.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -127,7 +139,14 @@ impl Sealed {
 
 impl Write for Sealed {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.lock().extend_from_slice(bytes);
+        let mut guard = self.lock();
+        let output = &mut *guard;
+        let room = output
+            .size
+            .saturating_sub(output.part.len())
+            .min(bytes.len());
+        output.part.extend_from_slice(&bytes[..room]);
+        output.over.extend_from_slice(&bytes[room..]);
         Ok(bytes.len())
     }
 
@@ -260,14 +279,24 @@ mod tests {
         (0..200_000u32).flat_map(|n| n.to_le_bytes()).collect()
     }
 
+    /// The parts of `data` encrypted and read `size` bytes at a time.
+    async fn parts(data: &[u8], recipients: &Recipients, size: usize) -> Vec<Bytes> {
+        let mut encrypted = encrypt(data, recipients).expect("an encryptor");
+        let mut parts = Vec::new();
+        loop {
+            let part = encrypted
+                .read_part(BytesMut::with_capacity(size), size)
+                .await
+                .expect("a part");
+            if part.is_empty() {
+                return parts;
+            }
+            parts.push(part);
+        }
+    }
+
     async fn encrypted(data: &[u8], recipients: &Recipients) -> Vec<u8> {
-        let mut out = Vec::new();
-        encrypt(std::io::Cursor::new(data.to_vec()), recipients)
-            .expect("an encryptor")
-            .read_to_end(&mut out)
-            .await
-            .expect("encrypted");
-        out
+        parts(data, recipients, 100_000).await.concat()
     }
 
     #[tokio::test]
@@ -317,7 +346,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_part_but_the_last_has_the_size_asked_whatever_age_seals_at_once() {
+        let identity = Identity::generate();
+        let recipients = identity.recipients();
+        let data = data();
+        // Smaller than age's header, smaller than a chunk, and several chunks.
+        for size in [100, 5_000, 200_000] {
+            let parts = parts(&data, &recipients, size).await;
+            let (last, full) = parts.split_last().expect("parts");
+
+            let stored = parts.concat();
+            let mut plain = Vec::new();
+            decrypt(
+                &stored[..],
+                &describe(&recipients),
+                "k",
+                std::slice::from_ref(&identity),
+            )
+            .await
+            .expect("decrypts")
+            .read_to_end(&mut plain)
+            .await
+            .expect("reads");
+            assert!(full.iter().all(|part| part.len() == size), "size {size}");
+            assert!(!last.is_empty() && last.len() <= size, "size {size}");
+            assert_eq!(plain, data, "size {size}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_failing_source_never_ends_the_encrypted_stream_cleanly() {
+        use std::pin::Pin;
+        use std::task::{Context, Poll};
+
+        use tokio::io::ReadBuf;
+
         struct Failing;
         impl AsyncRead for Failing {
             fn poll_read(
@@ -332,7 +395,7 @@ mod tests {
 
         let error = encrypt(Failing, &recipients)
             .expect("an encryptor")
-            .read_to_end(&mut Vec::new())
+            .read_part(BytesMut::new(), 1024)
             .await
             .expect_err("the source's failure");
 

@@ -499,20 +499,25 @@ async fn store(
         Encoding::Gzip => Box::new(GzipEncoder::with_quality(counted, Level::Default)),
         Encoding::None => Box::new(counted),
     };
+    let dest = destination(client, target, &spec.name, object.key.clone());
     // Encrypted after compression (ciphertext does not compress), before the upload hashes
     // what it stores.
-    let stored: Box<dyn AsyncRead + Send + Unpin> = match &job.encryption {
-        Some(recipients) => Box::new(encryption::encrypt(compressed, recipients).map_err(
-            |cause| BackupError::Source {
-                source_name: spec.name.clone(),
-                step: "encrypting with age".to_owned(),
-                cause,
-            },
-        )?),
-        None => compressed,
+    let uploaded = match &job.encryption {
+        Some(recipients) => {
+            let sealed = encryption::encrypt(compressed, recipients).map_err(|cause| {
+                BackupError::Source {
+                    source_name: spec.name.clone(),
+                    step: "encrypting with age".to_owned(),
+                    cause,
+                }
+            })?;
+            upload::upload_stream(&dest, sizer, sealed, stream.done, reporter).await?
+        }
+        None => {
+            let plain = upload::Plain(compressed);
+            upload::upload_stream(&dest, sizer, plain, stream.done, reporter).await?
+        }
     };
-    let dest = destination(client, target, &spec.name, object.key.clone());
-    let uploaded = upload::upload_stream(&dest, sizer, stored, stream.done, reporter).await?;
     drop(stream.keep_alive);
     let record = StoredObject {
         source: spec.name.clone(),

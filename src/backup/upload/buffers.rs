@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Bytes of parts held at once (being sent, plus the one being filled), as long as parts are
 /// small enough for two of them to fit; with 8 MiB parts, three are sent while one fills.
@@ -48,37 +47,9 @@ impl BufferPool {
     }
 }
 
-/// Reads into `buf` until `size` bytes or the end of the stream.
-pub(super) async fn read_part<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    mut buf: BytesMut,
-    size: usize,
-) -> std::io::Result<Bytes> {
-    while buf.len() < size {
-        let remaining = (size - buf.len()) as u64;
-        let read = (&mut *reader).take(remaining).read_buf(&mut buf).await?;
-        if read == 0 {
-            break;
-        }
-    }
-    Ok(buf.freeze())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn read_part_stops_at_size_and_at_end() {
-        let data = [7u8; 100];
-        let mut reader = &data[..];
-        let pool = BufferPool::default();
-        for expected in [60, 40, 0] {
-            let part = read_part(&mut reader, pool.take(60), 60).await.ok();
-            assert_eq!(part.as_ref().map(Bytes::len), Some(expected));
-            pool.give(part.unwrap_or_default());
-        }
-    }
 
     #[test]
     fn parts_in_flight_keep_memory_to_the_budget() {

@@ -5,9 +5,11 @@
 mod abort;
 mod buffers;
 mod lock;
+mod source;
 mod verify;
 
 pub use self::lock::LockState;
+pub use self::source::{PartSource, Plain};
 pub use self::verify::Check;
 
 use std::future::Future;
@@ -16,11 +18,10 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
-use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 
 use self::abort::AbortGuard;
-use self::buffers::{BufferPool, parts_in_flight, read_part};
+use self::buffers::{BufferPool, parts_in_flight};
 use self::verify::{Digests, crc32_base64, verify};
 use super::error::{BackupError, S3Failure};
 use super::job::StorageOptions;
@@ -80,23 +81,24 @@ impl Destination {
     }
 }
 
-/// Uploads everything `reader` yields. `source_done` resolves once the producer has finished
+/// Uploads everything `source` yields. `source_done` resolves once the producer has finished
 /// (a dump tool exited); its failure fails the upload before anything becomes visible.
-pub async fn upload_stream<R, F>(
+pub async fn upload_stream<S, F>(
     dest: &Destination,
     sizer: PartSizer,
-    mut reader: R,
+    mut source: S,
     source_done: F,
     reporter: &Reporter,
 ) -> Result<Uploaded, BackupError>
 where
-    R: AsyncRead + Unpin,
+    S: PartSource,
     F: Future<Output = Result<(), BackupError>>,
 {
     let mut digests = Digests::new();
     let pool = BufferPool::default();
     let first_size = sizer.size_of(1);
-    let first = read_part(&mut reader, pool.take(first_size), first_size)
+    let first = source
+        .read_part(pool.take(first_size), first_size)
         .await
         .map_err(|cause| read_error(dest, cause))?;
     digests.update(&first);
@@ -140,7 +142,7 @@ where
         &upload_id,
         sizer,
         (first, pool),
-        &mut reader,
+        &mut source,
         &mut digests,
         source_done,
         reporter,
@@ -169,18 +171,18 @@ where
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn send_parts<R, F>(
+async fn send_parts<S, F>(
     dest: &Destination,
     upload_id: &str,
     sizer: PartSizer,
     (first, pool): (Bytes, BufferPool),
-    reader: &mut R,
+    source: &mut S,
     digests: &mut Digests,
     source_done: F,
     reporter: &Reporter,
 ) -> Result<Vec<CompletedPart>, BackupError>
 where
-    R: AsyncRead + Unpin,
+    S: PartSource,
     F: Future<Output = Result<(), BackupError>>,
 {
     let mut in_flight: JoinSet<Result<CompletedPart, BackupError>> = JoinSet::new();
@@ -208,7 +210,8 @@ where
             break;
         }
         let next_size = sizer.size_of(number + 1);
-        let next = read_part(reader, pool.take(next_size), next_size)
+        let next = source
+            .read_part(pool.take(next_size), next_size)
             .await
             .map_err(|cause| read_error(dest, cause))?;
         if next.is_empty() {
