@@ -20,8 +20,7 @@ pub const SUFFIX: &str = ".age";
 /// The format name the manifest records.
 pub const FORMAT: &str = "age";
 
-/// Bytes read at once, from the compressor before encrypting and from the bucket before
-/// decrypting: a few of age's 64 KiB chunks.
+/// Bytes read at once from the bucket before decrypting: a few of age's 64 KiB chunks.
 const PIPE: usize = 256 * 1024;
 
 /// How the manifest describes objects encrypted for `recipients`.
