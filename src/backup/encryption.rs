@@ -4,6 +4,7 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
+use age::secrecy::zeroize::Zeroizing;
 use age::secrecy::{ExposeSecret, SecretBox};
 use bytes::{Bytes, BytesMut};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
@@ -67,9 +68,13 @@ where
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take()
         .ok_or_else(|| failed(&"no recipient was given the file key"))?;
-    let payload_key =
-        age_core::primitives::hkdf(&header[nonce_at..], PAYLOAD, file_key.expose_secret());
-    let key = UnboundKey::new(&CHACHA20_POLY1305, &payload_key)
+    // Zeroed once ring holds its own copy.
+    let payload_key = Zeroizing::new(age_core::primitives::hkdf(
+        &header[nonce_at..],
+        PAYLOAD,
+        file_key.expose_secret(),
+    ));
+    let key = UnboundKey::new(&CHACHA20_POLY1305, &payload_key[..])
         .map(LessSafeKey::new)
         .map_err(|_| failed(&"the payload key was refused"))?;
     Ok(Encrypted {
