@@ -157,7 +157,8 @@ pub struct Encrypted<R> {
     /// The chunk being filled, held back once full until what follows shows whether it is
     /// the last.
     chunk: Chunk,
-    /// Where what follows a full chunk is read.
+    /// Where what follows a full chunk is read, and where a sealed chunk waits to be
+    /// copied into the part.
     ahead: Chunk,
     /// Sealed bytes waiting for the next part: age's header before the first, then the end
     /// of a chunk the last part could not hold.
@@ -168,8 +169,9 @@ pub struct Encrypted<R> {
 
 impl<R: AsyncRead + Unpin + Send> Encrypted<R> {
     /// Seals the chunk where it is, with the STREAM nonce (its number, and whether it is
-    /// the last), and returns it with its tag.
-    fn seal(&mut self, last: bool) -> io::Result<&[u8]> {
+    /// the last), appends its tag, and moves it to `ahead`, where [`Self::next_chunk`]'s
+    /// caller reads it; the sealed length.
+    fn seal(&mut self, last: bool) -> io::Result<usize> {
         let mut nonce = [0; 12];
         nonce[3..11].copy_from_slice(&self.counter.to_be_bytes());
         nonce[11] = u8::from(last);
@@ -184,11 +186,15 @@ impl<R: AsyncRead + Unpin + Send> Encrypted<R> {
             )
             .map_err(|_| io::Error::other("age encryption: a chunk could not be sealed"))?;
         self.chunk.bytes[len..len + TAG].copy_from_slice(tag.as_ref());
-        Ok(&self.chunk.bytes[..len + TAG])
+        // What was read ahead (if anything) becomes the chunk being filled.
+        std::mem::swap(&mut self.chunk, &mut self.ahead);
+        self.ahead.len = 0;
+        Ok(len + TAG)
     }
 
-    /// The next sealed chunk, or `None` once the last was given.
-    async fn next_chunk(&mut self) -> io::Result<Option<&[u8]>> {
+    /// Seals the next chunk into `ahead` and returns its length, or `None` once the last
+    /// was given.
+    async fn next_chunk(&mut self) -> io::Result<Option<usize>> {
         if self.ended {
             return Ok(None);
         }
@@ -206,10 +212,7 @@ impl<R: AsyncRead + Unpin + Send> Encrypted<R> {
                 return self.seal(true).map(Some);
             }
         }
-        self.seal(false)?;
-        std::mem::swap(&mut self.chunk, &mut self.ahead);
-        self.ahead.len = 0;
-        Ok(Some(&self.ahead.bytes[..CHUNK + TAG]))
+        self.seal(false).map(Some)
     }
 }
 
@@ -220,13 +223,13 @@ impl<R: AsyncRead + Unpin + Send> PartSource for Encrypted<R> {
         self.over.drain(..moved);
         while buf.len() < size {
             let room = size - buf.len();
-            let Some(sealed) = self.next_chunk().await? else {
+            let Some(len) = self.next_chunk().await? else {
                 break;
             };
-            let fits = room.min(sealed.len());
+            let sealed = &self.ahead.bytes[..len];
+            let fits = room.min(len);
             buf.extend_from_slice(&sealed[..fits]);
-            let rest = sealed[fits..].to_vec();
-            self.over.extend_from_slice(&rest);
+            self.over.extend_from_slice(&sealed[fits..]);
         }
         Ok(buf.freeze())
     }
