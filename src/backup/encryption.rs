@@ -379,6 +379,18 @@ mod tests {
         parts(data, recipients, 100_000).await.concat()
     }
 
+    /// What `stored` decrypts to with `identity`, or why reading it failed.
+    async fn decrypted(stored: &[u8], identity: &Identity) -> io::Result<Vec<u8>> {
+        let mut plain = Vec::new();
+        let encryption = describe(&identity.recipients());
+        decrypt(stored, &encryption, "k", std::slice::from_ref(identity))
+            .await
+            .expect("the header opens with the identity")
+            .read_to_end(&mut plain)
+            .await?;
+        Ok(plain)
+    }
+
     #[tokio::test]
     async fn what_is_encrypted_decrypts_with_the_identity() {
         let identity = Identity::generate();
@@ -386,13 +398,7 @@ mod tests {
         let data = data();
 
         let stored = encrypted(&data, &recipients).await;
-        let mut plain = Vec::new();
-        decrypt(&stored[..], &describe(&recipients), "k", &[identity])
-            .await
-            .expect("decrypts")
-            .read_to_end(&mut plain)
-            .await
-            .expect("reads");
+        let plain = decrypted(&stored, &identity).await.expect("reads");
 
         assert!(stored.starts_with(b"age-encryption.org/v1\n"));
         assert_eq!(plain, data);
@@ -435,19 +441,7 @@ mod tests {
             let parts = parts(&data, &recipients, size).await;
             let (last, full) = parts.split_last().expect("parts");
 
-            let stored = parts.concat();
-            let mut plain = Vec::new();
-            decrypt(
-                &stored[..],
-                &describe(&recipients),
-                "k",
-                std::slice::from_ref(&identity),
-            )
-            .await
-            .expect("decrypts")
-            .read_to_end(&mut plain)
-            .await
-            .expect("reads");
+            let plain = decrypted(&parts.concat(), &identity).await.expect("reads");
             assert!(full.iter().all(|part| part.len() == size), "size {size}");
             assert!(!last.is_empty() && last.len() <= size, "size {size}");
             assert_eq!(plain, data, "size {size}");
@@ -461,18 +455,9 @@ mod tests {
         for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 7] {
             let data: Vec<u8> = (0..len).map(|n| (n % 251) as u8).collect();
             let stored = encrypted(&data, &recipients).await;
-            let mut plain = Vec::new();
-            decrypt(
-                &stored[..],
-                &describe(&recipients),
-                "k",
-                std::slice::from_ref(&identity),
-            )
-            .await
-            .expect("decrypts")
-            .read_to_end(&mut plain)
-            .await
-            .unwrap_or_else(|err| panic!("{len} bytes: {err}"));
+            let plain = decrypted(&stored, &identity)
+                .await
+                .unwrap_or_else(|err| panic!("{len} bytes: {err}"));
             // The header, then one chunk more than the full ones (the last may be empty
             // only when everything is).
             let chunks = len / CHUNK + usize::from(len % CHUNK != 0 || len == 0);
@@ -493,17 +478,7 @@ mod tests {
         let truncated = &stored[..stored.len() - (data.len() % CHUNK) - TAG];
 
         for (what, bytes) in [("flipped", &flipped[..]), ("truncated", truncated)] {
-            let mut plain = Vec::new();
-            let read = decrypt(
-                bytes,
-                &describe(&recipients),
-                "k",
-                std::slice::from_ref(&identity),
-            )
-            .await
-            .expect("the header is intact")
-            .read_to_end(&mut plain)
-            .await;
+            let read = decrypted(bytes, &identity).await;
             assert!(read.is_err(), "{what} was read");
         }
     }
